@@ -1,0 +1,110 @@
+// The ingest pipeline, transport-agnostic: raw message (topic + bytes) → decode → identify device → validate →
+// batch writer. Used by the MQTT subscriber and the HTTP twin alike, so both share one validation and storage path.
+// Every message that cannot be stored, and every value rejected from a message, goes to the dead letters with a
+// reason; a poison message costs one dead-letter row and never blocks the messages behind it.
+import { decodeMessage } from './decoders/index.js';
+import { DecodeError, type Decoded } from './decoders/types.js';
+import { validateDecoded } from './validate.js';
+import type { DeviceRegistry, DeviceEntry } from './registry.js';
+import type { BatchWriter, DeadLetter } from './writer.js';
+import { hashToken } from '../src/lib/server/device-tokens.js';
+
+export interface PipelineCounters {
+	received: number;
+	deadLetteredByReason: Map<string, number>;
+}
+
+export interface MessageContext {
+	/** MQTT username, when the transport knows it (embedded broker, HTTP twin). */
+	username?: string;
+	/** Device already authenticated by the transport (HTTP twin with a bearer token). */
+	authenticatedDeviceId?: string;
+	receivedAt?: Date;
+}
+
+export interface HandleResult {
+	stored: number;
+	rejected: { reason: string; detail?: string }[];
+	deviceId: string | null;
+}
+
+export class IngestPipeline {
+	readonly counters: PipelineCounters = { received: 0, deadLetteredByReason: new Map() };
+
+	constructor(
+		private readonly registry: DeviceRegistry,
+		private readonly writer: BatchWriter
+	) {}
+
+	private count(reason: string): void {
+		this.counters.deadLetteredByReason.set(reason, (this.counters.deadLetteredByReason.get(reason) ?? 0) + 1);
+	}
+
+	/**
+	 * Handles one message. The returned promise settles when everything the message produced (readings and dead
+	 * letters alike) has committed — only then may the transport acknowledge it.
+	 */
+	async handle(topic: string, payload: Buffer, ctx: MessageContext = {}): Promise<HandleResult> {
+		this.counters.received++;
+		const receivedAt = ctx.receivedAt ?? new Date();
+		const dead = (reason: string, detail?: string, deviceId?: string | null): DeadLetter => {
+			this.count(reason);
+			return { topic, payload, reason, detail, deviceId: deviceId ?? null, receivedAt };
+		};
+		let decoded: Decoded;
+		try {
+			decoded = decodeMessage(topic, payload, { username: ctx.username });
+		} catch (err) {
+			const reason = err instanceof DecodeError ? err.reason : 'decode_failed';
+			const d = dead(reason, (err as Error).message, guessDeviceId(topic));
+			await this.writer.add([], [d]);
+			return { stored: 0, rejected: [{ reason, detail: d.detail }], deviceId: null };
+		}
+		const device = await this.identify(decoded);
+		if (!device.ok) {
+			const d = dead(device.reason, device.detail, device.id);
+			await this.writer.add([], [d]);
+			return { stored: 0, rejected: [{ reason: device.reason, detail: device.detail }], deviceId: device.id };
+		}
+		if (ctx.authenticatedDeviceId && ctx.authenticatedDeviceId !== device.entry.id) {
+			const d = dead('device_mismatch', `authenticated as ${ctx.authenticatedDeviceId}`, device.entry.id);
+			await this.writer.add([], [d]);
+			return { stored: 0, rejected: [{ reason: 'device_mismatch', detail: d.detail }], deviceId: device.entry.id };
+		}
+		const { readings, rejected } = validateDecoded(decoded, device.entry.id, receivedAt);
+		const deads = rejected.map((r) => dead(r.reason, JSON.stringify({ metric: r.metric, value: r.value }).slice(0, 500), device.entry.id));
+		await this.writer.add(readings, deads);
+		return {
+			stored: readings.length,
+			rejected: rejected.map((r) => ({ reason: r.reason, detail: `${r.metric}` })),
+			deviceId: device.entry.id
+		};
+	}
+
+	private async identify(
+		decoded: Decoded
+	): Promise<{ ok: true; entry: DeviceEntry } | { ok: false; reason: string; detail: string; id: string | null }> {
+		const ref = decoded.device;
+		let entry: DeviceEntry | undefined;
+		let shown: string | null = null;
+		if (ref.by === 'id') {
+			shown = ref.id;
+			entry = await this.registry.find({ id: ref.id });
+		} else if (ref.by === 'token') {
+			entry = await this.registry.find({ tokenHash: hashToken(ref.token) });
+			shown = entry?.id ?? null;
+		} else {
+			shown = ref.devEui;
+			entry = await this.registry.find({ devEui: ref.devEui });
+		}
+		if (!entry) return { ok: false, reason: 'unknown_device', detail: `no registered device for ${ref.by}`, id: shown };
+		if (entry.revoked) return { ok: false, reason: 'revoked_device', detail: 'device credential revoked', id: entry.id };
+		return { ok: true, entry };
+	}
+}
+
+/** Best-effort device id from a topic, so dead letters of undecodable messages can still be filtered by device. */
+function guessDeviceId(topic: string): string | null {
+	const m = /^shudi\/v1\/devices\/([^/]{1,64})\/up$/.exec(topic) ?? /\/devices?\/([^/]{1,64})\//.exec(topic);
+	return m ? m[1] : null;
+}

@@ -1,0 +1,81 @@
+// Device registry cache for the ingest path and the embedded broker: who may publish, under which id, token or
+// DevEUI. Loaded from the devices table and refreshed on a short timer and on a miss (rate-limited), so a device
+// registered with `npm run device:add` is accepted within seconds without restarting anything.
+import type { Queryable } from '../src/lib/server/db.js';
+
+export interface DeviceEntry {
+	id: string;
+	kind: string;
+	tokenHash: string | null;
+	devEui: string | null;
+	revoked: boolean;
+	intervalS: number;
+}
+
+export class DeviceRegistry {
+	private byId = new Map<string, DeviceEntry>();
+	private byToken = new Map<string, DeviceEntry>();
+	private byEui = new Map<string, DeviceEntry>();
+	private lastLoad = 0;
+	private loading: Promise<void> | null = null;
+	private timer: NodeJS.Timeout | null = null;
+
+	constructor(
+		private readonly db: Queryable,
+		private readonly opts: { refreshMs?: number; minMissReloadMs?: number } = {}
+	) {}
+
+	async start(): Promise<void> {
+		await this.reload();
+		const every = this.opts.refreshMs ?? 5000;
+		this.timer = setInterval(() => void this.reload().catch(() => undefined), every);
+		this.timer.unref();
+	}
+
+	stop(): void {
+		if (this.timer) clearInterval(this.timer);
+		this.timer = null;
+	}
+
+	reload(): Promise<void> {
+		this.loading ??= (async () => {
+			try {
+				const r = await this.db.query<{ id: string; kind: string; token_hash: string | null; dev_eui: string | null; revoked: boolean; interval_s: number }>(
+					'SELECT id, kind, token_hash, dev_eui, revoked_at IS NOT NULL AS revoked, interval_s FROM devices'
+				);
+				const byId = new Map<string, DeviceEntry>();
+				const byToken = new Map<string, DeviceEntry>();
+				const byEui = new Map<string, DeviceEntry>();
+				for (const row of r.rows) {
+					const e: DeviceEntry = { id: row.id, kind: row.kind, tokenHash: row.token_hash, devEui: row.dev_eui, revoked: row.revoked, intervalS: row.interval_s };
+					byId.set(e.id, e);
+					if (e.tokenHash) byToken.set(e.tokenHash, e);
+					if (e.devEui) byEui.set(e.devEui, e);
+				}
+				this.byId = byId;
+				this.byToken = byToken;
+				this.byEui = byEui;
+				this.lastLoad = Date.now();
+			} finally {
+				this.loading = null;
+			}
+		})();
+		return this.loading;
+	}
+
+	/** Looks a device up, reloading once if it is missing and the cache is older than minMissReloadMs. */
+	async find(key: { id?: string; tokenHash?: string; devEui?: string }): Promise<DeviceEntry | undefined> {
+		const look = () =>
+			key.id !== undefined ? this.byId.get(key.id) : key.tokenHash !== undefined ? this.byToken.get(key.tokenHash) : key.devEui !== undefined ? this.byEui.get(key.devEui) : undefined;
+		let e = look();
+		if (!e && Date.now() - this.lastLoad > (this.opts.minMissReloadMs ?? 1000)) {
+			await this.reload().catch(() => undefined);
+			e = look();
+		}
+		return e;
+	}
+
+	all(): DeviceEntry[] {
+		return [...this.byId.values()];
+	}
+}

@@ -1,0 +1,179 @@
+// MQTT side of ingest: one MQTT.js client with a persistent session (clean: false, stable client id) that subscribes
+// to every device dialect at QoS 1 and sends each PUBACK only after the batch holding that message has committed.
+//
+// Why not MQTT.js `customHandleAcks` alone: MQTT.js processes incoming packets strictly one after another and waits
+// for that callback before reading the next packet, so holding it until a 250 ms batch commits would cap ingest at a
+// few messages per batch. Instead the message is handed to the pipeline at once and only its PUBACK is held back and
+// released, in arrival order, when the pipeline's promise settles. MQTT 3.1.1 §4.6 [MQTT-4.6.0-2] requires PUBACKs in
+// the order the PUBLISHes arrived; our batches commit in arrival order, and the release queue below keeps that order.
+// On a dropped connection the held PUBACKs are discarded: the broker redelivers those messages to the persistent
+// session and the idempotent insert stores nothing twice.
+import mqtt, { type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
+import type { Logger } from '../src/lib/server/log.js';
+import type { IngestPipeline } from './pipeline.js';
+
+export const INGEST_TOPICS = [
+	'shudi/v1/devices/+/up',
+	'application/+/device/+/event/up',
+	'v3/+/devices/+/up',
+	// The embedded broker republishes ThingsBoard-style telemetry with the authenticated device in the topic.
+	'shudi/v1/tb/+/telemetry'
+];
+
+interface Held {
+	messageId: number;
+	/** The message has committed (or was dead-lettered, which also commits). */
+	done: boolean;
+	/** The PUBACK MQTT.js wanted to send, captured; null until MQTT.js has tried. */
+	send: (() => void) | null;
+}
+
+export interface SubscriberOptions {
+	url: string;
+	clientId: string;
+	username?: string;
+	password?: string;
+	/** `$share/<group>/` prefix for scale-out across several ingest processes (external brokers). */
+	shareGroup?: string;
+	protocolVersion?: 4 | 5;
+	log: Logger;
+}
+
+export class IngestSubscriber {
+	private client: MqttClient | null = null;
+	private held: Held[] = [];
+	private generation = 0;
+	connected = false;
+	inFlight = 0;
+
+	constructor(
+		private readonly pipeline: IngestPipeline,
+		private readonly opts: SubscriberOptions
+	) {}
+
+	async start(): Promise<void> {
+		const o = this.opts;
+		const options: IClientOptions = {
+			clientId: o.clientId,
+			clean: false,
+			username: o.username,
+			password: o.password,
+			protocolVersion: o.protocolVersion ?? 4,
+			reconnectPeriod: 1000,
+			connectTimeout: 10_000,
+			keepalive: 30,
+			resubscribe: true,
+			// MQTT 5: let the broker keep many messages in flight to us while their PUBACKs wait for the batch commit.
+			properties: o.protocolVersion === 5 ? { receiveMaximum: 65535, sessionExpiryInterval: 7 * 24 * 3600 } : undefined
+		};
+		const client = mqtt.connect(o.url, options);
+		this.client = client;
+		this.patchAcks(client);
+		client.on('connect', (connack) => {
+			this.connected = true;
+			this.generation++;
+			this.held = [];
+			o.log.info({ url: redact(o.url), sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
+			// Subscribe every time: cheap, and correct even when the broker lost the session (restart without persistence).
+			const topics = INGEST_TOPICS.map((t) => (o.shareGroup ? `$share/${o.shareGroup}/${t}` : t));
+			client.subscribe(topics, { qos: 1 }, (err) => {
+				if (err) o.log.error({ err: err.message }, 'subscribe failed');
+			});
+		});
+		client.on('close', () => {
+			if (this.connected) o.log.warn('ingest lost the broker; reconnecting');
+			this.connected = false;
+			this.held = [];
+		});
+		client.on('error', (err) => o.log.warn({ err: err.message }, 'mqtt client error'));
+		await new Promise<void>((resolve, reject) => {
+			const t = setTimeout(() => reject(new Error(`cannot reach MQTT broker at ${redact(o.url)} within 10 s`)), 10_000);
+			client.once('connect', () => {
+				clearTimeout(t);
+				resolve();
+			});
+		});
+	}
+
+	/**
+	 * MQTT.js calls handleMessage(packet, cb) and sends the PUBACK in cb. We call cb at once (so the next packet is
+	 * read) but intercept that PUBACK and hold it until the pipeline has committed the message.
+	 */
+	private patchAcks(client: MqttClient): void {
+		const internal = client as unknown as {
+			_sendPacket: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+		};
+		const send = internal._sendPacket.bind(client);
+		const pending = new Map<number, Held>();
+		internal._sendPacket = (packet, cb, ...rest) => {
+			if (packet.cmd === 'puback' && packet.messageId !== undefined && pending.has(packet.messageId)) {
+				const h = pending.get(packet.messageId)!;
+				pending.delete(packet.messageId);
+				h.send = () => send(packet, undefined, ...rest);
+				cb?.();
+				this.release();
+				return;
+			}
+			send(packet, cb, ...rest);
+		};
+		client.handleMessage = (packet: IPublishPacket, cb) => {
+			if (packet.qos === 0 || packet.messageId === undefined) {
+				void this.process(packet);
+				cb();
+				return;
+			}
+			const gen = this.generation;
+			const h: Held = { messageId: packet.messageId, done: false, send: null };
+			pending.set(packet.messageId, h);
+			this.held.push(h);
+			this.inFlight++;
+			void this.process(packet).then((ok) => {
+				this.inFlight--;
+				if (gen !== this.generation) return; // connection changed: broker will redeliver
+				if (ok) {
+					h.done = true;
+					this.release();
+				}
+			});
+			cb();
+		};
+	}
+
+	/** Sends the PUBACKs at the head of the queue whose messages have committed, in arrival order. */
+	private release(): void {
+		while (this.held.length && this.held[0].done && this.held[0].send) {
+			const h = this.held.shift()!;
+			h.send!();
+		}
+	}
+
+	private async process(packet: IPublishPacket): Promise<boolean> {
+		const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+		try {
+			await this.pipeline.handle(packet.topic, payload);
+			return true;
+		} catch (err) {
+			// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
+			// the broker redelivers after we reconnect: the message is not lost.
+			this.opts.log.error({ err: (err as Error).message, topic: packet.topic }, 'message not stored; leaving it unacknowledged');
+			return false;
+		}
+	}
+
+	async stop(): Promise<void> {
+		const c = this.client;
+		this.client = null;
+		if (!c) return;
+		await new Promise<void>((r) => c.end(false, {}, () => r()));
+	}
+}
+
+export function redact(url: string): string {
+	try {
+		const u = new URL(url);
+		if (u.password) u.password = '***';
+		return u.toString();
+	} catch {
+		return '(invalid url)';
+	}
+}

@@ -1,0 +1,236 @@
+// Batch writer: readings and dead letters are collected and written together by size or age (INGEST_BATCH_ROWS /
+// INGEST_BATCH_MS), in one transaction, with INSERT … SELECT FROM unnest(…) — one round trip per batch, portable to
+// PostgreSQL, TimescaleDB and PGlite. Each add() returns a promise that settles when its rows have COMMITTED: the
+// MQTT layer holds the PUBACK until then, so nothing acknowledged can be lost.
+// If the database is down the batch is kept and retried with back-off; new rows wait for room (bounded buffer),
+// which stops acknowledgements and lets the broker hold the rest.
+import type { Db } from '../src/lib/server/db.js';
+import type { Logger } from '../src/lib/server/log.js';
+import type { Reading } from '../src/lib/domain/types.js';
+
+export interface DeadLetter {
+	topic: string;
+	payload: Buffer;
+	reason: string;
+	detail?: string;
+	deviceId?: string | null;
+	receivedAt: Date;
+}
+
+export interface BatchResult {
+	inserted: number;
+	duplicates: number;
+	deadLettered: number;
+	/** Latest value per device and metric in this batch (for live map updates). */
+	latest: Reading[];
+	/** Devices heard from in this batch, with the newest received_at. */
+	seen: Map<string, Date>;
+}
+
+interface Entry {
+	readings: Reading[];
+	dead: DeadLetter[];
+	resolve: () => void;
+	reject: (e: Error) => void;
+}
+
+export interface WriterStats {
+	batches: number;
+	inserted: number;
+	duplicates: number;
+	deadLettered: number;
+	lastBatchRows: number;
+	lastBatchMs: number;
+	failures: number;
+}
+
+export class BatchWriter {
+	/** One entry per message, in arrival order; a message is never split across batches. */
+	private queue: Entry[] = [];
+	private rows = 0;
+	private timer: NodeJS.Timeout | null = null;
+	private flushing: Promise<void> | null = null;
+	private roomWaiters: (() => void)[] = [];
+	private closed = false;
+	readonly stats: WriterStats = { batches: 0, inserted: 0, duplicates: 0, deadLettered: 0, lastBatchRows: 0, lastBatchMs: 0, failures: 0 };
+
+	constructor(
+		private readonly db: Db,
+		private readonly opts: {
+			maxRows: number;
+			maxAgeMs: number;
+			/** Rows held in memory at most (the bounded buffer while the database is down). */
+			maxBuffered?: number;
+			log?: Logger;
+			onCommitted?: (r: BatchResult) => void;
+		}
+	) {}
+
+	/** Rows waiting to be written. */
+	get depth(): number {
+		return this.rows;
+	}
+
+	/** Queues one message's rows; resolves once they are committed. Waits for room when the buffer is full. */
+	async add(readings: Reading[], dead: DeadLetter[] = []): Promise<void> {
+		if (this.closed) throw new Error('writer closed');
+		const limit = this.opts.maxBuffered ?? this.opts.maxRows * 20;
+		while (this.rows >= limit) await new Promise<void>((r) => this.roomWaiters.push(r));
+		const p = new Promise<void>((resolve, reject) => this.queue.push({ readings, dead, resolve, reject }));
+		this.rows += readings.length + dead.length;
+		if (this.rows >= this.opts.maxRows) this.kick();
+		else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
+		return p;
+	}
+
+	private kick(): void {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		if (!this.flushing) this.flushing = this.loop().finally(() => (this.flushing = null));
+	}
+
+	/** Flushes until empty; one batch at a time so commits (and therefore acks) stay in arrival order. */
+	private async loop(): Promise<void> {
+		let backoff = 100;
+		while (this.queue.length) {
+			let n = 0;
+			let taken = 0;
+			while (n < this.queue.length && (taken === 0 || taken < this.opts.maxRows)) {
+				const e = this.queue[n];
+				taken += e.readings.length + e.dead.length;
+				n++;
+			}
+			const batch = this.queue.slice(0, n);
+			const readings = batch.flatMap((e) => e.readings);
+			const dead = batch.flatMap((e) => e.dead);
+			const t0 = performance.now();
+			try {
+				const res = await this.write(readings, dead);
+				backoff = 100;
+				this.queue.splice(0, n);
+				this.rows -= taken;
+				this.stats.batches++;
+				this.stats.inserted += res.inserted;
+				this.stats.duplicates += res.duplicates;
+				this.stats.deadLettered += res.deadLettered;
+				this.stats.lastBatchRows = taken;
+				this.stats.lastBatchMs = performance.now() - t0;
+				for (const e of batch) e.resolve();
+				this.releaseRoom();
+				try {
+					this.opts.onCommitted?.(res);
+				} catch (err) {
+					this.opts.log?.error({ err }, 'onCommitted listener failed');
+				}
+			} catch (err) {
+				// Keep the batch at the front and retry: the database may be restarting.
+				this.stats.failures++;
+				if (this.closed) {
+					for (const e of this.queue.splice(0)) e.reject(err as Error);
+					this.rows = 0;
+					return;
+				}
+				this.opts.log?.warn({ err: (err as Error).message, retryInMs: backoff, buffered: this.rows }, 'batch write failed; retrying');
+				await new Promise((r) => setTimeout(r, backoff));
+				backoff = Math.min(backoff * 2, 5000);
+				continue;
+			}
+			// Keep writing at once while a full batch waits; otherwise let the age timer gather more rows.
+			if (this.queue.length && this.rows < this.opts.maxRows && !this.closing) {
+				this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
+				return;
+			}
+		}
+	}
+
+	private closing = false;
+
+	private releaseRoom(): void {
+		const w = this.roomWaiters.splice(0);
+		for (const r of w) r();
+	}
+
+	private async write(readings: Reading[], dead: DeadLetter[]): Promise<BatchResult> {
+		const latestMap = new Map<string, Reading>();
+		const seen = new Map<string, Date>();
+		for (const r of readings) {
+			const k = r.deviceId + '\u0000' + r.metric;
+			const cur = latestMap.get(k);
+			if (!cur || r.observedAt > cur.observedAt) latestMap.set(k, r);
+			const s = seen.get(r.deviceId);
+			if (!s || r.receivedAt > s) seen.set(r.deviceId, r.receivedAt);
+		}
+		const latest = [...latestMap.values()];
+		let inserted = 0;
+		await this.db.tx(async (q) => {
+			if (readings.length) {
+				const res = await q.query(
+					`INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
+					 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[], $7::int8[])
+					 ON CONFLICT DO NOTHING`,
+					[
+						readings.map((r) => r.deviceId),
+						readings.map((r) => r.metric),
+						readings.map((r) => r.observedAt.toISOString()),
+						readings.map((r) => r.value),
+						readings.map((r) => r.receivedAt.toISOString()),
+						readings.map((r) => r.flags),
+						readings.map((r) => (r.seq === undefined ? null : r.seq))
+					]
+				);
+				inserted = res.rowCount;
+				await q.query(
+					`INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
+					 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[])
+					 ON CONFLICT (device_id, metric) DO UPDATE
+					 SET observed_at = excluded.observed_at, value = excluded.value, received_at = excluded.received_at, flags = excluded.flags
+					 WHERE excluded.observed_at >= lv.observed_at`,
+					[
+						latest.map((r) => r.deviceId),
+						latest.map((r) => r.metric),
+						latest.map((r) => r.observedAt.toISOString()),
+						latest.map((r) => r.value),
+						latest.map((r) => r.receivedAt.toISOString()),
+						latest.map((r) => r.flags)
+					]
+				);
+				const ids = [...seen.keys()];
+				// A device heard from is no longer offline/unknown; alarm levels are the rule runner's business (issue 5).
+				await q.query(
+					`UPDATE devices AS d
+					 SET last_seen = GREATEST(d.last_seen, v.t),
+					     status = CASE WHEN d.status IN ('unknown', 'offline') THEN 'normal' ELSE d.status END
+					 FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t)
+					 WHERE d.id = v.id`,
+					[ids, ids.map((id) => seen.get(id)!.toISOString())]
+				);
+			}
+			if (dead.length) {
+				await q.query(
+					`INSERT INTO dead_letters (received_at, topic, payload, reason, detail, device_id)
+					 SELECT t, topic, decode(p, 'hex'), reason, detail, dev
+					 FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(t, topic, p, reason, detail, dev)`,
+					[
+						dead.map((d) => d.receivedAt.toISOString()),
+						dead.map((d) => d.topic),
+						dead.map((d) => d.payload.toString('hex')),
+						dead.map((d) => d.reason),
+						dead.map((d) => d.detail ?? null),
+						dead.map((d) => d.deviceId ?? null)
+					]
+				);
+			}
+		});
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, latest, seen };
+	}
+
+	/** Writes what is buffered and stops accepting. */
+	async close(): Promise<void> {
+		this.closing = true;
+		if (this.queue.length) this.kick();
+		while (this.flushing) await this.flushing;
+		this.closed = true;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+	}
+}

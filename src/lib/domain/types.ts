@@ -1,0 +1,45 @@
+// Shared domain types: pure data shapes used by the web app, the ingest service and the simulator.
+// No I/O here (STYLE.md: src/lib/domain is pure).
+
+/** Coordinates are [lng, lat] in WGS-84 everywhere (DOMAIN.md "Coordinates"). */
+export type LngLat = [number, number];
+
+export const SENSOR_KINDS = [
+	'river_level',
+	'house_tilt',
+	'crack',
+	'settlement',
+	'rain_gauge',
+	'displacement',
+	'soil_moisture'
+] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+/** Four-colour warning levels, lowest to highest, plus the non-alarm states (DOMAIN.md). */
+export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
+export type Level = (typeof LEVELS)[number];
+export const SENSOR_STATUSES = ['normal', 'blue', 'yellow', 'orange', 'red', 'offline', 'unknown', 'maintenance'] as const;
+export type SensorStatus = (typeof SENSOR_STATUSES)[number];
+
+/** Bit flags stored with each reading. */
+export const READING_FLAGS = {
+	/** The device clock was before 2020 or > 5 min in the future: observed_at is the server's received_at. */
+	CLOCK_UNTRUSTED: 1,
+	/** The message carried no timestamp at all: observed_at is the server's received_at. */
+	NO_DEVICE_TIME: 2
+} as const;
+
+/** One value of one metric from one device: the internal format every dialect decodes into. */
+export interface Reading {
+	deviceId: string;
+	metric: string;
+	value: number;
+	/** When the device observed it (or received_at when the device clock is not trusted). */
+	observedAt: Date;
+	/** When the server received the message. */
+	receivedAt: Date;
+	/** READING_FLAGS bits. */
+	flags: number;
+	/** Device sequence number, when the dialect provides one (native `seq`, LoRaWAN fCnt). */
+	seq?: number;
+}

@@ -1,0 +1,45 @@
+// UI strings: zh-CN first, English second. The chosen language is kept in localStorage on the device.
+const STRINGS = {
+	title: { zh: '一张图', en: 'Township map' },
+	demo: { zh: '演示数据（虚构）', en: 'Demo data (invented)' },
+	sensors: { zh: '监测点', en: 'Sensors' },
+	villages: { zh: '行政村', en: 'Villages' },
+	legend_status: { zh: '状态', en: 'Status' },
+	legend_kind: { zh: '类型（外圈）', en: 'Kind (ring)' },
+	live: { zh: '实时', en: 'Live' },
+	reconnecting: { zh: '正在重连…', en: 'Reconnecting…' },
+	last_update: { zh: '最近更新', en: 'Last update' },
+	last_seen: { zh: '最近上报', en: 'Last seen' },
+	never: { zh: '从未', en: 'never' },
+	village: { zh: '所属村', en: 'Village' },
+	close: { zh: '关闭', en: 'Close' },
+	lang: { zh: 'English', en: '中文' },
+	click_hint: { zh: '点击地图上的监测点查看读数', en: 'Click a sensor on the map to see its readings' },
+	clock_flag: { zh: '设备时钟不可信，按接收时间记录', en: 'device clock untrusted: stored at receipt time' }
+} as const;
+
+export type StringKey = keyof typeof STRINGS;
+export type Lang = 'zh' | 'en';
+
+class I18n {
+	lang = $state<Lang>('zh');
+
+	constructor() {
+		if (typeof localStorage !== 'undefined') {
+			const saved = localStorage.getItem('shudi.lang');
+			if (saved === 'en' || saved === 'zh') this.lang = saved;
+		}
+	}
+
+	t = (key: StringKey): string => STRINGS[key][this.lang];
+
+	pick = (labels: { zh: string; en: string }): string => labels[this.lang];
+
+	toggle = (): void => {
+		this.lang = this.lang === 'zh' ? 'en' : 'zh';
+		if (typeof localStorage !== 'undefined') localStorage.setItem('shudi.lang', this.lang);
+		if (typeof document !== 'undefined') document.documentElement.lang = this.lang === 'zh' ? 'zh-CN' : 'en';
+	};
+}
+
+export const i18n = new I18n();

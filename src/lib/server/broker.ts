@@ -1,0 +1,149 @@
+// The embedded MQTT broker (Aedes), used when MQTT_URL is not set so `npm start` needs nothing but Node.js.
+// Every connection is authenticated: devices by their own token (native dialect: username = device id,
+// password = token; ThingsBoard dialect: username = token), services (ingest, simulator) by per-process secrets.
+// A device may publish only to its own topics. ThingsBoard's `v1/devices/me/telemetry` names no device, so the
+// broker — the only party that knows who authenticated — republishes it as `shudi/v1/tb/{deviceId}/telemetry`.
+import { Aedes, type Client } from 'aedes';
+import { createServer, type Server } from 'node:net';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { DeviceRegistry } from '../../../ingest/registry.js';
+import { hashToken, tokenMatches } from './device-tokens.js';
+import type { Logger } from './log.js';
+
+type Identity = { type: 'device'; id: string } | { type: 'service'; name: 'ingest' | 'simulator' };
+
+export interface ServiceCredentials {
+	username: string;
+	password: string;
+}
+
+export interface EmbeddedBroker {
+	port: number;
+	url: string;
+	ingest: ServiceCredentials;
+	simulator: ServiceCredentials;
+	/** Disconnects every session of a device (after its credential was revoked or rotated). */
+	kick(deviceId: string): void;
+	connectedClients(): number;
+	close(): Promise<void>;
+}
+
+export class PortInUseError extends Error {}
+
+const identities = new WeakMap<Client, Identity>();
+
+function safeEqual(a: string, b: string): boolean {
+	const x = Buffer.from(a);
+	const y = Buffer.from(b);
+	return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export async function startEmbeddedBroker(opts: {
+	port: number;
+	host?: string;
+	registry: DeviceRegistry;
+	log: Logger;
+	/** Called when a connection is refused, so operators can see unknown devices knocking. */
+	onAuthFailure?: (info: { clientId: string; username: string | undefined; reason: string }) => void;
+}): Promise<EmbeddedBroker> {
+	const { registry, log } = opts;
+	const ingest = { username: 'shudi-ingest', password: randomBytes(24).toString('base64url') };
+	const simulator = { username: 'shudi-simulator', password: randomBytes(24).toString('base64url') };
+	const broker = await Aedes.createBroker({ drainTimeout: 30_000, concurrency: 1000 });
+
+	const refuse = (client: Client, username: string | undefined, reason: string, cb: (e: Error | null, ok: boolean) => void) => {
+		opts.onAuthFailure?.({ clientId: client.id, username, reason });
+		const err = Object.assign(new Error(reason), { returnCode: 4 }); // 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3)
+		cb(err, false);
+	};
+
+	broker.authenticate = (client, username, password, cb) => {
+		const pw = password ? password.toString('utf8') : '';
+		if (username === ingest.username || username === simulator.username) {
+			const svc = username === ingest.username ? ingest : simulator;
+			if (safeEqual(pw, svc.password)) {
+				identities.set(client, { type: 'service', name: username === ingest.username ? 'ingest' : 'simulator' });
+				return cb(null, true);
+			}
+			return refuse(client, username, 'bad_service_password', cb);
+		}
+		if (!username) return refuse(client, username, 'no_credentials', cb);
+		void (async () => {
+			// Native: username = device id, password = token. ThingsBoard: username = token, no password.
+			const byId = pw ? await registry.find({ id: username }) : undefined;
+			if (byId) {
+				if (byId.revoked) return refuse(client, username, 'revoked_device', cb);
+				if (!tokenMatches(pw, byId.tokenHash)) return refuse(client, username, 'bad_token', cb);
+				identities.set(client, { type: 'device', id: byId.id });
+				return cb(null, true);
+			}
+			const byToken = await registry.find({ tokenHash: hashToken(username) });
+			if (byToken && !byToken.revoked) {
+				identities.set(client, { type: 'device', id: byToken.id });
+				return cb(null, true);
+			}
+			refuse(client, pw ? username : '(token)', byToken?.revoked ? 'revoked_device' : 'unknown_device', cb);
+		})().catch((err) => {
+			log.error({ err: (err as Error).message }, 'authentication lookup failed');
+			cb(err as Error, false);
+		});
+	};
+
+	broker.authorizePublish = (client, packet, cb) => {
+		const who = client ? identities.get(client) : undefined;
+		if (!who) return cb(new Error('not authenticated'));
+		if (packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS is reserved'));
+		if (who.type === 'service') {
+			// The simulator speaks for the demo devices; the ingest service only listens.
+			if (who.name === 'simulator' && /^shudi\/v1\/devices\/[^/+#]+\/up$/.test(packet.topic)) return cb(null);
+			return cb(new Error('service may not publish here'));
+		}
+		if (packet.topic === `shudi/v1/devices/${who.id}/up`) return cb(null);
+		if (packet.topic === 'v1/devices/me/telemetry') {
+			packet.topic = `shudi/v1/tb/${who.id}/telemetry`;
+			return cb(null);
+		}
+		log.warn({ device: who.id, topic: packet.topic.slice(0, 200) }, 'device publish refused: not its own topic');
+		cb(new Error('device may publish only to its own topics'));
+	};
+
+	broker.authorizeSubscribe = (client, sub, cb) => {
+		const who = client ? identities.get(client) : undefined;
+		if (who?.type === 'service' && who.name === 'ingest') return cb(null, sub);
+		if (who?.type === 'device' && sub.topic === `shudi/v1/devices/${who.id}/down`) return cb(null, sub);
+		cb(new Error('subscription not allowed'), null);
+	};
+
+	broker.on('clientError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt client error'));
+
+	const server: Server = createServer(broker.handle);
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', (err: NodeJS.ErrnoException) => {
+			if (err.code === 'EADDRINUSE')
+				reject(new PortInUseError(`MQTT port ${opts.port} is already in use (is Mosquitto running?). Set MQTT_PORT to a free port, or MQTT_URL to use that broker.`));
+			else reject(err);
+		});
+		server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+	});
+	const addr = server.address();
+	const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+	log.info({ port }, 'embedded MQTT broker listening');
+
+	return {
+		port,
+		url: `mqtt://127.0.0.1:${port}`,
+		ingest,
+		simulator,
+		kick(deviceId) {
+			for (const c of Object.values(broker.clients)) {
+				const who = identities.get(c as Client);
+				if (who?.type === 'device' && who.id === deviceId) (c as Client).close();
+			}
+		},
+		connectedClients: () => broker.connectedClients,
+		async close() {
+			await new Promise<void>((r) => broker.close(() => r()));
+			await new Promise<void>((r) => server.close(() => r()));
+		}
+	};
+}

@@ -1,0 +1,92 @@
+// Process configuration: the environment is read once, validated against one typed schema, and frozen.
+// Every bad key is named in a single error at start (STYLE.md habit 1), so a typo never surfaces at 3 a.m.
+import { z } from 'zod';
+
+const bool = z
+	.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'])
+	.transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (protocols: string[]) =>
+	z
+		.string()
+		.url()
+		.refine((v) => protocols.some((p) => v.startsWith(p + '://')), {
+			message: `must start with ${protocols.map((p) => p + '://').join(' or ')}`
+		});
+
+const schema = z.object({
+	PORT: port.default(3000),
+	HOST: z.string().min(1).default('0.0.0.0'),
+	DATA_DIR: z.string().min(1).default('./data'),
+	DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+	MQTT_URL: url(['mqtt', 'mqtts', 'tcp', 'ws', 'wss']).optional(),
+	MQTT_PORT: port.default(1883),
+	/** Service account the ingest service uses on an external broker (the embedded broker makes its own). */
+	MQTT_USERNAME: z.string().optional(),
+	MQTT_PASSWORD: z.string().optional(),
+	/** Demo township seeded into an empty database. Default: on for the embedded database, off with DATABASE_URL. */
+	DEMO: bool.optional(),
+	/** Demo devices publish simulated readings. Default: follows DEMO. */
+	SIMULATE: bool.optional(),
+	DEMO_PASSWORD: z.string().min(8).default('shudi-demo'),
+	TZ_DISPLAY: z
+		.string()
+		.default('Asia/Shanghai')
+		.refine(
+			(tz) => {
+				try {
+					new Intl.DateTimeFormat('en', { timeZone: tz });
+					return true;
+				} catch {
+					return false;
+				}
+			},
+			{ message: 'is not an IANA time zone' }
+		),
+	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/** Which parts this process runs: all (default), web, ingest. */
+	SHUDI_ROLE: z.enum(['all', 'web', 'ingest']).default('all'),
+	/** Multiplier applied to demo devices' report intervals' inverse: 20 means 20x faster than real life. */
+	SIMULATE_SPEEDUP: z.coerce.number().positive().max(10_000).default(20),
+	/** Ingest batch limits (issue 3): rows per batch and maximum age of a batch in ms. */
+	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
+	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
+	/** Stable client id for the persistent MQTT session (clean: false) — one per ingest worker. */
+	INGEST_CLIENT_ID: z.string().min(1).max(64).default('shudi-ingest-1')
+});
+
+export type Config = Readonly<
+	Omit<z.infer<typeof schema>, 'DEMO' | 'SIMULATE'> & { DEMO: boolean; SIMULATE: boolean }
+>;
+
+export class ConfigError extends Error {
+	constructor(public readonly problems: string[]) {
+		super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+	}
+}
+
+/** Parses an environment into a frozen Config, or throws ConfigError naming every bad key. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+	// Only our keys are read; empty strings mean "unset" (a common .env mistake, not a value).
+	const picked: Record<string, string> = {};
+	for (const key of Object.keys(schema.shape)) {
+		const v = env[key];
+		if (v !== undefined && v !== '') picked[key] = v;
+	}
+	const result = schema.safeParse(picked);
+	if (!result.success) {
+		throw new ConfigError(
+			result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])] ?? null)})`)
+		);
+	}
+	const c = result.data;
+	const demo = c.DEMO ?? !c.DATABASE_URL;
+	return Object.freeze({ ...c, DEMO: demo, SIMULATE: c.SIMULATE ?? demo });
+}
+
+let cached: Config | undefined;
+/** The process's config, parsed on first use from process.env. */
+export function config(): Config {
+	cached ??= parseConfig(process.env);
+	return cached;
+}

@@ -1,0 +1,68 @@
+// Seeds the invented demo township (./township.ts) into an EMPTY database on first start in demo mode.
+// Everything seeded is flagged is_demo. Demo device tokens are `${DEMO_PASSWORD}-${deviceId}` (demo only, printed
+// in README) so a newcomer can publish a reading by hand; outside demo mode every token is random (device:add).
+import type { Config } from '../config.js';
+import type { Db } from '../db.js';
+import type { Logger } from '../log.js';
+import { hashToken } from '../device-tokens.js';
+import { buildDemoTownship, DEMO_NOTICE } from './township.js';
+import { VillageIndex } from '../../../../geo/index.js';
+import bbox from '@turf/bbox';
+
+export function demoDeviceToken(config: Pick<Config, 'DEMO_PASSWORD'>, deviceId: string): string {
+	return `${config.DEMO_PASSWORD}-${deviceId}`;
+}
+
+export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Promise<boolean> {
+	const existing = await db.query<{ n: number }>('SELECT (SELECT count(*) FROM villages) + (SELECT count(*) FROM devices) AS n');
+	if (existing.rows[0].n > 0) return false;
+	const t = buildDemoTownship();
+	await db.tx(async (q) => {
+		await q.query(`INSERT INTO map_features (kind, name, geometry, props) VALUES ('township', $1, $2, $3)`, [
+			t.township.name,
+			JSON.stringify(t.township.boundary),
+			JSON.stringify({ division_code: t.township.division_code, is_demo: true, notice: DEMO_NOTICE })
+		]);
+		await q.query(`INSERT INTO map_features (kind, name, geometry, props) VALUES ('river', $1, $2, '{"is_demo":true}')`, [
+			t.river.name,
+			JSON.stringify(t.river.line)
+		]);
+		const villageIds = new Map<string, number>();
+		for (const v of t.villages) {
+			const r = await q.query<{ id: number }>(
+				'INSERT INTO villages (name, division_code, boundary, bbox, is_demo) VALUES ($1, $2, $3, $4, true) RETURNING id',
+				[v.name, v.code, JSON.stringify(v.boundary), bbox(v.boundary)]
+			);
+			villageIds.set(v.code, r.rows[0].id);
+		}
+		const cadreIds = new Map<string, number>();
+		for (const c of t.cadres) {
+			const r = await q.query<{ id: number }>('INSERT INTO cadres (name, phone, position) VALUES ($1, $2, $3) RETURNING id', [c.name, c.phone, c.position]);
+			cadreIds.set(c.key, r.rows[0].id);
+		}
+		for (const a of t.assignments) {
+			await q.query('INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5)', [
+				cadreIds.get(a.cadre_key),
+				villageIds.get(a.village_code),
+				a.role,
+				a.valid_from,
+				a.valid_to ?? null
+			]);
+		}
+		const from = new Date(Date.now() - 30 * 86400_000).toISOString().slice(0, 10);
+		for (const d of t.dutyRoster(from, 120)) {
+			await q.query('INSERT INTO duty_roster (day, officer_id, leader_id) VALUES ($1, $2, $3)', [d.date, cadreIds.get(d.officer_key), cadreIds.get(d.leader_key)]);
+		}
+		// Route each sensor by its location, the same way live alarms are routed, rather than trusting a label.
+		const index = new VillageIndex(t.villages.map((v) => ({ id: villageIds.get(v.code)!, geometry: v.boundary })));
+		for (const s of t.sensors) {
+			await q.query(
+				`INSERT INTO devices (id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds, baseline, is_demo)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)`,
+				[s.id, s.name, s.kind, s.lng, s.lat, index.locate([s.lng, s.lat]), s.interval_s, hashToken(demoDeviceToken(config, s.id)), JSON.stringify(s.thresholds), s.baseline ? JSON.stringify(s.baseline) : null]
+			);
+		}
+	});
+	log.info({ villages: t.villages.length, sensors: t.sensors.length, cadres: t.cadres.length }, `demo township seeded — ${DEMO_NOTICE}`);
+	return true;
+}

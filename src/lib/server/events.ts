@@ -1,0 +1,25 @@
+// In-process live event bus: ingest publishes what changed after each committed batch, the web layer fans it out
+// to browsers over server-sent events. Small updates only (changed sensors), never the whole map.
+import { EventEmitter } from 'node:events';
+
+export interface SensorUpdate {
+	id: string;
+	status: string;
+	last_seen: string | null;
+	values: Record<string, { value: number; observed_at: string; flags: number }>;
+}
+
+export interface LiveEvents {
+	sensors: [SensorUpdate[]];
+	status: [{ id: string; status: string; at: string }];
+	/** The process is stopping: live streams end so the HTTP server can close. */
+	shutdown: [];
+}
+
+export class LiveBus extends EventEmitter<LiveEvents> {
+	constructor() {
+		super();
+		// One listener per open browser tab.
+		this.setMaxListeners(10_000);
+	}
+}

@@ -1,0 +1,221 @@
+// The process runtime: opens the database (embedded PGlite or DATABASE_URL), applies migrations, seeds the demo
+// township into an empty database, starts the broker (embedded Aedes or MQTT_URL), the ingest service and the
+// simulator, according to config. One instance per process, kept on globalThis so the SvelteKit bundle and code
+// run by tsx share it.
+import { join, resolve } from 'node:path';
+import { config as loadConfig, type Config } from './config.js';
+import { openDb, type Db, type OpenDbOptions } from './db.js';
+import { migrate } from './migrate.js';
+import { logger, rootLogger, type Logger } from './log.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { LiveBus, type SensorUpdate } from './events.js';
+import { seedDemoIfEmpty } from './demo/seed.js';
+import { DeviceRegistry } from '../../../ingest/registry.js';
+import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
+import { IngestPipeline } from '../../../ingest/pipeline.js';
+import { IngestSubscriber } from '../../../ingest/subscriber.js';
+import { Simulator } from './simulator.js';
+
+export interface Runtime {
+	config: Config;
+	db: Db;
+	log: Logger;
+	bus: LiveBus;
+	registry: DeviceRegistry;
+	writer: BatchWriter | null;
+	pipeline: IngestPipeline | null;
+	subscriber: IngestSubscriber | null;
+	broker: EmbeddedBroker | null;
+	simulator: Simulator | null;
+	/** URL of the broker in use (embedded or external). */
+	mqttUrl: string | null;
+	startedAt: Date;
+	stop(): Promise<void>;
+}
+
+export interface StartOptions {
+	config?: Config;
+	/** Which parts to run; defaults to config.SHUDI_ROLE. */
+	role?: 'all' | 'web' | 'ingest';
+	createEmbedded?: OpenDbOptions['createEmbedded'];
+}
+
+const KEY = Symbol.for('shudi.runtime');
+type G = typeof globalThis & { [KEY]?: Promise<Runtime> };
+
+/** The process-wide runtime, started on first call. */
+export function runtime(opts: StartOptions = {}): Promise<Runtime> {
+	const g = globalThis as G;
+	g[KEY] ??= startRuntime(opts);
+	return g[KEY]!;
+}
+
+export function clearRuntime(): void {
+	delete (globalThis as G)[KEY];
+}
+
+export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
+	const config = opts.config ?? loadConfig();
+	rootLogger(config.LOG_LEVEL);
+	const log = logger('runtime');
+	const role = opts.role ?? config.SHUDI_ROLE;
+	const dataDir = resolve(config.DATA_DIR);
+	const stops: (() => Promise<void>)[] = [];
+	const stopAll = async () => {
+		for (const s of stops.reverse()) {
+			try {
+				await s();
+			} catch (err) {
+				log.warn({ err: (err as Error).message }, 'error while stopping');
+			}
+		}
+	};
+	try {
+		const db = await openDb({
+			url: config.DATABASE_URL,
+			dataDir: config.DATABASE_URL ? undefined : join(dataDir, 'pgdata'),
+			log: logger('db'),
+			createEmbedded: opts.createEmbedded
+		});
+		stops.push(() => db.close());
+		log.info({ db: db.kind, timescale: db.timescale }, 'database open');
+		await migrate(db, logger('migrate'));
+		if (config.DEMO) await seedDemoIfEmpty(db, config, logger('demo'));
+
+		const bus = new LiveBus();
+		const registry = new DeviceRegistry(db);
+		await registry.start();
+		stops.push(async () => registry.stop());
+
+		let broker: EmbeddedBroker | null = null;
+		let writer: BatchWriter | null = null;
+		let pipeline: IngestPipeline | null = null;
+		let subscriber: IngestSubscriber | null = null;
+		let simulator: Simulator | null = null;
+		let mqttUrl: string | null = config.MQTT_URL ?? null;
+
+		if (role !== 'web') {
+			if (!config.MQTT_URL) {
+				broker = await startEmbeddedBroker({
+					port: config.MQTT_PORT,
+					registry,
+					log: logger('broker'),
+					onAuthFailure: (info) => authFailures.note(info)
+				});
+				stops.push(() => broker!.close());
+				mqttUrl = broker.url;
+			}
+			writer = new BatchWriter(db, {
+				maxRows: config.INGEST_BATCH_ROWS,
+				maxAgeMs: config.INGEST_BATCH_MS,
+				log: logger('writer'),
+				onCommitted: (r) => publishUpdates(db, bus, r, log)
+			});
+			stops.push(() => writer!.close());
+			pipeline = new IngestPipeline(registry, writer);
+			const authFailures = new AuthFailureRecorder(writer);
+			subscriber = new IngestSubscriber(pipeline, {
+				url: mqttUrl!,
+				clientId: config.INGEST_CLIENT_ID,
+				username: broker ? broker.ingest.username : config.MQTT_USERNAME,
+				password: broker ? broker.ingest.password : config.MQTT_PASSWORD,
+				protocolVersion: broker ? 4 : 5,
+				log: logger('ingest')
+			});
+			await subscriber.start();
+			stops.push(() => subscriber!.stop());
+			// hoisted for the broker callback above
+			authFailuresRef = authFailures;
+		}
+		if (config.SIMULATE && role === 'all' && mqttUrl) {
+			simulator = new Simulator(db, {
+				url: mqttUrl,
+				username: broker?.simulator.username ?? config.MQTT_USERNAME,
+				password: broker?.simulator.password ?? config.MQTT_PASSWORD,
+				speedup: config.SIMULATE_SPEEDUP,
+				log: logger('simulator')
+			});
+			await simulator.start();
+			stops.push(() => simulator!.stop());
+		}
+		const rt: Runtime = {
+			config,
+			db,
+			log,
+			bus,
+			registry,
+			writer,
+			pipeline,
+			subscriber,
+			broker,
+			simulator,
+			mqttUrl,
+			startedAt: new Date(),
+			stop: stopAll
+		};
+		return rt;
+	} catch (err) {
+		await stopAll();
+		throw err;
+	}
+}
+
+let authFailuresRef: AuthFailureRecorder | null = null;
+const authFailures = {
+	note(info: { clientId: string; username: string | undefined; reason: string }) {
+		authFailuresRef?.note(info);
+	}
+};
+
+/**
+ * Refused MQTT connections become dead letters (topic "(connect)") so an admin sees unknown devices knocking;
+ * at most one row per client id and reason per minute, so a misconfigured device retrying every second cannot
+ * flood the table.
+ */
+class AuthFailureRecorder {
+	private last = new Map<string, number>();
+	constructor(private readonly writer: BatchWriter) {}
+	note(info: { clientId: string; username: string | undefined; reason: string }) {
+		const key = info.clientId + '\u0000' + info.reason;
+		const now = Date.now();
+		if ((this.last.get(key) ?? 0) > now - 60_000) return;
+		this.last.set(key, now);
+		if (this.last.size > 10_000) this.last.clear();
+		void this.writer
+			.add([], [
+				{
+					topic: '(connect)',
+					payload: Buffer.alloc(0),
+					reason: 'auth_failed',
+					detail: JSON.stringify({ client_id: info.clientId.slice(0, 100), username: info.username?.slice(0, 100), why: info.reason }),
+					deviceId: info.username && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(info.username) ? info.username : null,
+					receivedAt: new Date()
+				}
+			])
+			.catch(() => undefined);
+	}
+}
+
+/** After each committed batch: tell live clients which sensors changed (small updates, not the whole map). */
+function publishUpdates(db: Db, bus: LiveBus, r: BatchResult, log: Logger): void {
+	if (!r.latest.length || bus.listenerCount('sensors') === 0) return;
+	const byDevice = new Map<string, SensorUpdate>();
+	for (const reading of r.latest) {
+		let u = byDevice.get(reading.deviceId);
+		if (!u) {
+			u = { id: reading.deviceId, status: 'normal', last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
+			byDevice.set(reading.deviceId, u);
+		}
+		u.values[reading.metric] = { value: reading.value, observed_at: reading.observedAt.toISOString(), flags: reading.flags };
+	}
+	const ids = [...byDevice.keys()];
+	db.query<{ id: string; status: string }>('SELECT id, status FROM devices WHERE id = ANY($1::text[])', [ids])
+		.then((res) => {
+			for (const row of res.rows) {
+				const u = byDevice.get(row.id);
+				if (u) u.status = row.status;
+			}
+			bus.emit('sensors', [...byDevice.values()]);
+		})
+		.catch((err) => log.warn({ err: (err as Error).message }, 'live update failed'));
+}
