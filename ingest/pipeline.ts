@@ -71,7 +71,7 @@ export class IngestPipeline {
 			await this.writer.add([], [d]);
 			return { stored: 0, rejected: [{ reason: 'device_mismatch', detail: d.detail }], deviceId: device.entry.id };
 		}
-		const { readings, rejected } = validateDecoded(decoded, device.entry.id, receivedAt);
+		const { readings, rejected } = validateDecoded(decoded, device.entry.id, this.serverTime(device.entry.id, receivedAt));
 		const deads = rejected.map((r) => dead(r.reason, JSON.stringify({ metric: r.metric, value: r.value }).slice(0, 500), device.entry.id));
 		await this.writer.add(readings, deads);
 		return {
@@ -79,6 +79,21 @@ export class IngestPipeline {
 			rejected: rejected.map((r) => ({ reason: r.reason, detail: `${r.metric}` })),
 			deviceId: device.entry.id
 		};
+	}
+
+	private lastServerMs = new Map<string, number>();
+
+	/**
+	 * Server receipt time, strictly increasing per device. A reading without a trusted device time is stored at its
+	 * receipt time, and (device, metric, observed_at) is the idempotency key: two different messages arriving in the
+	 * same millisecond must not collapse into one. (The price: a redelivered message without a device time cannot
+	 * be recognised as a duplicate — devices should send `ts`.)
+	 */
+	private serverTime(deviceId: string, at: Date): Date {
+		const last = this.lastServerMs.get(deviceId) ?? 0;
+		const ms = Math.max(at.getTime(), last + 1);
+		this.lastServerMs.set(deviceId, ms);
+		return ms === at.getTime() ? at : new Date(ms);
 	}
 
 	private async identify(

@@ -3,7 +3,7 @@
 // password = token; ThingsBoard dialect: username = token), services (ingest, simulator) by per-process secrets.
 // A device may publish only to its own topics. ThingsBoard's `v1/devices/me/telemetry` names no device, so the
 // broker — the only party that knows who authenticated — republishes it as `shudi/v1/tb/{deviceId}/telemetry`.
-import { Aedes, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type Server } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DeviceRegistry } from '../../../ingest/registry.js';
@@ -51,9 +51,10 @@ export async function startEmbeddedBroker(opts: {
 	const simulator = { username: 'shudi-simulator', password: randomBytes(24).toString('base64url') };
 	const broker = await Aedes.createBroker({ drainTimeout: 30_000, concurrency: 1000 });
 
-	const refuse = (client: Client, username: string | undefined, reason: string, cb: (e: Error | null, ok: boolean) => void) => {
+	const refuse = (client: Client, username: string | undefined, reason: string, cb: (e: AuthenticateError | null, ok: boolean | null) => void) => {
 		opts.onAuthFailure?.({ clientId: client.id, username, reason });
-		const err = Object.assign(new Error(reason), { returnCode: 4 }); // 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3)
+		// 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3)
+		const err = Object.assign(new Error(reason), { returnCode: 4 }) as AuthenticateError;
 		cb(err, false);
 	};
 
@@ -85,7 +86,7 @@ export async function startEmbeddedBroker(opts: {
 			refuse(client, pw ? username : '(token)', byToken?.revoked ? 'revoked_device' : 'unknown_device', cb);
 		})().catch((err) => {
 			log.error({ err: (err as Error).message }, 'authentication lookup failed');
-			cb(err as Error, false);
+			cb(Object.assign(err as Error, { returnCode: 3 }) as AuthenticateError, false); // 3 = server unavailable
 		});
 	};
 
@@ -135,7 +136,8 @@ export async function startEmbeddedBroker(opts: {
 		ingest,
 		simulator,
 		kick(deviceId) {
-			for (const c of Object.values(broker.clients)) {
+			// `clients` is public in aedes.js but missing from its type declarations.
+			for (const c of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {
 				const who = identities.get(c as Client);
 				if (who?.type === 'device' && who.id === deviceId) (c as Client).close();
 			}

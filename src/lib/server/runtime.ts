@@ -7,13 +7,14 @@ import { config as loadConfig, type Config } from './config.js';
 import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { migrate } from './migrate.js';
 import { logger, rootLogger, type Logger } from './log.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import type { EmbeddedBroker } from './broker.js';
 import { LiveBus, type SensorUpdate } from './events.js';
 import { seedDemoIfEmpty } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
-import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
-import { IngestPipeline } from '../../../ingest/pipeline.js';
-import { IngestSubscriber } from '../../../ingest/subscriber.js';
+import type { BatchWriter, BatchResult } from '../../../ingest/writer.js';
+import type { IngestPipeline } from '../../../ingest/pipeline.js';
+import type { IngestSubscriber } from '../../../ingest/subscriber.js';
+import { startIngest, type IngestService } from '../../../ingest/service.js';
 import { Simulator } from './simulator.js';
 
 export interface Runtime {
@@ -87,46 +88,27 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		await registry.start();
 		stops.push(async () => registry.stop());
 
-		let broker: EmbeddedBroker | null = null;
-		let writer: BatchWriter | null = null;
-		let pipeline: IngestPipeline | null = null;
-		let subscriber: IngestSubscriber | null = null;
+		let ingest: IngestService | null = null;
 		let simulator: Simulator | null = null;
 		let mqttUrl: string | null = config.MQTT_URL ?? null;
 
 		if (role !== 'web') {
-			if (!config.MQTT_URL) {
-				broker = await startEmbeddedBroker({
-					port: config.MQTT_PORT,
-					registry,
-					log: logger('broker'),
-					onAuthFailure: (info) => authFailures.note(info)
-				});
-				stops.push(() => broker!.close());
-				mqttUrl = broker.url;
-			}
-			writer = new BatchWriter(db, {
-				maxRows: config.INGEST_BATCH_ROWS,
-				maxAgeMs: config.INGEST_BATCH_MS,
-				log: logger('writer'),
+			ingest = await startIngest({
+				db,
+				registry,
+				mqttUrl: config.MQTT_URL,
+				embeddedPort: config.MQTT_PORT,
+				username: config.MQTT_USERNAME,
+				password: config.MQTT_PASSWORD,
+				clientId: config.INGEST_CLIENT_ID,
+				batchRows: config.INGEST_BATCH_ROWS,
+				batchMs: config.INGEST_BATCH_MS,
 				onCommitted: (r) => publishUpdates(db, bus, r, log)
 			});
-			stops.push(() => writer!.close());
-			pipeline = new IngestPipeline(registry, writer);
-			const authFailures = new AuthFailureRecorder(writer);
-			subscriber = new IngestSubscriber(pipeline, {
-				url: mqttUrl!,
-				clientId: config.INGEST_CLIENT_ID,
-				username: broker ? broker.ingest.username : config.MQTT_USERNAME,
-				password: broker ? broker.ingest.password : config.MQTT_PASSWORD,
-				protocolVersion: broker ? 4 : 5,
-				log: logger('ingest')
-			});
-			await subscriber.start();
-			stops.push(() => subscriber!.stop());
-			// hoisted for the broker callback above
-			authFailuresRef = authFailures;
+			stops.push(() => ingest!.stop());
+			mqttUrl = ingest.mqttUrl;
 		}
+		const broker = ingest?.broker ?? null;
 		if (config.SIMULATE && role === 'all' && mqttUrl) {
 			simulator = new Simulator(db, {
 				url: mqttUrl,
@@ -144,9 +126,9 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			log,
 			bus,
 			registry,
-			writer,
-			pipeline,
-			subscriber,
+			writer: ingest?.writer ?? null,
+			pipeline: ingest?.pipeline ?? null,
+			subscriber: ingest?.subscriber ?? null,
 			broker,
 			simulator,
 			mqttUrl,
@@ -157,42 +139,6 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 	} catch (err) {
 		await stopAll();
 		throw err;
-	}
-}
-
-let authFailuresRef: AuthFailureRecorder | null = null;
-const authFailures = {
-	note(info: { clientId: string; username: string | undefined; reason: string }) {
-		authFailuresRef?.note(info);
-	}
-};
-
-/**
- * Refused MQTT connections become dead letters (topic "(connect)") so an admin sees unknown devices knocking;
- * at most one row per client id and reason per minute, so a misconfigured device retrying every second cannot
- * flood the table.
- */
-class AuthFailureRecorder {
-	private last = new Map<string, number>();
-	constructor(private readonly writer: BatchWriter) {}
-	note(info: { clientId: string; username: string | undefined; reason: string }) {
-		const key = info.clientId + '\u0000' + info.reason;
-		const now = Date.now();
-		if ((this.last.get(key) ?? 0) > now - 60_000) return;
-		this.last.set(key, now);
-		if (this.last.size > 10_000) this.last.clear();
-		void this.writer
-			.add([], [
-				{
-					topic: '(connect)',
-					payload: Buffer.alloc(0),
-					reason: 'auth_failed',
-					detail: JSON.stringify({ client_id: info.clientId.slice(0, 100), username: info.username?.slice(0, 100), why: info.reason }),
-					deviceId: info.username && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(info.username) ? info.username : null,
-					receivedAt: new Date()
-				}
-			])
-			.catch(() => undefined);
 	}
 }
 
