@@ -20,6 +20,8 @@ export interface MessageContext {
 	/** Device already authenticated by the transport (HTTP twin with a bearer token). */
 	authenticatedDeviceId?: string;
 	receivedAt?: Date;
+	/** Replaying a dead letter: report rejections instead of writing them again as new dead letters. */
+	replay?: boolean;
 }
 
 export interface HandleResult {
@@ -48,32 +50,33 @@ export class IngestPipeline {
 		this.counters.received++;
 		const receivedAt = ctx.receivedAt ?? new Date();
 		const dead = (reason: string, detail?: string, deviceId?: string | null): DeadLetter => {
-			this.count(reason);
+			if (!ctx.replay) this.count(reason);
 			return { topic, payload, reason, detail, deviceId: deviceId ?? null, receivedAt };
 		};
+		const keep = (d: DeadLetter[]) => (ctx.replay ? [] : d);
 		let decoded: Decoded;
 		try {
 			decoded = decodeMessage(topic, payload, { username: ctx.username });
 		} catch (err) {
 			const reason = err instanceof DecodeError ? err.reason : 'decode_failed';
 			const d = dead(reason, (err as Error).message, guessDeviceId(topic));
-			await this.writer.add([], [d]);
+			await this.writer.add([], keep([d]));
 			return { stored: 0, rejected: [{ reason, detail: d.detail }], deviceId: null };
 		}
 		const device = await this.identify(decoded);
 		if (!device.ok) {
 			const d = dead(device.reason, device.detail, device.id);
-			await this.writer.add([], [d]);
+			await this.writer.add([], keep([d]));
 			return { stored: 0, rejected: [{ reason: device.reason, detail: device.detail }], deviceId: device.id };
 		}
 		if (ctx.authenticatedDeviceId && ctx.authenticatedDeviceId !== device.entry.id) {
 			const d = dead('device_mismatch', `authenticated as ${ctx.authenticatedDeviceId}`, device.entry.id);
-			await this.writer.add([], [d]);
+			await this.writer.add([], keep([d]));
 			return { stored: 0, rejected: [{ reason: 'device_mismatch', detail: d.detail }], deviceId: device.entry.id };
 		}
 		const { readings, rejected } = validateDecoded(decoded, device.entry.id, this.serverTime(device.entry.id, receivedAt));
 		const deads = rejected.map((r) => dead(r.reason, JSON.stringify({ metric: r.metric, value: r.value }).slice(0, 500), device.entry.id));
-		await this.writer.add(readings, deads);
+		await this.writer.add(readings, keep(deads));
 		return {
 			stored: readings.length,
 			rejected: rejected.map((r) => ({ reason: r.reason, detail: `${r.metric}` })),

@@ -24,6 +24,7 @@ export interface IngestOptions {
 	maxBuffered?: number;
 	registry?: DeviceRegistry;
 	onCommitted?: (r: BatchResult) => void;
+	onBatch?: (rows: number, ms: number) => void;
 	log?: Logger;
 }
 
@@ -73,7 +74,8 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			maxAgeMs: opts.batchMs ?? 250,
 			maxBuffered: opts.maxBuffered,
 			log: logger('writer'),
-			onCommitted: opts.onCommitted
+			onCommitted: opts.onCommitted,
+			onBatch: opts.onBatch
 		});
 		writerRef = writer;
 		stops.push(() => writer.close());

@@ -25,6 +25,8 @@ export interface BatchResult {
 	latest: Reading[];
 	/** Devices heard from in this batch, with the newest received_at. */
 	seen: Map<string, Date>;
+	/** Devices that were offline and reported again in this batch. */
+	online: string[];
 }
 
 interface Entry {
@@ -63,6 +65,8 @@ export class BatchWriter {
 			maxBuffered?: number;
 			log?: Logger;
 			onCommitted?: (r: BatchResult) => void;
+			/** Rows and milliseconds of each committed batch (metrics). */
+			onBatch?: (rows: number, ms: number) => void;
 		}
 	) {}
 
@@ -115,6 +119,7 @@ export class BatchWriter {
 				this.stats.deadLettered += res.deadLettered;
 				this.stats.lastBatchRows = taken;
 				this.stats.lastBatchMs = performance.now() - t0;
+				this.opts.onBatch?.(taken, this.stats.lastBatchMs);
 				for (const e of batch) e.resolve();
 				this.releaseRoom();
 				try {
@@ -162,6 +167,7 @@ export class BatchWriter {
 		}
 		const latest = [...latestMap.values()];
 		let inserted = 0;
+		let online: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
 				const res = await q.query(
@@ -196,14 +202,24 @@ export class BatchWriter {
 				);
 				const ids = [...seen.keys()];
 				// A device heard from is no longer offline/unknown; alarm levels are the rule runner's business (issue 5).
-				await q.query(
-					`UPDATE devices AS d
+				// The CTE reads the status before the update, so a comeback from offline becomes an 'online' event.
+				const upd = await q.query<{ id: string; was: string }>(
+					`WITH prev AS (SELECT id, status FROM devices WHERE id = ANY($1::text[]))
+					 UPDATE devices AS d
 					 SET last_seen = GREATEST(d.last_seen, v.t),
 					     status = CASE WHEN d.status IN ('unknown', 'offline') THEN 'normal' ELSE d.status END
-					 FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t)
-					 WHERE d.id = v.id`,
+					 FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t), prev
+					 WHERE d.id = v.id AND prev.id = d.id
+					 RETURNING d.id, prev.status AS was`,
 					[ids, ids.map((id) => seen.get(id)!.toISOString())]
 				);
+				online = upd.rows.filter((r) => r.was === 'offline').map((r) => r.id);
+				if (online.length) {
+					await q.query(
+						`INSERT INTO device_events (device_id, kind, detail) SELECT id, 'online', '{}'::jsonb FROM unnest($1::text[]) AS x(id)`,
+						[online]
+					);
+				}
 			}
 			if (dead.length) {
 				await q.query(
@@ -221,7 +237,7 @@ export class BatchWriter {
 				);
 			}
 		});
-		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, latest, seen };
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, latest, seen, online };
 	}
 
 	/** Writes what is buffered and stops accepting. */

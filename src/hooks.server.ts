@@ -4,11 +4,22 @@ import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { runtime } from '$lib/server/runtime';
 import { logger } from '$lib/server/log';
+import { ConfigError } from '$lib/server/config';
+import { PortInUseError } from '$lib/server/broker';
 
 const log = logger('web');
 
 export const init: ServerInit = async () => {
-	const rt = await runtime();
+	let rt: Awaited<ReturnType<typeof runtime>>;
+	try {
+		rt = await runtime();
+	} catch (err) {
+		// Start-up problems an operator can fix (bad config, busy port, unreachable database) are one clear line.
+		const known = err instanceof ConfigError || err instanceof PortInUseError;
+		console.error(`shudi: cannot start: ${(err as Error).message}`);
+		if (!known) log.debug({ err: (err as Error).stack }, 'start-up failure');
+		process.exit(1);
+	}
 	let stopping = false;
 	const stop = async (why: string) => {
 		if (stopping) return;

@@ -51,6 +51,10 @@ const schema = z.object({
 	/** Ingest batch limits (issue 3): rows per batch and maximum age of a batch in ms. */
 	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
 	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
+	/** Shared-subscription group for several ingest workers on one external broker (`$share/<group>/…`). */
+	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+	/** A device is offline after this many expected report intervals without a message. */
+	OFFLINE_AFTER_INTERVALS: z.coerce.number().positive().max(1000).default(3),
 	/** Stable client id for the persistent MQTT session (clean: false) — one per ingest worker. */
 	INGEST_CLIENT_ID: z.string().min(1).max(64).default('shudi-ingest-1')
 });

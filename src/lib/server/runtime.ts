@@ -3,6 +3,7 @@
 // simulator, according to config. One instance per process, kept on globalThis so the SvelteKit bundle and code
 // run by tsx share it.
 import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { config as loadConfig, type Config } from './config.js';
 import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { migrate } from './migrate.js';
@@ -11,10 +12,12 @@ import type { EmbeddedBroker } from './broker.js';
 import { LiveBus, type SensorUpdate } from './events.js';
 import { seedDemoIfEmpty } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
-import type { BatchWriter, BatchResult } from '../../../ingest/writer.js';
-import type { IngestPipeline } from '../../../ingest/pipeline.js';
+import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
+import { IngestPipeline } from '../../../ingest/pipeline.js';
+import { ingestMetrics } from '../../../ingest/metrics.js';
 import type { IngestSubscriber } from '../../../ingest/subscriber.js';
 import { startIngest, type IngestService } from '../../../ingest/service.js';
+import { OfflineWatcher } from '../../../ingest/offline.js';
 import { Simulator } from './simulator.js';
 
 export interface Runtime {
@@ -25,6 +28,8 @@ export interface Runtime {
 	registry: DeviceRegistry;
 	writer: BatchWriter | null;
 	pipeline: IngestPipeline | null;
+	ingest: IngestService | null;
+	metrics: ReturnType<typeof ingestMetrics>;
 	subscriber: IngestSubscriber | null;
 	broker: EmbeddedBroker | null;
 	simulator: Simulator | null;
@@ -79,6 +84,12 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			createEmbedded: opts.createEmbedded
 		});
 		stops.push(() => db.close());
+		if (!config.DATABASE_URL) {
+			// Tells the CLI tools that the embedded database is in use (PGlite is single-process).
+			mkdirSync(dataDir, { recursive: true });
+			writeFileSync(join(dataDir, 'shudi.pid'), String(process.pid));
+			stops.push(async () => rmSync(join(dataDir, 'shudi.pid'), { force: true }));
+		}
 		log.info({ db: db.kind, timescale: db.timescale }, 'database open');
 		await migrate(db, logger('migrate'));
 		if (config.DEMO) await seedDemoIfEmpty(db, config, logger('demo'));
@@ -89,6 +100,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		stops.push(async () => registry.stop());
 
 		let ingest: IngestService | null = null;
+		const metrics = ingestMetrics(() => ingest, db);
 		let simulator: Simulator | null = null;
 		let mqttUrl: string | null = config.MQTT_URL ?? null;
 
@@ -101,20 +113,40 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				username: config.MQTT_USERNAME,
 				password: config.MQTT_PASSWORD,
 				clientId: config.INGEST_CLIENT_ID,
+				shareGroup: config.INGEST_SHARE_GROUP,
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
-				onCommitted: (r) => publishUpdates(db, bus, r, log)
+				onCommitted: (r) => publishUpdates(db, bus, r, log),
+				onBatch: (rows, ms) => metrics.observeBatch(rows, ms)
 			});
 			stops.push(() => ingest!.stop());
 			mqttUrl = ingest.mqttUrl;
+			const offline = new OfflineWatcher(db, {
+				afterIntervals: config.OFFLINE_AFTER_INTERVALS,
+				log: logger('offline'),
+				onChange: (changes) => {
+					for (const c of changes) bus.emit('status', { id: c.id, status: c.status, at: c.at });
+				}
+			});
+			offline.start();
+			stops.push(async () => offline.stop());
 		}
 		const broker = ingest?.broker ?? null;
+		// The HTTP twin and dead-letter replay need the pipeline in every role; a web-only process gets its own
+		// writer (same validation, same storage path) without an MQTT subscription.
+		let pipeline = ingest?.pipeline ?? null;
+		let writer = ingest?.writer ?? null;
+		if (!pipeline) {
+			const w = new BatchWriter(db, { maxRows: config.INGEST_BATCH_ROWS, maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50), log: logger('writer'), onCommitted: (r) => publishUpdates(db, bus, r, log) });
+			stops.push(() => w.close());
+			writer = w;
+			pipeline = new IngestPipeline(registry, w);
+		}
 		if (config.SIMULATE && role === 'all' && mqttUrl) {
 			simulator = new Simulator(db, {
 				url: mqttUrl,
 				username: broker?.simulator.username ?? config.MQTT_USERNAME,
 				password: broker?.simulator.password ?? config.MQTT_PASSWORD,
-				speedup: config.SIMULATE_SPEEDUP,
 				log: logger('simulator')
 			});
 			await simulator.start();
@@ -126,8 +158,10 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			log,
 			bus,
 			registry,
-			writer: ingest?.writer ?? null,
-			pipeline: ingest?.pipeline ?? null,
+			writer,
+			pipeline,
+			ingest,
+			metrics,
 			subscriber: ingest?.subscriber ?? null,
 			broker,
 			simulator,

@@ -1,5 +1,5 @@
 // Demo simulator: the demo devices publish realistic readings over real MQTT (native dialect, QoS 1) at their report
-// intervals divided by SIMULATE_SPEEDUP, with scripted episodes on a 10-minute cycle so the map has life:
+// intervals (the demo seed stores them already shortened by SIMULATE_SPEEDUP, so offline detection sees the truth), with scripted episodes on a 10-minute cycle so the map has life:
 //   0:00–1:00 calm · 1:00–4:00 a rainstorm over the valley · 2:00–6:00 the river rises past its 警戒水位 at the
 //   downstream stations, then falls · a house tilt creeps all cycle long · one displacement station goes silent
 //   from 3:00 to 7:00 (offline detection).
@@ -34,7 +34,7 @@ export class Simulator {
 
 	constructor(
 		private readonly db: Db,
-		private readonly opts: { url: string; username?: string; password?: string; speedup: number; log: Logger; cycleOffsetS?: number }
+		private readonly opts: { url: string; username?: string; password?: string; log: Logger; cycleOffsetS?: number }
 	) {}
 
 	async start(): Promise<void> {
@@ -59,12 +59,12 @@ export class Simulator {
 		this.client.on('error', (err) => this.opts.log.debug({ err: err.message }, 'simulator mqtt error'));
 		this.timer = setInterval(() => this.tick(), 250);
 		this.timer.unref();
-		this.opts.log.info({ devices: this.devices.length, speedup: this.opts.speedup }, 'simulator started');
+		this.opts.log.info({ devices: this.devices.length }, 'simulator started');
 	}
 
 	/** Seconds into the episode cycle, in simulated time. */
 	cycleSecond(now = Date.now()): number {
-		return (((now - this.started) / 1000) * (this.opts.speedup / 20)) % CYCLE_S;
+		return ((now - this.started) / 1000) % CYCLE_S;
 	}
 
 	private tick(): void {
@@ -72,7 +72,7 @@ export class Simulator {
 		if (!this.client?.connected) return;
 		for (const d of this.devices) {
 			if (now < d.next) continue;
-			d.next = now + (d.interval_s * 1000) / this.opts.speedup;
+			d.next = now + d.interval_s * 1000;
 			if (this.inFlight > 200) continue; // bounded in flight: skip a report rather than pile up
 			const t = this.cycleSecond(now);
 			if (d.kind === 'displacement' && d.order === 0 && t >= 180 && t < 420) continue; // the silent device

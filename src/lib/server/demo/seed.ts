@@ -55,11 +55,14 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 		}
 		// Route each sensor by its location, the same way live alarms are routed, rather than trusting a label.
 		const index = new VillageIndex(t.villages.map((v) => ({ id: villageIds.get(v.code)!, geometry: v.boundary })));
+		// With the simulator on, demo devices really report SIMULATE_SPEEDUP times faster than real ones; their expected
+		// interval says so, so offline detection judges them by what they actually do.
+		const interval = (s: number) => (config.SIMULATE ? Math.max(5, Math.round(s / config.SIMULATE_SPEEDUP)) : s);
 		for (const s of t.sensors) {
 			await q.query(
 				`INSERT INTO devices (id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds, baseline, is_demo)
 				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)`,
-				[s.id, s.name, s.kind, s.lng, s.lat, index.locate([s.lng, s.lat]), s.interval_s, hashToken(demoDeviceToken(config, s.id)), JSON.stringify(s.thresholds), s.baseline ? JSON.stringify(s.baseline) : null]
+				[s.id, s.name, s.kind, s.lng, s.lat, index.locate([s.lng, s.lat]), interval(s.interval_s), hashToken(demoDeviceToken(config, s.id)), JSON.stringify(s.thresholds), s.baseline ? JSON.stringify(s.baseline) : null]
 			);
 		}
 	});

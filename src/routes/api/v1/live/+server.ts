@@ -18,6 +18,7 @@ export const GET: RequestHandler = async ({ request }) => {
 				}
 			};
 			const onSensors = (updates: SensorUpdate[]) => send('sensors', updates);
+			const onStatus = (change: { id: string; status: string; at: string }) => send('status', change);
 			const onShutdown = () => {
 				cleanup();
 				try {
@@ -37,9 +38,11 @@ export const GET: RequestHandler = async ({ request }) => {
 			cleanup = () => {
 				clearInterval(ping);
 				rt.bus.off('sensors', onSensors);
+				rt.bus.off('status', onStatus);
 				rt.bus.off('shutdown', onShutdown);
 			};
 			rt.bus.on('sensors', onSensors);
+			rt.bus.on('status', onStatus);
 			rt.bus.on('shutdown', onShutdown);
 			controller.enqueue(enc.encode('retry: 2000\n\n'));
 			send('hello', { at: new Date().toISOString() });

@@ -1,0 +1,647 @@
+// `npm run bench:ingest`: end-to-end ingest throughput against an external broker (Mosquitto) and PostgreSQL,
+// compared with the broker's bare pass-through rate on the same machine (STYLE.md habit 8: a performance claim lives
+// in a benchmark that prints its baseline). Each run has two phases with the same publishers, QoS and payloads:
+//   1. baseline — a subscriber that only counts (MQTT 5, receive maximum 65535, like the ingest);
+//   2. ingest   — `ingest/main.ts` as a child process (so its RSS is its own), stored rows counted in PostgreSQL.
+// It creates and drops its own database `shudi_bench_<rand>`. The helpers below (spawnIngest, Publisher, payloads)
+// are exported for tests/integration/ingest-faults.spec.ts, which drives the same child process.
+//
+//   npm run bench:ingest -- [--url mqtt://127.0.0.1:1883] [--db postgres://postgres@127.0.0.1:5432/test]
+//                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
+//                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---------------------------------------------------------------------------------------------------------------
+// The ingest as a child process
+
+export interface IngestChild {
+	child: ChildProcess;
+	pid: number;
+	/** Last log lines (stdout and stderr), newest last; bounded. */
+	logs: string[];
+	/** True while the process has not exited. */
+	alive(): boolean;
+	exited: Promise<number | null>;
+	/** Resolves once a log line matches (e.g. /ingest running/); rejects if the process exits first. */
+	waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
+	/** SIGTERM (flush and exit 0), escalating to SIGKILL after graceMs. Returns the exit code. */
+	stop(graceMs?: number): Promise<number | null>;
+	kill(): Promise<void>;
+	/** VmRSS in bytes from /proc, or null once the process is gone. */
+	rss(): number | null;
+}
+
+export interface SpawnIngestOptions {
+	databaseUrl: string;
+	mqttUrl: string;
+	clientId: string;
+	shareGroup?: string;
+	logLevel?: string;
+	batchRows?: number;
+	batchMs?: number;
+	/** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
+	nodeArgs?: string[];
+	/** Ready once this log line appears; default 'ingest running'. */
+	readyLog?: RegExp;
+}
+
+/**
+ * Starts `node --import tsx ingest/main.ts` (not `npx tsx`: then the pid we hold is the ingest itself, so SIGKILL
+ * really kills it and /proc/<pid>/status is its RSS) and waits until it logs that it is running.
+ */
+export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
+	const env: NodeJS.ProcessEnv = { ...process.env };
+	for (const k of Object.keys(env)) if (/^(INGEST_|MQTT_|DATABASE_URL$|SHUDI_|DEMO$|SIMULATE$)/.test(k)) delete env[k];
+	Object.assign(env, {
+		DATABASE_URL: o.databaseUrl,
+		MQTT_URL: o.mqttUrl,
+		INGEST_CLIENT_ID: o.clientId,
+		LOG_LEVEL: o.logLevel ?? 'info',
+		...(o.shareGroup ? { INGEST_SHARE_GROUP: o.shareGroup } : {}),
+		...(o.batchRows ? { INGEST_BATCH_ROWS: String(o.batchRows) } : {}),
+		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {})
+	});
+	const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'ingest/main.ts'], {
+		cwd: ROOT,
+		env,
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	const logs: string[] = [];
+	const watchers = new Set<(line: string) => void>();
+	let code: number | null | undefined;
+	const exited = new Promise<number | null>((r) =>
+		child.once('exit', (c, sig) => {
+			code = c ?? (sig ? null : c);
+			r(code);
+		})
+	);
+	const onData = (buf: Buffer) => {
+		for (const line of buf.toString('utf8').split('\n')) {
+			if (!line) continue;
+			logs.push(line);
+			if (logs.length > 5000) logs.splice(0, 1000);
+			for (const w of watchers) w(line);
+		}
+	};
+	child.stdout!.on('data', onData);
+	child.stderr!.on('data', onData);
+	const pid = child.pid!;
+	const alive = () => code === undefined;
+	const waitForLog = (re: RegExp, timeoutMs = 30_000) =>
+		new Promise<string>((resolveLine, reject) => {
+			const hit = logs.find((l) => re.test(l));
+			if (hit) return resolveLine(hit);
+			const done = () => {
+				watchers.delete(w);
+				clearTimeout(t);
+			};
+			const w = (line: string) => {
+				if (re.test(line)) {
+					done();
+					resolveLine(line);
+				}
+			};
+			const t = setTimeout(() => {
+				done();
+				reject(new Error(`ingest did not log ${re} within ${timeoutMs} ms; last lines:\n${logs.slice(-20).join('\n')}`));
+			}, timeoutMs);
+			watchers.add(w);
+			void exited.then((c) => {
+				if (!watchers.has(w)) return;
+				done();
+				reject(new Error(`ingest exited (${c}) before logging ${re}; last lines:\n${logs.slice(-20).join('\n')}`));
+			});
+		});
+	const ic: IngestChild = {
+		child,
+		pid,
+		logs,
+		alive,
+		exited,
+		waitForLog,
+		async stop(graceMs = 10_000) {
+			if (!alive()) return code ?? null;
+			child.kill('SIGTERM');
+			const t = setTimeout(() => alive() && child.kill('SIGKILL'), graceMs);
+			const c = await exited;
+			clearTimeout(t);
+			return c;
+		},
+		async kill() {
+			if (!alive()) return;
+			child.kill('SIGKILL');
+			await exited;
+		},
+		rss() {
+			try {
+				const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+				return m ? Number(m[1]) * 1024 : null;
+			} catch {
+				return null;
+			}
+		}
+	};
+	try {
+		await waitForLog(o.readyLog ?? /"msg":"ingest running"/, 60_000);
+	} catch (err) {
+		await ic.kill();
+		throw err;
+	}
+	return ic;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Publishers: several MQTT connections, each with a bounded window of unacknowledged QoS 1 publishes.
+// MQTT.js does not limit in-flight publishes itself; awaiting each one serialises on the round trip, and firing
+// them all without waiting balloons its outgoing store. A window of ~1000 per connection keeps the pipe full.
+
+export class Publisher {
+	acked = 0;
+	failed = 0;
+	private inflight: number[];
+	private waiters: (() => void)[][];
+	private drainers: (() => void)[] = [];
+
+	private constructor(
+		readonly clients: MqttClient[],
+		private readonly window: number
+	) {
+		this.inflight = clients.map(() => 0);
+		this.waiters = clients.map(() => []);
+	}
+
+	/** MQTT 3.1.1 publishers: Mosquitto takes their QoS 1 publishes without a receive-maximum handshake. */
+	static async connect(url: string, connections: number, window = 1000): Promise<Publisher> {
+		const clients = await Promise.all(
+			Array.from({ length: connections }, (_, i) =>
+				mqtt.connectAsync(url, { clientId: `bench-pub-${randomBytes(4).toString('hex')}-${i}`, protocolVersion: 4, clean: true, reconnectPeriod: 1000 })
+			)
+		);
+		return new Publisher(clients, window);
+	}
+
+	get connections(): number {
+		return this.clients.length;
+	}
+
+	get pending(): number {
+		return this.inflight.reduce((a, b) => a + b, 0);
+	}
+
+	/** Sends one QoS 1 message on connection `conn`; resolves when it is on its way (waits for a window slot). */
+	async publish(conn: number, topic: string, payload: string | Buffer): Promise<void> {
+		while (this.inflight[conn] >= this.window) await new Promise<void>((r) => this.waiters[conn].push(r));
+		this.inflight[conn]++;
+		this.clients[conn].publish(topic, payload, { qos: 1 }, (err) => {
+			this.inflight[conn]--;
+			if (err) this.failed++;
+			else this.acked++;
+			this.waiters[conn].shift()?.();
+			if (this.pending === 0) for (const d of this.drainers.splice(0)) d();
+		});
+	}
+
+	/** Resolves when the broker has acknowledged everything sent so far. */
+	drain(): Promise<void> {
+		if (this.pending === 0) return Promise.resolve();
+		return new Promise((r) => this.drainers.push(r));
+	}
+
+	async close(): Promise<void> {
+		await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+	}
+}
+
+export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
+
+/** A good native message: three values, device time `tsMs`, sequence `seq`. */
+export function nativePayload(tsMs: number, seq: number): string {
+	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 100) / 100).toFixed(2)},"battery_v":3.9,"rssi_dbm":-80}}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Database helpers
+
+export async function createDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+	const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+	const admin = new pg.Client({ connectionString: adminUrl });
+	await admin.connect();
+	await admin.query(`CREATE DATABASE ${name}`);
+	await admin.end();
+	const u = new URL(adminUrl);
+	u.pathname = '/' + name;
+	return {
+		url: u.toString(),
+		async drop() {
+			const a = new pg.Client({ connectionString: adminUrl });
+			await a.connect();
+			await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+			await a.end();
+		}
+	};
+}
+
+/** Registers devices (before the ingest starts, so its registry knows them from its first load). */
+export async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {
+	const { hashToken } = await import('../src/lib/server/device-tokens.js');
+	await q.query(
+		`INSERT INTO devices (id, name, kind, lng, lat, token_hash)
+		 SELECT id, id, 'river_level', 107.5, 26.5, th FROM unnest($1::text[], $2::text[]) AS x(id, th)`,
+		[ids, ids.map((id) => hashToken(`bench-token-${id}-${randomBytes(8).toString('hex')}`))]
+	);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The benchmark
+
+interface Args {
+	url: string;
+	db: string;
+	devices: number;
+	seconds: number;
+	repeat: number;
+	connections: number;
+	window: number;
+	rate: number;
+	cpuProf?: string;
+	batchRows?: number;
+	batchMs?: number;
+}
+
+interface PhaseDrive {
+	published: number;
+	/** Highest seq published per device (seq starts at 1). */
+	maxSeq: number[];
+	seconds: number;
+}
+
+/**
+ * Publishes for `seconds` round-robin over the devices (each device's messages in seq order, with a strictly
+ * increasing ts per device = its publish time in ms), devices spread over the publisher's connections.
+ * `onSample` sees 1 in 100 messages with their publish time.
+ */
+async function drive(
+	pub: Publisher,
+	ids: string[],
+	a: Args,
+	topic: (id: string) => string,
+	onSample?: (deviceIdx: number, tsMs: number, publishedAt: number) => void
+): Promise<PhaseDrive> {
+	const maxSeq = ids.map(() => 0);
+	const lastTs = ids.map(() => 0);
+	const t0 = Date.now();
+	const end = t0 + a.seconds * 1000;
+	let published = 0;
+	const perConnRate = a.rate > 0 ? a.rate / pub.connections : 0;
+	await Promise.all(
+		Array.from({ length: pub.connections }, async (_, conn) => {
+			const mine = ids.map((_, i) => i).filter((i) => i % pub.connections === conn);
+			let sent = 0;
+			for (;;) {
+				for (const d of mine) {
+					const now = Date.now();
+					if (now >= end) return;
+					if (perConnRate && sent > ((now - t0) / 1000) * perConnRate) {
+						await new Promise((r) => setTimeout(r, 5));
+					}
+					const seq = ++maxSeq[d];
+					const ts = Math.max(now, lastTs[d] + 1);
+					lastTs[d] = ts;
+					if (onSample && published % 100 === 0) onSample(d, ts, now);
+					published++;
+					sent++;
+					await pub.publish(conn, topic(ids[d]), nativePayload(ts, seq));
+				}
+			}
+		})
+	);
+	await pub.drain();
+	return { published, maxSeq, seconds: (Date.now() - t0) / 1000 };
+}
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+	if (!xs.length) return NaN;
+	const s = [...xs].sort((x, y) => x - y);
+	return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+/** Phase 1: broker pass-through to a subscriber that only counts. */
+async function baseline(a: Args): Promise<{ rate: number; received: number; published: number }> {
+	const tag = `bench${randomBytes(3).toString('hex')}`;
+	const ids = Array.from({ length: a.devices }, (_, i) => `${tag}-${i}`);
+	const sub = await mqtt.connectAsync(a.url, {
+		clientId: `${tag}-sub`,
+		protocolVersion: 5,
+		clean: true,
+		properties: { receiveMaximum: 65535 }
+	});
+	let received = 0;
+	const perSecond: number[] = [];
+	sub.on('message', () => received++);
+	// Same topic shape and length as the native topic, under a root no ingest listens to.
+	const topic = (id: string) => `bench/v1/${tag}/${id}/up`;
+	await sub.subscribeAsync(`bench/v1/${tag}/+/up`, { qos: 1 });
+	const pub = await Publisher.connect(a.url, a.connections, a.window);
+	let last = 0;
+	const tick = setInterval(() => {
+		perSecond.push(received - last);
+		last = received;
+	}, 1000);
+	const d = await drive(pub, ids, a, topic);
+	const t0 = Date.now();
+	while (received < d.published && Date.now() - t0 < 10_000) await sleep(50);
+	clearInterval(tick);
+	await pub.close();
+	await sub.endAsync(true);
+	// Drop the first second (connections warming up) and the last partial one.
+	const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
+	return { rate: median(steady), received, published: d.published };
+}
+
+interface IngestFigures {
+	rate: number;
+	published: number;
+	publishRate: number;
+	stored: number;
+	lost: number;
+	duplicates: number;
+	deadLetters: number;
+	commitP50: number;
+	commitP99: number;
+	arriveP50: number;
+	arriveP99: number;
+	rssMax: number;
+	rssMedian: number;
+	drainSeconds: number;
+}
+
+/** Phase 2: the ingest child against a fresh database. */
+async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
+	const tag = `bench${randomBytes(3).toString('hex')}`;
+	const ids = Array.from({ length: a.devices }, (_, i) => `${tag}-${i}`);
+	const created = await createDatabase(a.db, 'shudi_bench');
+	const pool = new pg.Pool({ connectionString: created.url, max: 3 });
+	let ingest: IngestChild | null = null;
+	let pub: Publisher | null = null;
+	try {
+		// Migrate here so the devices exist before the ingest's registry first loads (it migrates again: a no-op).
+		const { openDb } = await import('../src/lib/server/db.js');
+		const { migrate } = await import('../src/lib/server/migrate.js');
+		const db = await openDb({ url: created.url, poolSize: 1 });
+		await migrate(db);
+		await insertDevices(db, ids);
+		await db.close();
+
+		ingest = await spawnIngest({
+			databaseUrl: created.url,
+			mqttUrl: a.url,
+			clientId: `${tag}-ingest`,
+			batchRows: a.batchRows,
+			batchMs: a.batchMs,
+			nodeArgs: a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}`, `--cpu-prof-name=ingest-run${run}.cpuprofile`] : []
+		});
+		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
+
+		const rss: number[] = [];
+		const rssTimer = setInterval(() => {
+			const r = ingest?.rss();
+			if (r) rss.push(r);
+		}, 500);
+
+		// Stored messages per second: count(*) / 3 once a second (a sequential scan; its cost is part of the run).
+		const perSecond: number[] = [];
+		let lastCount = 0;
+		let counting = false;
+		const countTimer = setInterval(async () => {
+			if (counting) return;
+			counting = true;
+			try {
+				const n = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0].n) / 3;
+				perSecond.push(n - lastCount);
+				lastCount = n;
+			} finally {
+				counting = false;
+			}
+		}, 1000);
+
+		// Publish → visible-commit latency: 1 in 100 messages is looked up by primary key every 100 ms.
+		const samples = new Map<string, { d: number; ts: number; at: number }>();
+		const commitMs: number[] = [];
+		let sampling = true;
+		const sampler = (async () => {
+			while (sampling || samples.size) {
+				await sleep(100);
+				if (!samples.size) continue;
+				const list = [...samples.values()];
+				const r = await pool.query<{ device_id: string; t: string }>(
+					`SELECT r.device_id, (extract(epoch FROM r.observed_at) * 1000)::int8::text AS t
+					 FROM unnest($1::text[], $2::timestamptz[]) AS s(d, t)
+					 JOIN readings r ON r.device_id = s.d AND r.metric = 'water_level_m' AND r.observed_at = s.t`,
+					[list.map((s) => ids[s.d]), list.map((s) => new Date(s.ts).toISOString())]
+				);
+				const now = Date.now();
+				for (const row of r.rows) {
+					const key = `${row.device_id}@${row.t}`;
+					const s = samples.get(key);
+					if (s) {
+						commitMs.push(now - s.at);
+						samples.delete(key);
+					}
+				}
+				if (!sampling && Date.now() - stopAt > 30_000) break;
+			}
+		})();
+		let stopAt = 0;
+
+		pub = await Publisher.connect(a.url, a.connections, a.window);
+		const d = await drive(pub, ids, a, nativeTopic, (di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }));
+		const pubDone = Date.now();
+
+		// Wait until everything is stored, or nothing new arrives for 10 s.
+		const expected = d.published * 3;
+		let stored = 0;
+		let lastChange = Date.now();
+		for (;;) {
+			const n = Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0].n);
+			if (n !== stored) lastChange = Date.now();
+			stored = n;
+			if (stored >= expected || Date.now() - lastChange > 10_000) break;
+			await sleep(250);
+		}
+		const drainSeconds = (Date.now() - pubDone) / 1000;
+		clearInterval(countTimer);
+		clearInterval(rssTimer);
+		stopAt = Date.now();
+		sampling = false;
+		await sampler;
+
+		const dup = await pool.query<{ n: string }>(
+			`SELECT count(*) AS n FROM (SELECT device_id, seq FROM readings GROUP BY 1, 2 HAVING count(*) <> 3) x`
+		);
+		const msgs = await pool.query<{ n: string }>(`SELECT count(DISTINCT (device_id, seq)) AS n FROM readings`);
+		const dl = await pool.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters WHERE device_id IS DISTINCT FROM $1', [`${tag}-probe`]);
+		const arrive = await pool.query<{ p50: number; p99: number }>(
+			`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+			 FROM (SELECT extract(epoch FROM received_at - observed_at) * 1000 AS ms FROM readings WHERE metric = 'water_level_m') x`
+		);
+		const distinct = Number(msgs.rows[0].n);
+		// Per-second stored rates while publishing: skip the first second (ramp-up) and the drain after it.
+		const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
+		return {
+			rate: median(steady),
+			published: d.published,
+			publishRate: d.published / d.seconds,
+			stored: distinct,
+			lost: d.published - distinct,
+			duplicates: Number(dup.rows[0].n),
+			deadLetters: Number(dl.rows[0].n),
+			commitP50: quantile(commitMs, 0.5),
+			commitP99: quantile(commitMs, 0.99),
+			arriveP50: Number(arrive.rows[0].p50),
+			arriveP99: Number(arrive.rows[0].p99),
+			rssMax: Math.max(...rss),
+			rssMedian: median(rss),
+			drainSeconds
+		};
+	} finally {
+		await pub?.close();
+		const code = await ingest?.stop(30_000);
+		if (ingest && code !== 0) console.error(`ingest exited with ${code}; last lines:\n${ingest.logs.slice(-10).join('\n')}`);
+		await pool.end();
+		await created.drop();
+	}
+}
+
+/**
+ * Waits until the broker routes device topics to the ingest. "ingest running" is logged after CONNACK but before
+ * the SUBACK, so a brand-new session can miss the first messages; a probe from an unregistered device id is
+ * published until its dead letter appears.
+ */
+export async function waitUntilSubscribed(
+	url: string,
+	q: { query: <T>(t: string, p?: unknown[]) => Promise<{ rows: T[] }> } | pg.Pool,
+	probeId: string,
+	timeoutMs = 20_000
+): Promise<void> {
+	const c = await mqtt.connectAsync(url, { protocolVersion: 4 });
+	try {
+		const t0 = Date.now();
+		for (;;) {
+			await c.publishAsync(nativeTopic(probeId), '{"values":{}}', { qos: 1 });
+			await sleep(200);
+			const r = await (q as pg.Pool).query('SELECT 1 FROM dead_letters WHERE device_id = $1 LIMIT 1', [probeId]);
+			if (r.rows.length) return;
+			if (Date.now() - t0 > timeoutMs) throw new Error(`ingest did not receive a probe within ${timeoutMs} ms`);
+		}
+	} finally {
+		await c.endAsync(true);
+	}
+}
+
+function sleep(ms: number): Promise<void> {
+	return new Promise((r) => setTimeout(r, ms));
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+const mb = (b: number) => b / 1024 / 1024;
+
+async function main(): Promise<void> {
+	const { values: v } = parseArgs({
+		options: {
+			url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+			db: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+			devices: { type: 'string', default: '1000' },
+			seconds: { type: 'string', default: '20' },
+			repeat: { type: 'string', default: '1' },
+			connections: { type: 'string', default: '8' },
+			window: { type: 'string', default: '1000' },
+			rate: { type: 'string', default: '0' },
+			'cpu-prof': { type: 'string' },
+			'batch-rows': { type: 'string' },
+			'batch-ms': { type: 'string' },
+			'skip-baseline': { type: 'boolean', default: false }
+		},
+		strict: true
+	});
+	const int = (k: string, s: string | undefined, min: number): number => {
+		const n = Number(s);
+		if (!Number.isInteger(n) || n < min) throw new Error(`--${k} must be an integer ≥ ${min} (got ${JSON.stringify(s)})`);
+		return n;
+	};
+	const a: Args = {
+		url: v.url!,
+		db: v.db!,
+		devices: int('devices', v.devices, 1),
+		seconds: int('seconds', v.seconds, 3),
+		repeat: int('repeat', v.repeat, 1),
+		connections: int('connections', v.connections, 1),
+		window: int('window', v.window, 1),
+		rate: int('rate', v.rate, 0),
+		cpuProf: v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined,
+		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
+		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined
+	};
+	const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
+	console.log(`bench:ingest — ${machine}`);
+	console.log(
+		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
+	);
+	const runs: { base: number; ing: IngestFigures }[] = [];
+	for (let i = 0; i < a.repeat; i++) {
+		const base = v['skip-baseline'] ? { rate: NaN, received: 0, published: 0 } : await baseline(a);
+		if (!v['skip-baseline']) console.log(`run ${i + 1} baseline: ${fmt(base.rate)} msg/s received (${fmt(base.received)}/${fmt(base.published)} messages)`);
+		const ing = await ingestPhase(a, i + 1);
+		console.log(
+			`run ${i + 1} ingest:   ${fmt(ing.rate)} msg/s stored; published ${fmt(ing.published)} (${fmt(ing.publishRate)} msg/s), stored ${fmt(ing.stored)}, lost ${fmt(ing.lost)}, ` +
+				`dup ${ing.duplicates}, dead letters ${ing.deadLetters}, drain ${fmt(ing.drainSeconds, 1)} s after publishing, ` +
+				`commit p50/p99 ${fmt(ing.commitP50)}/${fmt(ing.commitP99)} ms, arrive p50/p99 ${fmt(ing.arriveP50)}/${fmt(ing.arriveP99)} ms, RSS max ${fmt(mb(ing.rssMax))} MB`
+		);
+		runs.push({ base: base.rate, ing });
+	}
+	const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
+	const stored = m((r) => r.ing.rate);
+	const bare = m((r) => r.base);
+	const ratio = stored / bare;
+	const p99 = m((r) => r.ing.commitP99);
+	const rssMax = m((r) => r.ing.rssMax);
+	const lost = Math.max(...runs.map((r) => r.ing.lost + r.ing.duplicates));
+	const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+	const rows: [string, string, string, string][] = [
+		['stored msg/s (median of per-second rates)', fmt(stored), '≥ 15,000', mark(stored >= 15_000)],
+		['bare pass-through msg/s (broker → counting subscriber)', fmt(bare), '', ''],
+		['ratio stored / bare', fmt(ratio, 2), '≥ 0.60', mark(ratio >= 0.6)],
+		['publish → visible commit p50 (1 in 100, 100 ms polls)', `${fmt(m((r) => r.ing.commitP50))} ms`, '', ''],
+		['publish → visible commit p99', `${fmt(p99)} ms`, '≤ 1,000 ms', mark(p99 <= 1000)],
+		['publish → arrival at ingest p50/p99 (received_at − ts)', `${fmt(m((r) => r.ing.arriveP50))}/${fmt(m((r) => r.ing.arriveP99))} ms`, '', ''],
+		['ingest RSS max (median RSS)', `${fmt(mb(rssMax))} MB (${fmt(mb(m((r) => r.ing.rssMedian)))} MB)`, '≤ 300 MB', mark(rssMax <= 300 * 2 ** 20)],
+		['lost + duplicated messages (worst run)', fmt(lost), '0', mark(lost === 0)],
+		['publish rate offered (ingest phase)', `${fmt(m((r) => r.ing.publishRate))} msg/s`, '', '']
+	];
+	const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['figure', 'measured', 'target', ''][i].length));
+	const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
+	console.log('\n' + line(['figure', 'measured', 'target', '']));
+	console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|');
+	for (const r of rows) console.log(line(r));
+	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+	main().then(
+		() => process.exit(0),
+		(err) => {
+			console.error(`bench:ingest failed: ${(err as Error).stack ?? err}`);
+			process.exit(1);
+		}
+	);
+}

@@ -1,0 +1,15 @@
+// POST /api/v1/dead-letters/replay {ids?|reason?|device?, limit?} — re-run dead letters through the ingest pipeline
+// after their cause is fixed (e.g. the unknown device was registered). Originals are kept, outcomes noted.
+import { error, json } from '@sveltejs/kit';
+import type { RequestHandler } from './$types';
+import { runtime } from '$lib/server/runtime';
+import { replayBody, replayDeadLetters } from '$lib/server/dead-letters';
+import { readJson } from '$lib/server/http';
+
+export const POST: RequestHandler = async ({ request }) => {
+	const rt = await runtime();
+	const parsed = replayBody.safeParse(await readJson(request, 256 * 1024));
+	if (!parsed.success) error(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+	await rt.registry.reload();
+	return json(await replayDeadLetters(rt.db, rt.pipeline!, parsed.data));
+};

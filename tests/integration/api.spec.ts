@@ -1,0 +1,163 @@
+// HTTP surface of ingest, called through the real route handlers against a runtime started in this process
+// (embedded database and broker, demo township seeded, simulator off).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/lib/server/config';
+import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
+import { demoDeviceToken } from '../../src/lib/server/demo/seed';
+import { POST as postReadings } from '../../src/routes/api/v1/devices/[id]/readings/+server';
+import { GET as getDeadLetters } from '../../src/routes/api/v1/dead-letters/+server';
+import { POST as postReplay } from '../../src/routes/api/v1/dead-letters/replay/+server';
+import { GET as getSensors } from '../../src/routes/api/v1/sensors/+server';
+import { GET as getVillages } from '../../src/routes/api/v1/villages/+server';
+import { GET as getHealth } from '../../src/routes/api/v1/health/+server';
+import { GET as getMetrics } from '../../src/routes/metrics/+server';
+import { OfflineWatcher } from '../../ingest/offline';
+import { REAL_DB } from '../support/services';
+
+let rt: Runtime;
+const config = parseConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'shudi-api-')), MQTT_PORT: '0', SIMULATE: 'off', DEMO: 'on', LOG_LEVEL: 'silent', INGEST_BATCH_MS: '10' });
+
+beforeAll(async () => {
+	rt = await runtime({ config });
+});
+afterAll(async () => {
+	await rt.stop();
+	clearRuntime();
+});
+
+// The handlers only use these parts of the SvelteKit RequestEvent.
+type Ev = Parameters<typeof postReadings>[0];
+const ev = (init: { url?: string; params?: Record<string, string>; request?: Request }) =>
+	({ url: new URL(init.url ?? 'http://x/'), params: init.params ?? {}, request: init.request ?? new Request('http://x/') }) as unknown as Ev;
+
+async function status(p: Promise<Response> | Response): Promise<{ status: number; body: unknown }> {
+	try {
+		const r = await p;
+		return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() };
+	} catch (e) {
+		// SvelteKit's error() throws an HttpError with status and body.
+		const h = e as { status?: number; body?: unknown };
+		if (typeof h.status === 'number') return { status: h.status, body: h.body };
+		throw e;
+	}
+}
+
+function twin(id: string, body: string | object, token?: string) {
+	const headers: Record<string, string> = { 'content-type': 'application/json' };
+	if (token !== undefined) headers.authorization = `Bearer ${token}`;
+	return postReadings(ev({ params: { id }, request: new Request(`http://x/api/v1/devices/${id}/readings`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }) }));
+}
+
+describe.skipIf(!!REAL_DB)('HTTP API', () => {
+	it('answers health with database and broker state', async () => {
+		const r = await status(getHealth(ev({})));
+		expect(r.status).toBe(200);
+		expect(r.body).toMatchObject({ ok: true, db: { ok: true, kind: 'pglite' }, broker: { kind: 'embedded' }, ingest: { connected: true } });
+	});
+
+	it('serves villages and sensors as GeoJSON', async () => {
+		const v = (await status(getVillages(ev({})))).body as GeoJSON.FeatureCollection;
+		expect(v.type).toBe('FeatureCollection');
+		expect(v.features.map((f) => f.properties!.name)).toContain('松林村');
+		const s = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
+		expect(s.features.length).toBeGreaterThanOrEqual(40);
+		expect(Object.keys(s.features[0].properties!).sort()).toEqual(['id', 'interval_s', 'kind', 'last_seen', 'name', 'status', 'values', 'village_id']);
+	});
+
+	it('stores readings posted by a device with its token (HTTP twin) and shows them in /sensors', async () => {
+		const ts = new Date(Date.now() - 5000).toISOString();
+		const r = await status(twin('RL-02', { ts, seq: 1, values: { water_level_m: 2.77, battery_v: 3.8 } }, demoDeviceToken(config, 'RL-02')));
+		expect(r).toEqual({ status: 200, body: { stored: 2, rejected: [] } });
+		const s = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
+		const f = s.features.find((x) => x.properties!.id === 'RL-02')!;
+		expect(f.properties!.values.water_level_m).toEqual({ value: 2.77, observed_at: ts, flags: 0 });
+		expect(f.properties!.status).toBe('normal');
+	});
+
+	it.each([
+		['no token', undefined, 401],
+		['a wrong token', 'not-the-token', 401],
+		['another device’s token', 'shudi-demo-RL-03', 401]
+	])('refuses %s with %i', async (_what, token, code) => {
+		const r = await status(twin('RL-02', { values: { water_level_m: 1 } }, token));
+		expect(r.status).toBe(code);
+	});
+
+	it('answers an unknown device like a wrong token (no id probing)', async () => {
+		expect((await status(twin('NO-SUCH', { values: { water_level_m: 1 } }, 'x'))).status).toBe(401);
+	});
+
+	it('rejects a bad body with the reason, dead-letters it, and lists it by reason and device', async () => {
+		const r = await status(twin('RL-04', '{"values": {"water_level_m": NaN}}', demoDeviceToken(config, 'RL-04')));
+		expect(r.status).toBe(400);
+		expect(r.body).toMatchObject({ stored: 0, rejected: [{ reason: 'bad_json' }] });
+		const list = (await status(getDeadLetters(ev({ url: 'http://x/api/v1/dead-letters?reason=bad_json&device=RL-04' })))).body as { counts: Record<string, number>; items: { payload_text: string; topic: string }[] };
+		expect(list.counts.bad_json).toBeGreaterThanOrEqual(1);
+		expect(list.items[0]).toMatchObject({ topic: 'shudi/v1/devices/RL-04/up', payload_text: '{"values": {"water_level_m": NaN}}' });
+	});
+
+	it('refuses a body over 64 KiB before reading it all', async () => {
+		const r = await status(twin('RL-04', 'x'.repeat(70 * 1024), demoDeviceToken(config, 'RL-04')));
+		expect(r.status).toBe(413);
+	});
+
+	it('rejects bad list filters with 400', async () => {
+		expect((await status(getDeadLetters(ev({ url: 'http://x/?limit=100000' })))).status).toBe(400);
+		expect((await status(getDeadLetters(ev({ url: "http://x/?reason=' OR 1=1 --" })))).status).toBe(400);
+	});
+
+	it('replays an unknown device’s messages once it is registered', async () => {
+		// A device not yet registered publishes through the pipeline (as an external broker would deliver it).
+		const topic = 'shudi/v1/devices/LATE-01/up';
+		const ts = new Date(Date.now() - 60_000).toISOString();
+		const first = await rt.pipeline!.handle(topic, Buffer.from(JSON.stringify({ ts, values: { rain_mm: 3.5 } })));
+		expect(first.rejected).toEqual([{ reason: 'unknown_device', detail: expect.any(String) }]);
+		await rt.db.query("INSERT INTO devices (id, name, kind, lng, lat) VALUES ('LATE-01', 'late', 'rain_gauge', 107.5, 26.5)");
+		const replay = await status(postReplay(ev({ request: new Request('http://x/', { method: 'POST', body: JSON.stringify({ device: 'LATE-01' }) }) })));
+		expect(replay.body).toMatchObject({ replayed: 1, stored: 1, still_rejected: 0 });
+		const rows = await rt.db.query<{ value: number }>("SELECT value FROM readings WHERE device_id = 'LATE-01'");
+		expect(rows.rows).toEqual([{ value: 3.5 }]);
+		// The original is kept with its outcome, and leaves the default list.
+		const kept = await rt.db.query<{ replay_result: string }>("SELECT replay_result FROM dead_letters WHERE device_id = 'LATE-01'");
+		expect(kept.rows).toEqual([{ replay_result: 'stored 1' }]);
+		const list = (await status(getDeadLetters(ev({ url: 'http://x/?device=LATE-01' })))).body as { items: unknown[] };
+		expect(list.items).toHaveLength(0);
+		// Replaying again does nothing.
+		const again = await status(postReplay(ev({ request: new Request('http://x/', { method: 'POST', body: JSON.stringify({ device: 'LATE-01' }) }) })));
+		expect(again.body).toMatchObject({ replayed: 0 });
+	});
+
+	it('requires a selection to replay', async () => {
+		const r = await status(postReplay(ev({ request: new Request('http://x/', { method: 'POST', body: '{}' }) })));
+		expect(r.status).toBe(400);
+	});
+
+	it('exposes Prometheus metrics', async () => {
+		const r = await status(getMetrics(ev({})));
+		expect(r.status).toBe(200);
+		const text = r.body as string;
+		expect(text).toMatch(/shudi_ingest_readings_stored_total \d+/);
+		expect(text).toMatch(/shudi_ingest_dead_letters_total\{reason="bad_json"\} [1-9]/);
+		expect(text).toMatch(/shudi_devices\{status="normal"\} [1-9]/);
+		expect(text).toContain('shudi_ingest_batch_seconds_bucket');
+	});
+
+	it('marks a silent device offline after 3 intervals, and online with its next reading', async () => {
+		const sut = new OfflineWatcher(rt.db, { afterIntervals: 3 });
+		const dev = await rt.db.query<{ interval_s: number; last_seen: Date }>("SELECT interval_s, last_seen FROM devices WHERE id = 'RL-02'");
+		const last = new Date(dev.rows[0].last_seen).getTime();
+		const interval = dev.rows[0].interval_s * 1000;
+		expect(await sut.check(new Date(last + 2.9 * interval))).toEqual([]);
+		const changed = await sut.check(new Date(last + 3.1 * interval));
+		expect(changed.map((c) => c.id)).toEqual(['RL-02']);
+		expect(await sut.check(new Date(last + 4 * interval))).toEqual([]); // once, not every pass
+		await status(twin('RL-02', { values: { water_level_m: 2.5 } }, demoDeviceToken(config, 'RL-02')));
+		const events = await rt.db.query<{ kind: string }>("SELECT kind FROM device_events WHERE device_id = 'RL-02' ORDER BY id");
+		expect(events.rows.map((e) => e.kind)).toEqual(['offline', 'online']);
+		const now = await rt.db.query<{ status: string }>("SELECT status FROM devices WHERE id = 'RL-02'");
+		expect(now.rows[0].status).toBe('normal');
+	});
+});
