@@ -1,11 +1,14 @@
-// Server hooks: boot the runtime once at server start (database, broker, ingest, simulator per config), add security
-// headers to every response, and never send a stack trace to a client.
-import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+// Server hooks: boot the runtime once at server start (database, broker, ingest, simulator per config), resolve the
+// session or API token, check the route's access policy before any route code runs, add security headers to every
+// response, and never send a stack trace to a client.
+import { json, type Handle, type HandleServerError, type RequestEvent, type ServerInit } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { runtime } from '$lib/server/runtime';
 import { logger } from '$lib/server/log';
 import { ConfigError } from '$lib/server/config';
 import { PortInUseError } from '$lib/server/broker';
+import { SESSION_COOKIE, apiTokenScopes, sessionUser } from '$lib/server/auth';
+import { ROUTE_ACCESS, accessFor } from '$lib/server/access';
 
 const log = logger('web');
 
@@ -38,12 +41,46 @@ export const init: ServerInit = async () => {
 };
 
 export const handle: Handle = async ({ event, resolve }) => {
-	const response = await resolve(event);
+	const rt = await runtime();
+	const token = event.cookies.get(SESSION_COOKIE);
+	event.locals.sessionToken = token;
+	event.locals.user = await sessionUser(rt.db, token);
+	event.locals.apiToken = null;
+	const bearer = /^Bearer (shudi_[A-Za-z0-9_-]{1,90})$/.exec(event.request.headers.get('authorization') ?? '');
+	if (bearer) event.locals.apiToken = await apiTokenScopes(rt.db, bearer[1]);
+
+	const denied = checkAccess(event);
+	const response = denied ?? (await resolve(event));
 	response.headers.set('X-Content-Type-Options', 'nosniff');
 	response.headers.set('Referrer-Policy', 'same-origin');
 	response.headers.set('X-Frame-Options', 'DENY');
+	response.headers.set('Permissions-Policy', 'camera=(self), geolocation=(self), microphone=()');
+	if (event.locals.user) response.headers.set('Cache-Control', 'no-store');
 	return response;
 };
+
+/** The role check for every route (src/lib/server/access.ts). Returns a response when the request is refused. */
+function checkAccess(event: RequestEvent): Response | null {
+	const routeId = event.route.id;
+	if (!routeId) return null; // no such route: SvelteKit answers 404
+	const policy = accessFor(routeId, event.request.method);
+	const isApi = routeId.startsWith('/api/') || routeId === '/metrics';
+	if (!policy) {
+		if (ROUTE_ACCESS[routeId]) return json({ message: 'method not allowed' }, { status: 405 });
+		log.error({ routeId }, 'route has no access policy: refused');
+		return json({ message: 'forbidden' }, { status: 403 });
+	}
+	if (policy === 'public' || policy === 'device') return null;
+	const { user, apiToken } = event.locals;
+	if (user && user.roles.some((r) => policy.roles.includes(r))) return null;
+	if (apiToken && policy.scopes?.some((s) => apiToken.scopes.includes(s))) return null;
+	if (!user && !apiToken) {
+		if (isApi) return json({ message: 'sign in or send an API token' }, { status: 401 });
+		const next = event.url.pathname + event.url.search;
+		return new Response(null, { status: 303, headers: { location: `/login?next=${encodeURIComponent(next)}` } });
+	}
+	return isApi ? json({ message: 'your role may not do this' }, { status: 403 }) : new Response('403 — 无权访问 / not allowed for your role', { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+}
 
 export const handleError: HandleServerError = ({ error, event, status }) => {
 	const id = randomUUID();

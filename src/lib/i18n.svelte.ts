@@ -14,6 +14,8 @@ const STRINGS = {
 	village: { zh: '所属村', en: 'Village' },
 	close: { zh: '关闭', en: 'Close' },
 	lang: { zh: 'English', en: '中文' },
+	admin: { zh: '管理', en: 'Admin' },
+	logout: { zh: '退出', en: 'Sign out' },
 	click_hint: { zh: '点击地图上的监测点查看读数', en: 'Click a sensor on the map to see its readings' },
 	clock_flag: { zh: '设备时钟不可信，按接收时间记录', en: 'device clock untrusted: stored at receipt time' }
 } as const;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, mapIdle, renderedCount, saveScreenshot, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, mapIdle, renderedCount, saveScreenshot, sessionCookie, signIn, startServer, type TestServer } from './support';
 
 interface SensorFeature {
 	geometry: { type: 'Point'; coordinates: [number, number] };
@@ -12,7 +12,7 @@ interface SensorFeature {
 }
 
 async function sensors(server: TestServer): Promise<SensorFeature[]> {
-	const res = await fetch(`${server.url}/api/v1/sensors`);
+	const res = await fetch(`${server.url}/api/v1/sensors`, { headers: { cookie: await sessionCookie(server, 'duty') } });
 	expect(res.status).toBe(200);
 	return ((await res.json()) as { features: SensorFeature[] }).features;
 }
@@ -32,6 +32,7 @@ async function openConsole(server: TestServer, viewport = { width: 1920, height:
 	const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
 	const page = await ctx.newPage();
 	const errors = collectPageErrors(page);
+	await signIn(page, server, 'duty');
 	await page.goto(server.url + '/');
 	await mapIdle(page);
 	return { ctx, page, errors };

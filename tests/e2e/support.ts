@@ -202,3 +202,30 @@ export async function mapIdle(page: Page): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Signs in over HTTP (the login form's action) and returns the session cookie, for API calls from tests. */
+const cookies = new Map<string, string>();
+export async function sessionCookie(server: { url: string }, username = 'admin', password = 'shudi-demo'): Promise<string> {
+	const key = `${server.url} ${username}`;
+	const known = cookies.get(key);
+	if (known) return known;
+	const res = await fetch(`${server.url}/login`, {
+		method: 'POST',
+		redirect: 'manual',
+		// SvelteKit refuses cross-site form posts; a same-origin Origin header is what a browser sends.
+		headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams({ username, password }).toString()
+	});
+	const cookie = res.headers.get('set-cookie')?.split(';')[0];
+	if (res.status !== 303 || !cookie) throw new Error(`sign-in as ${username} failed: HTTP ${res.status}`);
+	cookies.set(key, cookie);
+	return cookie;
+}
+
+/** Signs a browser page in through the login form, as a person would. */
+export async function signIn(page: Page, server: { url: string }, username = 'duty', password = 'shudi-demo'): Promise<void> {
+	await page.goto(`${server.url}/login`);
+	await page.fill('input[name=username]', username);
+	await page.fill('input[name=password]', password);
+	await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+}

@@ -13,14 +13,17 @@ export interface SensorProps {
 	values: Record<string, { value: number; observed_at: string; flags: number }>;
 }
 
-export async function sensorsGeoJSON(db: Queryable): Promise<GeoJSON.FeatureCollection<GeoJSON.Point, SensorProps>> {
+/** scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors. */
+export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = null): Promise<GeoJSON.FeatureCollection<GeoJSON.Point, SensorProps>> {
 	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; interval_s: number; lng: number; lat: number; vals: Record<string, { value: number; observed_at: string; flags: number }> | null }>(
 		`SELECT d.id, d.name, d.kind, d.village_id, d.status, d.last_seen, d.interval_s, d.lng, d.lat,
 		        (SELECT json_object_agg(lv.metric, json_build_object('value', lv.value, 'observed_at', lv.observed_at, 'flags', lv.flags))
 		         FROM latest_values lv WHERE lv.device_id = d.id) AS vals
 		 FROM devices d
 		 WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL
-		 ORDER BY d.id`
+		   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))
+		 ORDER BY d.id`,
+		[scope ? [...scope] : null]
 	);
 	return {
 		type: 'FeatureCollection',
@@ -57,11 +60,12 @@ export interface VillageProps {
 	sensors: number;
 }
 
-export async function villagesGeoJSON(db: Queryable): Promise<GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon, VillageProps>> {
+export async function villagesGeoJSON(db: Queryable, scope: Set<number> | null = null): Promise<GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon, VillageProps>> {
 	const r = await db.query<{ id: number; name: string; division_code: string | null; is_demo: boolean; boundary: GeoJSON.Polygon | GeoJSON.MultiPolygon; sensors: number }>(
 		`SELECT v.id, v.name, v.division_code, v.is_demo, v.boundary,
 		        (SELECT count(*)::int FROM devices d WHERE d.village_id = v.id AND d.revoked_at IS NULL) AS sensors
-		 FROM villages v ORDER BY v.id`
+		 FROM villages v WHERE $1::int[] IS NULL OR v.id = ANY($1::int[]) ORDER BY v.id`,
+		[scope ? [...scope] : null]
 	);
 	return {
 		type: 'FeatureCollection',

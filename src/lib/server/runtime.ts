@@ -10,7 +10,7 @@ import { migrate } from './migrate.js';
 import { logger, rootLogger, type Logger } from './log.js';
 import type { EmbeddedBroker } from './broker.js';
 import { LiveBus, type SensorUpdate } from './events.js';
-import { seedDemoIfEmpty } from './demo/seed.js';
+import { seedDemoIfEmpty, seedDemoUsersIfNone } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
 import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
 import { IngestPipeline } from '../../../ingest/pipeline.js';
@@ -92,7 +92,10 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		}
 		log.info({ db: db.kind, timescale: db.timescale }, 'database open');
 		await migrate(db, logger('migrate'));
-		if (config.DEMO) await seedDemoIfEmpty(db, config, logger('demo'));
+		if (config.DEMO) {
+			await seedDemoIfEmpty(db, config, logger('demo'));
+			await seedDemoUsersIfNone(db, config, logger('demo'));
+		}
 
 		const bus = new LiveBus();
 		const registry = new DeviceRegistry(db);

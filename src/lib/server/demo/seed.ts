@@ -69,3 +69,31 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 	log.info({ villages: t.villages.length, sensors: t.sensors.length, cadres: t.cadres.length }, `demo township seeded — ${DEMO_NOTICE}`);
 	return true;
 }
+
+/**
+ * Demo accounts, one per role, all with DEMO_PASSWORD — demo mode only, printed at start and in README. The cadre
+ * account is 松林村's current 包村干部, so it sees only that cadre's villages.
+ */
+export async function seedDemoUsersIfNone(db: Db, config: Config, log: Logger): Promise<boolean> {
+	const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+	if (n.rows[0].n > 0) return false;
+	const cadre = await db.query<{ id: number; name: string }>(
+		`SELECT c.id, c.name FROM assignments a JOIN cadres c ON c.id = a.cadre_id JOIN villages v ON v.id = a.village_id
+		 WHERE v.name = '松林村' AND a.role = 'cadre' AND a.valid_from <= now() AND (a.valid_to IS NULL OR a.valid_to > now())
+		 ORDER BY a.valid_from DESC LIMIT 1`
+	);
+	const lead = await db.query<{ id: number; name: string }>(
+		`SELECT c.id, c.name FROM assignments a JOIN cadres c ON c.id = a.cadre_id JOIN villages v ON v.id = a.village_id
+		 WHERE v.name = '松林村' AND a.role = 'lead' AND (a.valid_to IS NULL OR a.valid_to > now()) LIMIT 1`
+	);
+	const { addUser } = await import('../auth.js');
+	const users = [
+		{ username: 'admin', display_name: '系统管理员（演示）', roles: ['admin'] as const, cadre_id: null },
+		{ username: 'leader', display_name: `${lead.rows[0]?.name ?? '镇领导'}（演示）`, roles: ['leader'] as const, cadre_id: lead.rows[0]?.id ?? null },
+		{ username: 'duty', display_name: '值班员（演示）', roles: ['duty'] as const, cadre_id: null },
+		{ username: 'cadre', display_name: `${cadre.rows[0]?.name ?? '包村干部'}（演示）`, roles: ['cadre'] as const, cadre_id: cadre.rows[0]?.id ?? null }
+	];
+	for (const u of users) await addUser(db, { ...u, roles: [...u.roles], password: config.DEMO_PASSWORD, is_demo: true });
+	log.warn({ users: users.map((u) => u.username), password: config.DEMO_PASSWORD }, 'demo accounts created (demo only — never use these outside the demo)');
+	return true;
+}

@@ -2,10 +2,14 @@
 // reconnects by itself after a server restart or a network drop and then re-reads the full state once.
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { visibleVillageIds } from '$lib/server/auth';
 import type { SensorUpdate } from '$lib/server/events';
 
-export const GET: RequestHandler = async ({ request }) => {
+export const GET: RequestHandler = async ({ request, locals }) => {
 	const rt = await runtime();
+	// A cadre's stream carries only their own villages' sensors.
+	const scope = locals.user ? await visibleVillageIds(rt.db, locals.user) : null;
+	const allowed = scope ? new Set((await rt.db.query<{ id: string }>('SELECT id FROM devices WHERE village_id = ANY($1::int[])', [[...scope]])).rows.map((r) => r.id)) : null;
 	const enc = new TextEncoder();
 	let cleanup = () => {};
 	const stream = new ReadableStream<Uint8Array>({
@@ -17,8 +21,13 @@ export const GET: RequestHandler = async ({ request }) => {
 					cleanup();
 				}
 			};
-			const onSensors = (updates: SensorUpdate[]) => send('sensors', updates);
-			const onStatus = (change: { id: string; status: string; at: string }) => send('status', change);
+			const onSensors = (updates: SensorUpdate[]) => {
+				const mine = allowed ? updates.filter((u) => allowed.has(u.id)) : updates;
+				if (mine.length) send('sensors', mine);
+			};
+			const onStatus = (change: { id: string; status: string; at: string }) => {
+				if (!allowed || allowed.has(change.id)) send('status', change);
+			};
 			const onShutdown = () => {
 				cleanup();
 				try {

@@ -1,0 +1,43 @@
+// Who may call what: ONE table for every page and API route, checked in hooks.server.ts before any route code runs.
+// A route missing from this table is refused (fail closed), and tests/integration/access.spec.ts fails when a route
+// file exists without an entry here — a new route cannot ship unguarded.
+import type { ApiScope, Role } from './auth.js';
+
+export type Access =
+	/** Anyone, signed in or not. */
+	| 'public'
+	/** A field device authenticating with its own token inside the handler (HTTP twin). */
+	| 'device'
+	/** Signed-in users with one of these roles, or an API token with one of these scopes. */
+	| { roles: readonly Role[]; scopes?: readonly ApiScope[] };
+
+const ALL: readonly Role[] = ['admin', 'leader', 'duty', 'cadre'];
+const ADMIN: readonly Role[] = ['admin'];
+
+export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access>>>> = {
+	'/': { GET: { roles: ALL } },
+	'/login': { GET: 'public', POST: 'public' },
+	'/logout': { POST: { roles: ALL } },
+	'/account': { GET: { roles: ALL }, POST: { roles: ALL } },
+	'/admin': { GET: { roles: ADMIN } },
+	'/admin/devices': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/tokens': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/audit': { GET: { roles: ADMIN } },
+	'/admin/dead-letters': { GET: { roles: ADMIN } },
+	// Load balancers and monitors probe health without credentials; it reveals states, never data.
+	'/api/v1/health': { GET: 'public' },
+	'/api/v1/villages': { GET: { roles: ALL, scopes: ['read'] } },
+	'/api/v1/sensors': { GET: { roles: ALL, scopes: ['read'] } },
+	'/api/v1/live': { GET: { roles: ALL } },
+	'/api/v1/dead-letters': { GET: { roles: ADMIN } },
+	'/api/v1/dead-letters/replay': { POST: { roles: ADMIN } },
+	'/api/v1/devices/[id]/readings': { POST: 'device' },
+	'/metrics': { GET: { roles: ADMIN, scopes: ['read'] } }
+};
+
+export function accessFor(routeId: string, method: string): Access | undefined {
+	const entry = ROUTE_ACCESS[routeId];
+	if (!entry) return undefined;
+	// HEAD is answered like GET.
+	return entry[method] ?? (method === 'HEAD' ? entry.GET : undefined);
+}

@@ -1,0 +1,67 @@
+// Device registry operations shared by the CLI (scripts/device.ts) and the admin pages: register (token shown once),
+// rotate, revoke. Every change is a device event and an audit-log row in the same transaction.
+import { z } from 'zod';
+import { SENSOR_KINDS } from '../domain/types.js';
+import { hashToken, newDeviceToken } from './device-tokens.js';
+import { audit } from './auth.js';
+import type { Db } from './db.js';
+import { VillageIndex } from '../../../geo/index.js';
+
+export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+export const newDeviceSchema = z.object({
+	id: z.string().regex(DEVICE_ID, '1–64 of A-Z a-z 0-9 _ . : - starting with a letter or digit'),
+	kind: z.enum(SENSOR_KINDS),
+	name: z.string().trim().min(1).max(100).optional(),
+	lng: z.coerce.number().min(-180).max(180),
+	lat: z.coerce.number().min(-90).max(90),
+	interval_s: z.coerce.number().int().min(1).max(7 * 86400).default(600),
+	dev_eui: z
+		.string()
+		.regex(/^[0-9a-fA-F]{16}$/, '16 hex digits')
+		.transform((s) => s.toLowerCase())
+		.optional()
+});
+
+export type NewDevice = z.infer<typeof newDeviceSchema>;
+type Actor = { id: number | null; name: string };
+
+export class DeviceError extends Error {}
+
+export async function registerDevice(db: Db, d: NewDevice, actor: Actor): Promise<{ token: string; villageId: number | null }> {
+	const exists = await db.query('SELECT 1 FROM devices WHERE id = $1', [d.id]);
+	if (exists.rows.length) throw new DeviceError(`device ${d.id} exists already`);
+	const villages = await db.query<{ id: number; boundary: GeoJSON.Polygon | GeoJSON.MultiPolygon }>('SELECT id, boundary FROM villages');
+	// Routing: the device belongs to the village whose polygon contains it.
+	const villageId = new VillageIndex(villages.rows.map((v) => ({ id: v.id, geometry: v.boundary }))).locate([d.lng, d.lat]);
+	const token = newDeviceToken();
+	await db.tx(async (q) => {
+		await q.query(
+			'INSERT INTO devices (id, name, kind, lng, lat, village_id, interval_s, token_hash, dev_eui) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+			[d.id, d.name ?? d.id, d.kind, d.lng, d.lat, villageId, d.interval_s, hashToken(token), d.dev_eui ?? null]
+		);
+		await q.query("INSERT INTO device_events (device_id, kind, detail) VALUES ($1, 'registered', $2)", [d.id, JSON.stringify({ by: actor.name })]);
+		await audit(q, actor, 'device_added', { type: 'device', id: d.id }, { kind: d.kind, lng: d.lng, lat: d.lat, village_id: villageId });
+	});
+	return { token, villageId };
+}
+
+export async function rotateDeviceToken(db: Db, id: string, actor: Actor): Promise<string> {
+	const token = newDeviceToken();
+	await db.tx(async (q) => {
+		const r = await q.query('UPDATE devices SET token_hash = $2, revoked_at = NULL WHERE id = $1', [id, hashToken(token)]);
+		if (!r.rowCount) throw new DeviceError(`no device ${id}`);
+		await q.query("INSERT INTO device_events (device_id, kind, detail) VALUES ($1, 'token_rotated', $2)", [id, JSON.stringify({ by: actor.name })]);
+		await audit(q, actor, 'device_token_rotated', { type: 'device', id });
+	});
+	return token;
+}
+
+export async function revokeDevice(db: Db, id: string, actor: Actor): Promise<void> {
+	await db.tx(async (q) => {
+		const r = await q.query('UPDATE devices SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+		if (!r.rowCount) throw new DeviceError(`no active device ${id}`);
+		await q.query("INSERT INTO device_events (device_id, kind, detail) VALUES ($1, 'revoked', $2)", [id, JSON.stringify({ by: actor.name })]);
+		await audit(q, actor, 'device_revoked', { type: 'device', id });
+	});
+}

@@ -1,0 +1,40 @@
+// Sign-in: a plain form (works without JavaScript). Attempts are rate limited per user name and per address and
+// every attempt is recorded (src/lib/server/auth.ts). The cookie is httpOnly, SameSite=Lax, Secure behind HTTPS.
+import { fail, redirect } from '@sveltejs/kit';
+import type { Actions, PageServerLoad } from './$types';
+import { runtime } from '$lib/server/runtime';
+import { SESSION_COOKIE, createSession, login } from '$lib/server/auth';
+
+/** Only same-site paths: `next` must not send a user to another host after signing in. */
+function safeNext(next: string | null): string {
+	return next && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next : '/';
+}
+
+export const load = (async ({ locals, url }) => {
+	if (locals.user) redirect(303, safeNext(url.searchParams.get('next')));
+	const rt = await runtime();
+	return { demo: rt.config.DEMO };
+}) satisfies PageServerLoad;
+
+export const actions = {
+	default: async ({ request, cookies, url, getClientAddress }) => {
+		const form = await request.formData();
+		const username = String(form.get('username') ?? '').trim();
+		const password = String(form.get('password') ?? '');
+		if (!username || !password || username.length > 64 || password.length > 200) {
+			return fail(400, { username: username.slice(0, 64), message: 'missing' as const });
+		}
+		const rt = await runtime();
+		let ip: string | null = null;
+		try {
+			ip = getClientAddress();
+		} catch {
+			ip = null;
+		}
+		const res = await login(rt.db, username, password, ip);
+		if (!res.ok) return fail(res.reason === 'rate_limited' ? 429 : 400, { username, message: res.reason });
+		const s = await createSession(rt.db, res.user.id, ip, request.headers.get('user-agent'));
+		cookies.set(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: url.protocol === 'https:', expires: new Date(Date.now() + 7 * 24 * 3600_000) });
+		redirect(303, safeNext(url.searchParams.get('next')));
+	}
+} satisfies Actions;
