@@ -31,8 +31,8 @@ if (stale) {
 	if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const env = { ...process.env, SHUTDOWN_TIMEOUT: process.env.SHUTDOWN_TIMEOUT ?? '5' };
+const env = { ...process.env };
 if (role) env.SHUDI_ROLE = role;
-const child = spawn(process.execPath, [join(root, 'build', 'index.js')], { cwd: root, env, stdio: 'inherit' });
+const child = spawn(process.execPath, [join(root, 'scripts', 'serve.mjs')], { cwd: root, env, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

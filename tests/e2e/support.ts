@@ -1,4 +1,4 @@
-// Browser-tier helpers: run the built app (`node build/index.js`) as a child process on free ports with its own data
+// Browser-tier helpers: run the built app (`node scripts/serve.mjs`) as a child process on free ports with its own data
 // directory, drive Debian's Chromium through playwright-core, collect page errors, and save screenshots for people to
 // look at. Nothing here imports app code: the e2e tier sees the app only as a user and a device would.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,7 @@ declare global {
 }
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ENTRY = join(ROOT, 'build', 'index.js');
+const ENTRY = join(ROOT, 'scripts', 'serve.mjs');
 
 /** A free TCP port: the OS picks one for a throwaway listener, which is closed before the port is handed out. */
 export async function freePort(): Promise<number> {
@@ -59,9 +59,9 @@ export interface StartOptions {
 	startTimeoutMs?: number;
 }
 
-/** Starts `node build/index.js` with a fresh data directory and waits until /api/v1/health says ok. */
+/** Starts `node scripts/serve.mjs` with a fresh data directory and waits until /api/v1/health says ok. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-	if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build first`);
+	if (!existsSync(join(ROOT, 'build', 'handler.js'))) throw new Error('build/ is missing: run npm run build first');
 	const [port, mqttPort] = [await freePort(), await freePort()];
 	const dataDir = await mkdtemp(join(tmpdir(), 'shudi-e2e-'));
 	const url = `http://127.0.0.1:${port}`;
@@ -217,7 +217,9 @@ export async function sessionCookie(server: { url: string }, username = 'admin',
 		body: new URLSearchParams({ username, password }).toString()
 	});
 	const cookie = res.headers.get('set-cookie')?.split(';')[0];
-	if (res.status !== 303 || !cookie) throw new Error(`sign-in as ${username} failed: HTTP ${res.status}`);
+	// A form post without `Accept: text/html` gets SvelteKit's JSON answer ({type: 'redirect'}) instead of a 303.
+	if (res.status >= 300 && res.status !== 303) throw new Error(`sign-in as ${username} failed: HTTP ${res.status}`);
+	if (!cookie) throw new Error(`sign-in as ${username} failed: no session cookie`);
 	cookies.set(key, cookie);
 	return cookie;
 }

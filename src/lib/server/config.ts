@@ -44,6 +44,8 @@ const schema = z.object({
 			{ message: 'is not an IANA time zone' }
 		),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/** Behind a TLS-terminating reverse proxy: believe X-Forwarded-Proto/Host (scripts/serve.mjs). */
+	TRUST_PROXY: bool.default(false),
 	/** Which parts this process runs: all (default), web, ingest. */
 	SHUDI_ROLE: z.enum(['all', 'web', 'ingest']).default('all'),
 	/** Multiplier applied to demo devices' report intervals' inverse: 20 means 20x faster than real life. */

@@ -1,0 +1,749 @@
+// Alarm rules: turn one sensor's readings into a four-colour level per rule (DOMAIN.md "Sensor kinds, metrics and
+// default levels"). Pure — no I/O and no clock: the ingest rule runner and the web app both call it, and time is
+// always passed in as `at` (ms since epoch).
+//
+// Every default below is a value with a source, overridable per sensor through the sensor's `thresholds` JSON, using
+// the same shapes as the demo township (src/lib/server/demo/township.ts). DOMAIN.md: "Every threshold below is a
+// *default with a source*, configurable per sensor or site. None of it is law."
+//
+// Semantics worth knowing before reading the code:
+// - `evaluate` judges the state *at* `at` from the readings with t ≤ at only, so a late reading can be slotted into
+//   the history and `replay` re-run from the earliest affected time: the result is the same as if it had arrived on
+//   time (DOMAIN.md "must re-run when late readings arrive").
+// - Hysteresis (DOMAIN.md "clear below a lower value"): rising is immediate; a level is held until the value falls
+//   below its clear value = threshold − hysteresis (default 5 % of that threshold; river level 0.05 m). Falling below
+//   a level's clear value drops to the highest lower level whose clear value still holds.
+// - Minimum repeats (DOMAIN.md "a minimum duration or repeat count where noise is common"): tilt and crack need the
+//   condition on 2 consecutive readings before *rising*; dropping is never delayed.
+// - A rule that cannot judge (no reading, no window, no baseline, no configured station level) says 'unknown' with
+//   a Chinese detail; it never invents a baseline and never yields NaN. 'unknown' means "no judgement": `replay`
+//   carries the previous level through it, so an alarm is not cleared just because data stopped (offline detection
+//   is a separate timer, DOMAIN.md "own timer, never MQTT session state").
+import type { Level, SensorKind } from './types.js';
+
+// ---- levels ------------------------------------------------------------------------------------------------------
+
+/** What a rule says: one of the four colours, 'normal', or 'unknown' (cannot judge; see the module header). */
+export type RuleLevel = Level | 'normal' | 'unknown';
+
+/** Rank of each level, lowest to highest (DOMAIN.md: blue 蓝 < yellow 黄 < orange 橙 < red 红). */
+export const LEVEL_RANK: Readonly<Record<Level | 'normal', number>> = Object.freeze({
+	normal: 0,
+	blue: 1,
+	yellow: 2,
+	orange: 3,
+	red: 4
+});
+
+const RANKED: readonly (Level | 'normal')[] = ['normal', 'blue', 'yellow', 'orange', 'red'];
+
+/** The highest level among `levels`; 'unknown' (and anything that is not a level) is ignored. Empty → 'normal'. */
+export function worstLevel(levels: Iterable<string>): Level | 'normal' {
+	let worst: Level | 'normal' = 'normal';
+	for (const l of levels) {
+		if (isRanked(l) && LEVEL_RANK[l] > LEVEL_RANK[worst]) worst = l;
+	}
+	return worst;
+}
+
+function isRanked(l: string): l is Level | 'normal' {
+	return Object.prototype.hasOwnProperty.call(LEVEL_RANK, l);
+}
+
+const LEVEL_ZH: Record<Level | 'normal', string> = {
+	normal: '正常',
+	blue: '蓝色',
+	yellow: '黄色',
+	orange: '橙色',
+	red: '红色'
+};
+
+// ---- rule ids ----------------------------------------------------------------------------------------------------
+
+export const RULE_IDS = [
+	'level',
+	'rise_15min',
+	'rise_1h',
+	'tilt',
+	'crack',
+	'rain_1h',
+	'rain_3h',
+	'rain_6h',
+	'rain_24h',
+	'settlement_rate',
+	'displacement_rate',
+	'soil_moisture',
+	'battery_low'
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+
+const KIND_RULES: Readonly<Record<SensorKind, readonly RuleId[]>> = Object.freeze({
+	river_level: ['level', 'rise_15min', 'rise_1h', 'battery_low'],
+	house_tilt: ['tilt', 'battery_low'],
+	crack: ['crack', 'battery_low'],
+	settlement: ['settlement_rate', 'battery_low'],
+	rain_gauge: ['rain_1h', 'rain_3h', 'rain_6h', 'rain_24h', 'battery_low'],
+	displacement: ['displacement_rate', 'battery_low'],
+	soil_moisture: ['soil_moisture', 'battery_low']
+});
+
+/** The rules evaluated for a sensor kind, in display order; every kind also gets the device-health rule. */
+export function rulesFor(kind: SensorKind): RuleId[] {
+	const rules = KIND_RULES[kind];
+	if (!rules) throw new RangeError(`rulesFor: unknown sensor kind ${JSON.stringify(kind)}`);
+	return [...rules];
+}
+
+// ---- defaults ----------------------------------------------------------------------------------------------------
+
+/** One default value with where it comes from, so the UI can show both beside a sensor's effective value. */
+export interface DefaultValue {
+	/** null = no sensible default exists; the value must be configured per sensor (e.g. a station's 警戒水位). */
+	value: number | null;
+	unit: string;
+	source: string;
+}
+
+/** A tree of defaults mirroring the `thresholds` JSON shape: the path of a leaf is the path of its override. */
+export interface DefaultTree {
+	[key: string]: DefaultValue | DefaultTree;
+}
+
+const dv = (value: number | null, unit: string, source: string): DefaultValue => ({ value, unit, source });
+
+const SRC_TILT_BLUE = 'GB 50007 4‰';
+const SRC_TILT_YELLOW = 'JGJ 125-99 masonry danger point';
+const SRC_TILT_HIGH = '2022 自建房结构安全排查技术要点';
+const SRC_CRACK = 'DOMAIN.md crack default (change from baseline)';
+const SRC_RAIN = 'county flash-flood example (Jianghua); per site';
+const SRC_RIVER_LEVEL = 'SL 651-2014 / station 警戒水位 (per station, no default)';
+const SRC_RIVER_GUARANTEE = 'SL 651-2014 / station 保证水位 (per station, no default)';
+const SRC_RIVER_RISE = 'shudi default (demo township stations); tune per station';
+const SRC_SITE = 'shudi default (demo township; slope-monitoring practice); per site';
+const SRC_BATTERY = 'shudi default: single-cell Li-ion ≈ 10–15 % left at 3.4 V';
+
+/**
+ * Default thresholds per sensor kind (plus `device` for the health rule every kind carries), shaped like the
+ * per-sensor `thresholds` JSON. DOMAIN.md "Sensor kinds, metrics and default levels" is the source of each value
+ * unless the `source` says otherwise.
+ */
+export const DEFAULT_THRESHOLDS = deepFreeze({
+	river_level: {
+		// DOMAIN.md: "per station: 警戒水位 → orange, 保证水位 → red". A station level has no township-wide default.
+		normal_level_m: dv(null, 'm', 'station 常水位 (informational, not a rule)'),
+		warning_level_m: dv(null, 'm', SRC_RIVER_LEVEL),
+		guarantee_level_m: dv(null, 'm', SRC_RIVER_GUARANTEE),
+		// DOMAIN.md: "rate of rise (m per 15 min / per hour) → yellow"; the values are the demo township's.
+		rise_per_15min_m: dv(0.3, 'm', SRC_RIVER_RISE),
+		rise_per_hour_m: dv(0.5, 'm', SRC_RIVER_RISE)
+	},
+	house_tilt: {
+		// DOMAIN.md: 0.4 % (GB 50007 4‰) blue, 0.7 % (old JGJ 125 masonry danger point) yellow, 2 % orange, 3 % red
+		// (2022 self-built-house screening rule).
+		tilt_pct: {
+			blue: dv(0.4, '%', SRC_TILT_BLUE),
+			yellow: dv(0.7, '%', SRC_TILT_YELLOW),
+			orange: dv(2, '%', SRC_TILT_HIGH),
+			red: dv(3, '%', SRC_TILT_HIGH)
+		}
+	},
+	crack: {
+		// DOMAIN.md: change from baseline 1 mm yellow, 2 mm orange, 5 mm red.
+		change_mm: { yellow: dv(1, 'mm', SRC_CRACK), orange: dv(2, 'mm', SRC_CRACK), red: dv(5, 'mm', SRC_CRACK) }
+	},
+	settlement: {
+		// DOMAIN.md: rate > 4 mm/month yellow (GB 50007 stability criterion for settlement observation).
+		rate_mm_per_month: { yellow: dv(4, 'mm/30d', 'GB 50007 settlement stability 4 mm/month') }
+	},
+	rain_gauge: {
+		// DOMAIN.md: rolling sums 1 h / 3 h / 6 h / 24 h: blue 35/55/70/100, yellow 45/75/95/130, orange 60/100/120/160,
+		// red 80/120/150/200 (county flash-flood example; per site).
+		sum_mm: {
+			'1h': { blue: dv(35, 'mm', SRC_RAIN), yellow: dv(45, 'mm', SRC_RAIN), orange: dv(60, 'mm', SRC_RAIN), red: dv(80, 'mm', SRC_RAIN) },
+			'3h': { blue: dv(55, 'mm', SRC_RAIN), yellow: dv(75, 'mm', SRC_RAIN), orange: dv(100, 'mm', SRC_RAIN), red: dv(120, 'mm', SRC_RAIN) },
+			'6h': { blue: dv(70, 'mm', SRC_RAIN), yellow: dv(95, 'mm', SRC_RAIN), orange: dv(120, 'mm', SRC_RAIN), red: dv(150, 'mm', SRC_RAIN) },
+			'24h': { blue: dv(100, 'mm', SRC_RAIN), yellow: dv(130, 'mm', SRC_RAIN), orange: dv(160, 'mm', SRC_RAIN), red: dv(200, 'mm', SRC_RAIN) }
+		}
+	},
+	displacement: {
+		// DOMAIN.md leaves displacement "per site"; creep → accelerating → imminent-failure bands as in the demo township.
+		rate_mm_per_day: { yellow: dv(5, 'mm/d', SRC_SITE), orange: dv(10, 'mm/d', SRC_SITE), red: dv(20, 'mm/d', SRC_SITE) }
+	},
+	soil_moisture: {
+		// DOMAIN.md leaves soil moisture "per site"; near-saturation of residual slope soils, as in the demo township.
+		pct: { yellow: dv(40, '%', SRC_SITE), orange: dv(45, '%', SRC_SITE), red: dv(50, '%', SRC_SITE) }
+	},
+	device: {
+		// DOMAIN.md "any: battery_v / battery_pct … low battery". Override path: thresholds.battery.low_v / low_pct.
+		battery: { low_v: dv(3.4, 'V', SRC_BATTERY), low_pct: dv(15, '%', SRC_BATTERY) }
+	}
+} satisfies Record<SensorKind | 'device', DefaultTree>);
+
+/**
+ * Per-rule noise handling. `hysteresis` null = 5 % of each level's threshold; a number is an absolute margin in the
+ * rule's unit for every level. Override per sensor: thresholds.hysteresis[ruleId], thresholds.min_repeats[ruleId]
+ * (or thresholds.min_repeats as one number for every rule of that sensor).
+ */
+export const RULE_DEFAULTS: Readonly<Record<RuleId, { minRepeats: number; hysteresis: number | null; source: string }>> =
+	deepFreeze({
+		// River gauges read to the centimetre and water does not jitter like a tilt sensor: no repeat count, and a
+		// fixed 5 cm margin so a station hovering at 警戒水位 does not flap.
+		level: { minRepeats: 1, hysteresis: 0.05, source: 'shudi default: 5 cm below the station level' },
+		rise_15min: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		rise_1h: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		// Tilt meters and crack gauges pick up wind, traffic and temperature: 2 consecutive readings before rising.
+		tilt: { minRepeats: 2, hysteresis: null, source: 'shudi default: 2 readings, 5 %' },
+		crack: { minRepeats: 2, hysteresis: null, source: 'shudi default: 2 readings, 5 %' },
+		// Rain sums are already integrals over an hour or more; a repeat count would only delay a real storm.
+		rain_1h: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		rain_3h: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		rain_6h: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		rain_24h: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		settlement_rate: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		displacement_rate: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		soil_moisture: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		battery_low: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 % above the low mark' }
+	});
+
+/** Default hysteresis as a fraction of the threshold (module header). */
+export const DEFAULT_HYSTERESIS_FRACTION = 0.05;
+
+/** How far back the caller should load readings for a kind so every window rule can be judged. */
+export const LOOKBACK_MS: Readonly<Record<SensorKind, number>> = Object.freeze({
+	river_level: 60 * 60_000,
+	house_tilt: 7 * 86_400_000,
+	crack: 7 * 86_400_000,
+	settlement: 30 * 86_400_000,
+	rain_gauge: 24 * 60 * 60_000,
+	displacement: 86_400_000,
+	soil_moisture: 7 * 86_400_000
+});
+
+/** One row per default leaf: the effective value for a sensor next to the default and its source (for the UI). */
+export interface EffectiveThreshold {
+	/** Dotted path in the thresholds JSON, e.g. 'tilt_pct.blue' or 'sum_mm.1h.red'. */
+	path: string;
+	value: number | null;
+	default: number | null;
+	unit: string;
+	source: string;
+	overridden: boolean;
+}
+
+/** Effective thresholds of a sensor: its override where it has a valid number, else the default. */
+export function effectiveThresholds(kind: SensorKind, thresholds: Record<string, unknown> | null | undefined): EffectiveThreshold[] {
+	const out: EffectiveThreshold[] = [];
+	const walk = (tree: DefaultTree, over: unknown, prefix: string[]): void => {
+		for (const [key, node] of Object.entries(tree)) {
+			const sub = isRecord(over) ? over[key] : undefined;
+			const path = [...prefix, key];
+			if (isDefaultValue(node)) {
+				const o = finite(sub);
+				out.push({
+					path: path.join('.'),
+					value: o ?? node.value,
+					default: node.value,
+					unit: node.unit,
+					source: o === undefined ? node.source : 'sensor setting',
+					overridden: o !== undefined
+				});
+			} else {
+				walk(node, sub, path);
+			}
+		}
+	};
+	walk(DEFAULT_THRESHOLDS[kind], thresholds, []);
+	walk(DEFAULT_THRESHOLDS.device, thresholds, []);
+	return out;
+}
+
+// ---- evaluation API ----------------------------------------------------------------------------------------------
+
+export interface HistoryPoint {
+	metric: string;
+	/** Observation time, ms since epoch. */
+	t: number;
+	value: number;
+}
+
+export interface EvaluateInput {
+	kind: SensorKind;
+	/** The sensor's thresholds JSON (same shapes as the demo township); missing keys fall back to DEFAULT_THRESHOLDS. */
+	thresholds?: Record<string, unknown> | null;
+	/** Calibrated baseline (tilt_x_deg/tilt_y_deg, crack_mm); null when the sensor has not been calibrated. */
+	baseline?: Record<string, unknown> | null;
+	/** All readings of this sensor in the look-back window (LOOKBACK_MS), in any order; readings after `at` are ignored. */
+	history: readonly HistoryPoint[];
+	/** The moment judged, ms since epoch. */
+	at: number;
+	/** Each rule's level just before `at` (for hysteresis); missing or 'unknown' counts as 'normal'. */
+	previous?: Partial<Record<RuleId, RuleLevel>>;
+}
+
+export interface RuleResult {
+	rule: RuleId;
+	level: RuleLevel;
+	/** The judged value in the rule's unit; 0 when level is 'unknown' (nothing could be measured — see `detail`). */
+	value: number;
+	/** Threshold of the resulting level, or of the lowest level while normal; absent when unknown or unconfigured. */
+	threshold?: number;
+	/** Chinese explanation for the duty room. */
+	detail: string;
+}
+
+/** The level of every rule of `input.kind` at `input.at`. */
+export function evaluate(input: EvaluateInput): RuleResult[] {
+	const ctx = context(input);
+	return rulesFor(input.kind).map((rule) => RULE_FNS[rule](ctx, rule));
+}
+
+export interface ReplayResult {
+	/** The evaluated times, ascending and de-duplicated. */
+	times: number[];
+	/** Per rule, its level at each of `times`. */
+	levels: Partial<Record<RuleId, RuleLevel[]>>;
+	/** The full results at each of `times`. */
+	steps: RuleResult[][];
+	/** Hysteresis state after the last time: feed it back as `previous` for the next evaluation. */
+	last: Partial<Record<RuleId, Level | 'normal'>>;
+}
+
+/**
+ * Evaluate at each of `times` in time order, carrying each step's levels into the next as `previous`. Use it for a
+ * backlog or after a late reading: start from the state before the earliest affected time. An 'unknown' step does
+ * not reset the carried level (no data is not evidence that the alarm cleared).
+ */
+export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[]): ReplayResult {
+	const sorted = [...new Set(times.filter(Number.isFinite))].sort((a, b) => a - b);
+	const carried: Partial<Record<RuleId, Level | 'normal'>> = {};
+	for (const [rule, level] of Object.entries(input.previous ?? {}) as [RuleId, RuleLevel][]) {
+		if (level !== 'unknown') carried[rule] = level;
+	}
+	const levels: Partial<Record<RuleId, RuleLevel[]>> = {};
+	for (const rule of rulesFor(input.kind)) levels[rule] = [];
+	const steps: RuleResult[][] = [];
+	for (const at of sorted) {
+		const results = evaluate({ ...input, at, previous: { ...carried } });
+		for (const r of results) {
+			levels[r.rule]!.push(r.level);
+			if (r.level !== 'unknown') carried[r.rule] = r.level;
+		}
+		steps.push(results);
+	}
+	return { times: sorted, levels, steps, last: carried };
+}
+
+/** Distinct observation times in a history, ascending: the natural `times` for `replay`. */
+export function readingTimes(history: readonly HistoryPoint[]): number[] {
+	return [...new Set(history.map((h) => h.t).filter(Number.isFinite))].sort((a, b) => a - b);
+}
+
+// ---- internals: context ------------------------------------------------------------------------------------------
+
+interface Ctx {
+	kind: SensorKind;
+	thresholds: Record<string, unknown>;
+	baseline: Record<string, unknown>;
+	at: number;
+	previous: Partial<Record<RuleId, RuleLevel>>;
+	/** Readings with t ≤ at and a finite value, per metric, ascending by t (last write wins on equal t). */
+	series: Map<string, HistoryPoint[]>;
+}
+
+function context(input: EvaluateInput): Ctx {
+	const series = new Map<string, HistoryPoint[]>();
+	for (const h of input.history) {
+		if (!Number.isFinite(h.t) || !Number.isFinite(h.value) || h.t > input.at) continue;
+		const list = series.get(h.metric) ?? [];
+		list.push(h);
+		series.set(h.metric, list);
+	}
+	for (const [metric, list] of series) {
+		// Stable sort, then keep one point per t: storage is idempotent on (device, metric, observed_at) (DOMAIN.md),
+		// so two points at one t are the same observation delivered twice.
+		list.sort((a, b) => a.t - b.t || a.value - b.value);
+		series.set(
+			metric,
+			list.filter((p, i) => i === list.length - 1 || list[i + 1].t !== p.t)
+		);
+	}
+	return {
+		kind: input.kind,
+		thresholds: isRecord(input.thresholds) ? input.thresholds : {},
+		baseline: isRecord(input.baseline) ? input.baseline : {},
+		at: input.at,
+		previous: input.previous ?? {},
+		series
+	};
+}
+
+/** The sensor's override at `path` if it is a finite number, else the default at the same path (may be null). */
+function setting(ctx: Ctx, tree: DefaultTree, path: string[]): number | null {
+	let over: unknown = ctx.thresholds;
+	let def: DefaultTree | DefaultValue = tree;
+	for (const key of path) {
+		over = isRecord(over) ? over[key] : undefined;
+		def = isDefaultValue(def) ? def : def[key];
+		if (def === undefined) break;
+	}
+	const o = finite(over);
+	if (o !== undefined) return o;
+	return def !== undefined && isDefaultValue(def) ? def.value : null;
+}
+
+function minRepeats(ctx: Ctx, rule: RuleId): number {
+	const raw = ctx.thresholds.min_repeats;
+	const v = isRecord(raw) ? finite(raw[rule]) : finite(raw);
+	if (v !== undefined && v >= 1) return Math.floor(v);
+	return RULE_DEFAULTS[rule].minRepeats;
+}
+
+function hysteresis(ctx: Ctx, rule: RuleId, threshold: number): number {
+	const raw = ctx.thresholds.hysteresis;
+	const v = isRecord(raw) ? finite(raw[rule]) : undefined;
+	if (v !== undefined && v >= 0) return v;
+	const d = RULE_DEFAULTS[rule].hysteresis;
+	return d ?? Math.abs(threshold) * DEFAULT_HYSTERESIS_FRACTION;
+}
+
+// ---- internals: banded decision with hysteresis and repeats -------------------------------------------------------
+
+interface Band {
+	level: Level;
+	threshold: number;
+	/** While this level is held, it stays until the value passes this (below it for 'above' rules). */
+	clear: number;
+}
+
+interface Spec {
+	rule: RuleId;
+	/** Ascending by level rank; only configured levels. */
+	bands: Band[];
+	/** 'above': alarm when value ≥ threshold (or > when strict); 'below': alarm when value ≤ (or <) threshold. */
+	direction: 'above' | 'below';
+	strict: boolean;
+	minRepeats: number;
+}
+
+/** Floating-point slack: a sum like 0.1 + 0.2 must count as reaching 0.3. */
+const EPS = 1e-9;
+
+function reaches(v: number, thr: number, spec: Spec): boolean {
+	const slack = EPS * Math.max(1, Math.abs(thr));
+	if (spec.direction === 'above') return spec.strict ? v > thr + slack : v >= thr - slack;
+	return spec.strict ? v < thr - slack : v <= thr + slack;
+}
+
+function holds(v: number, clear: number, spec: Spec): boolean {
+	const slack = EPS * Math.max(1, Math.abs(clear));
+	return spec.direction === 'above' ? v >= clear - slack : v <= clear + slack;
+}
+
+function rawLevel(v: number, spec: Spec): Level | 'normal' {
+	let level: Level | 'normal' = 'normal';
+	for (const b of spec.bands) if (reaches(v, b.threshold, spec) && LEVEL_RANK[b.level] > LEVEL_RANK[level]) level = b.level;
+	return level;
+}
+
+function makeSpec(ctx: Ctx, rule: RuleId, levels: [Level, number | null][], direction: Spec['direction'], strict = false): Spec {
+	const bands: Band[] = [];
+	for (const [level, threshold] of levels) {
+		if (threshold === null) continue;
+		const h = hysteresis(ctx, rule, threshold);
+		bands.push({ level, threshold, clear: direction === 'above' ? threshold - h : threshold + h });
+	}
+	bands.sort((a, b) => LEVEL_RANK[a.level] - LEVEL_RANK[b.level]);
+	return { rule, bands, direction, strict, minRepeats: minRepeats(ctx, rule) };
+}
+
+interface Decision {
+	level: Level | 'normal';
+	threshold?: number;
+	/** Why the level is what it is, beyond "reached": held by hysteresis, or waiting for repeats. */
+	note: string;
+}
+
+/**
+ * `values` are the rule's judged values, oldest first, the last being the value at `at`. Rising needs the last
+ * `minRepeats` values all to reach the level; the current level is held while the latest value stays past its clear value.
+ */
+function decide(values: number[], spec: Spec, previous: RuleLevel | undefined): Decision {
+	const latest = values[values.length - 1];
+	const prev: Level | 'normal' = previous && previous !== 'unknown' && isRanked(previous) ? previous : 'normal';
+	const recent = values.slice(-spec.minRepeats);
+	const confirmed: Level | 'normal' =
+		recent.length < spec.minRepeats
+			? 'normal'
+			: recent.map((v) => rawLevel(v, spec)).reduce((a, b) => (LEVEL_RANK[b] < LEVEL_RANK[a] ? b : a));
+	// Hysteresis: from the previous level downward, the first band whose clear value the latest value still holds.
+	let held: Level | 'normal' = 'normal';
+	for (const b of [...spec.bands].reverse()) {
+		if (LEVEL_RANK[b.level] <= LEVEL_RANK[prev] && holds(latest, b.clear, spec)) {
+			held = b.level;
+			break;
+		}
+	}
+	const level = LEVEL_RANK[confirmed] >= LEVEL_RANK[held] ? confirmed : held;
+	const band = spec.bands.find((b) => b.level === level);
+	const raw = rawLevel(latest, spec);
+	let note = '';
+	if (level !== 'normal' && LEVEL_RANK[raw] < LEVEL_RANK[level] && band) {
+		note = `，未越过解除值 ${fmt(band.clear)}，保持${LEVEL_ZH[level]}`;
+	} else if (LEVEL_RANK[raw] > LEVEL_RANK[level]) {
+		const rawBand = spec.bands.find((b) => b.level === raw)!;
+		const count = countTrailing(values, (v) => reaches(v, rawBand.threshold, spec));
+		note = `，达到${LEVEL_ZH[raw]}阈值 ${fmt(rawBand.threshold)} 仅 ${count} 次，需连续 ${spec.minRepeats} 次确认`;
+	}
+	return { level, threshold: band?.threshold ?? spec.bands[0]?.threshold, note };
+}
+
+function countTrailing(values: number[], ok: (v: number) => boolean): number {
+	let n = 0;
+	for (let i = values.length - 1; i >= 0 && ok(values[i]); i--) n++;
+	return n;
+}
+
+function result(rule: RuleId, d: Decision, value: number, what: string, unit: string, spec: Spec): RuleResult {
+	const cmp = spec.direction === 'above' ? (spec.strict ? '超过' : '达到') : spec.strict ? '低于' : '不高于';
+	const detail =
+		d.level === 'normal'
+			? `${what} ${fmt(value)}${unit}，正常${d.note}`
+			: `${what} ${fmt(value)}${unit}，${cmp}${LEVEL_ZH[d.level]}阈值 ${fmt(d.threshold!)}${unit}${d.note}`;
+	const r: RuleResult = { rule, level: d.level, value, detail };
+	if (d.threshold !== undefined) r.threshold = d.threshold;
+	return r;
+}
+
+function unknown(rule: RuleId, detail: string): RuleResult {
+	return { rule, level: 'unknown', value: 0, detail };
+}
+
+// ---- internals: the rules ----------------------------------------------------------------------------------------
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+type RuleFn = (ctx: Ctx, rule: RuleId) => RuleResult;
+
+const river = DEFAULT_THRESHOLDS.river_level as DefaultTree;
+
+/** Latest water level vs the station's 警戒水位 (orange) and 保证水位 (red) — DOMAIN.md river_level. */
+const levelRule: RuleFn = (ctx, rule) => {
+	const warning = setting(ctx, river, ['warning_level_m']);
+	const guarantee = setting(ctx, river, ['guarantee_level_m']);
+	if (warning === null && guarantee === null) return unknown(rule, '未配置警戒水位/保证水位，无法判定');
+	const points = ctx.series.get('water_level_m') ?? [];
+	if (points.length === 0) return unknown(rule, '无水位数据');
+	const spec = makeSpec(ctx, rule, [['orange', warning], ['red', guarantee]], 'above');
+	const values = points.map((p) => p.value);
+	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '水位', ' m', spec);
+};
+
+/**
+ * Rise over a window ending at `at`: latest reading minus the reading nearest to at − window among those inside
+ * [at − window, at] (start inclusive). Not extrapolated: a rise seen over a shorter span is a lower bound of the rise
+ * over the full window, so a short history cannot turn gauge noise into an alarm. Needs ≥ 2 readings in the window.
+ * The rise series for repeats is not needed (minRepeats 1), so only the value at `at` is judged.
+ */
+function changeOver(ctx: Ctx, metric: string, windowMs: number): { change: number; spanMs: number } | null {
+	const points = (ctx.series.get(metric) ?? []).filter((p) => p.t >= ctx.at - windowMs);
+	if (points.length < 2) return null;
+	const latest = points[points.length - 1];
+	return { change: latest.value - points[0].value, spanMs: latest.t - points[0].t };
+}
+
+const riseRule = (windowMs: number, key: string, label: string): RuleFn => (ctx, rule) => {
+	const c = changeOver(ctx, 'water_level_m', windowMs);
+	if (!c) return unknown(rule, `${label}内水位读数不足 2 个，无法计算涨幅`);
+	const spec = makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above');
+	if (spec.bands.length === 0) return unknown(rule, '未配置涨幅阈值');
+	return result(rule, decide([c.change], spec, ctx.previous[rule]), c.change, `${label}涨幅`, ' m', spec);
+};
+
+/** One sample per observation time of either axis, each axis carried forward from its latest reading. */
+function tiltSamples(ctx: Ctx): { t: number; x: number; y: number }[] {
+	const xs = ctx.series.get('tilt_x_deg') ?? [];
+	const ys = ctx.series.get('tilt_y_deg') ?? [];
+	const times = [...new Set([...xs, ...ys].map((p) => p.t))].sort((a, b) => a - b);
+	const out: { t: number; x: number; y: number }[] = [];
+	let i = 0;
+	let j = 0;
+	let x: number | undefined;
+	let y: number | undefined;
+	for (const t of times) {
+		while (i < xs.length && xs[i].t <= t) x = xs[i++].value;
+		while (j < ys.length && ys[j].t <= t) y = ys[j++].value;
+		if (x !== undefined && y !== undefined) out.push({ t, x, y });
+	}
+	return out;
+}
+
+/** Tilt % = tan θ × 100, θ the resultant of the x and y changes from the calibrated baseline (DOMAIN.md house_tilt). */
+export function tiltPct(dxDeg: number, dyDeg: number): number {
+	const theta = Math.hypot(dxDeg, dyDeg);
+	return Math.tan((theta * Math.PI) / 180) * 100;
+}
+
+const tiltRule: RuleFn = (ctx, rule) => {
+	const bx = finite(ctx.baseline.tilt_x_deg);
+	const by = finite(ctx.baseline.tilt_y_deg);
+	if (bx === undefined || by === undefined) return unknown(rule, '缺少倾角基准值（tilt_x_deg/tilt_y_deg），需先标定');
+	const samples = tiltSamples(ctx);
+	if (samples.length === 0) return unknown(rule, '无倾角数据');
+	const t = DEFAULT_THRESHOLDS.house_tilt as DefaultTree;
+	const spec = makeSpec(
+		ctx,
+		rule,
+		(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, t, ['tilt_pct', l])]),
+		'above'
+	);
+	const values = samples.map((s) => tiltPct(s.x - bx, s.y - by));
+	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '相对基准倾斜率', '%', spec);
+};
+
+/** Crack change = |width − baseline|: a gauge that closes as much as it opens signals the same structural movement. */
+const crackRule: RuleFn = (ctx, rule) => {
+	const base = finite(ctx.baseline.crack_mm);
+	if (base === undefined) return unknown(rule, '缺少裂缝基准值（crack_mm），需先标定');
+	const points = ctx.series.get('crack_mm') ?? [];
+	if (points.length === 0) return unknown(rule, '无裂缝数据');
+	const c = DEFAULT_THRESHOLDS.crack as DefaultTree;
+	const spec = makeSpec(
+		ctx,
+		rule,
+		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, c, ['change_mm', l])]),
+		'above'
+	);
+	const values = points.map((p) => Math.abs(p.value - base));
+	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '裂缝相对基准变化', ' mm', spec);
+};
+
+/**
+ * Rolling rain sum over (at − window, at]: start exclusive, end inclusive. A report's rain_mm is the amount fallen in
+ * the period *ending* at its time, so a report stamped exactly at − window measured rain before the window. A window
+ * with no report at all is 'unknown' (the gauge said nothing; offline detection says why). A history shorter than
+ * the window gives a lower bound, which is still a true exceedance when it reaches a threshold.
+ */
+const rainRule = (windowMs: number, key: '1h' | '3h' | '6h' | '24h'): RuleFn => (ctx, rule) => {
+	const points = (ctx.series.get('rain_mm') ?? []).filter((p) => p.t > ctx.at - windowMs);
+	if (points.length === 0) return unknown(rule, `近${key.replace('h', '小时')}无雨量数据`);
+	const sum = points.reduce((s, p) => s + p.value, 0);
+	const r = DEFAULT_THRESHOLDS.rain_gauge as DefaultTree;
+	const spec = makeSpec(
+		ctx,
+		rule,
+		(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, r, ['sum_mm', key, l])]),
+		'above'
+	);
+	return result(rule, decide([sum], spec, ctx.previous[rule]), sum, `近${key.replace('h', '小时')}累计雨量`, ' mm', spec);
+};
+
+/** Settlement: |change| within the last 30 days, strictly > 4 mm (DOMAIN.md "> 4 mm/month"); see changeOver. */
+const settlementRule: RuleFn = (ctx, rule) => {
+	const c = changeOver(ctx, 'settlement_mm', 30 * DAY);
+	if (!c) return unknown(rule, '近30天沉降读数不足 2 个，无法计算速率');
+	const s = DEFAULT_THRESHOLDS.settlement as DefaultTree;
+	const spec = makeSpec(ctx, rule, [['yellow', setting(ctx, s, ['rate_mm_per_month', 'yellow'])]], 'above', true);
+	const v = Math.abs(c.change);
+	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近30天沉降变化', ' mm', spec);
+};
+
+/** Displacement: |change| within the last 24 h against mm/day bands (DOMAIN.md "rate of change per day, per site"). */
+const displacementRule: RuleFn = (ctx, rule) => {
+	const c = changeOver(ctx, 'displacement_mm', DAY);
+	if (!c) return unknown(rule, '近24小时位移读数不足 2 个，无法计算速率');
+	const d = DEFAULT_THRESHOLDS.displacement as DefaultTree;
+	const spec = makeSpec(
+		ctx,
+		rule,
+		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, d, ['rate_mm_per_day', l])]),
+		'above'
+	);
+	const v = Math.abs(c.change);
+	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近24小时位移变化', ' mm', spec);
+};
+
+const soilRule: RuleFn = (ctx, rule) => {
+	const points = ctx.series.get('soil_moisture_pct') ?? [];
+	if (points.length === 0) return unknown(rule, '无土壤含水率数据');
+	const s = DEFAULT_THRESHOLDS.soil_moisture as DefaultTree;
+	const spec = makeSpec(
+		ctx,
+		rule,
+		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, s, ['pct', l])]),
+		'above'
+	);
+	const values = points.map((p) => p.value);
+	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '土壤含水率', '%', spec);
+};
+
+/**
+ * battery_v < 3.4 V or battery_pct < 15 % → blue, detail '电量低'. Device health is deliberately the lowest colour:
+ * a flat battery endangers nobody by itself; it routes to the device maintainer (DOMAIN.md incident source "device
+ * health", category 设备故障), and the offline timer catches the battery that actually dies. Voltage wins when a
+ * device reports both; hysteresis clears 5 % above the low mark so a battery sagging under radio load does not flap.
+ */
+const batteryRule: RuleFn = (ctx, rule) => {
+	const dev = DEFAULT_THRESHOLDS.device as DefaultTree;
+	const candidates: { metric: string; key: string; unit: string; label: string }[] = [
+		{ metric: 'battery_v', key: 'low_v', unit: ' V', label: '电池电压' },
+		{ metric: 'battery_pct', key: 'low_pct', unit: '%', label: '电量' }
+	];
+	let best: RuleResult | null = null;
+	for (const c of candidates) {
+		const points = ctx.series.get(c.metric) ?? [];
+		if (points.length === 0) continue;
+		const spec = makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true);
+		if (spec.bands.length === 0) continue;
+		const values = points.map((p) => p.value);
+		const d = decide(values, spec, ctx.previous[rule]);
+		const r = result(rule, d, values[values.length - 1], c.label, c.unit, spec);
+		if (d.level !== 'normal') r.detail = `电量低：${r.detail}`;
+		if (!best || (best.level === 'normal' && r.level !== 'normal')) best = r;
+	}
+	return best ?? unknown(rule, '未上报电量');
+};
+
+const RULE_FNS: Record<RuleId, RuleFn> = {
+	level: levelRule,
+	rise_15min: riseRule(15 * MIN, 'rise_per_15min_m', '15分钟'),
+	rise_1h: riseRule(HOUR, 'rise_per_hour_m', '1小时'),
+	tilt: tiltRule,
+	crack: crackRule,
+	rain_1h: rainRule(HOUR, '1h'),
+	rain_3h: rainRule(3 * HOUR, '3h'),
+	rain_6h: rainRule(6 * HOUR, '6h'),
+	rain_24h: rainRule(24 * HOUR, '24h'),
+	settlement_rate: settlementRule,
+	displacement_rate: displacementRule,
+	soil_moisture: soilRule,
+	battery_low: batteryRule
+};
+
+// ---- small helpers -----------------------------------------------------------------------------------------------
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isDefaultValue(v: unknown): v is DefaultValue {
+	return isRecord(v) && 'source' in v && 'value' in v;
+}
+
+function finite(v: unknown): number | undefined {
+	return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Up to 3 decimals, trailing zeros dropped: details read '0.45%', not '0.4500000001%'. */
+function fmt(v: number): string {
+	return String(Math.round(v * 1000) / 1000);
+}
+
+function deepFreeze<T>(o: T): T {
+	if (typeof o === 'object' && o !== null) {
+		for (const v of Object.values(o)) deepFreeze(v);
+		Object.freeze(o);
+	}
+	return o;
+}
