@@ -8,6 +8,9 @@ import { logger, rootLogger } from '../src/lib/server/log.js';
 import { PortInUseError } from '../src/lib/server/broker.js';
 import { startIngest } from './service.js';
 import { OfflineWatcher } from './offline.js';
+import { RuleRunner } from './rule-runner.js';
+import { escalateDue } from '../src/lib/server/incidents.js';
+import { WebhookWorker } from '../src/lib/server/notify/webhooks.js';
 import { join, resolve } from 'node:path';
 
 async function main() {
@@ -16,7 +19,10 @@ async function main() {
 	const log = logger('ingest-main');
 	const db = await openDb({ url: c.DATABASE_URL, dataDir: c.DATABASE_URL ? undefined : join(resolve(c.DATA_DIR), 'pgdata'), log: logger('db') });
 	await migrate(db, logger('migrate'));
+	// Alarm rules, the escalation scheduler and webhook delivery live with ingest when it runs on its own.
+	const rules = c.RULES ? new RuleRunner(db, { tz: c.TZ_DISPLAY, log: logger('rules') }) : null;
 	const svc = await startIngest({
+		onCommitted: (r) => rules?.touch(r.seen.keys()),
 		db,
 		mqttUrl: c.MQTT_URL,
 		embeddedPort: c.MQTT_PORT,
@@ -27,8 +33,13 @@ async function main() {
 		batchRows: c.INGEST_BATCH_ROWS,
 		batchMs: c.INGEST_BATCH_MS
 	});
-	const offline = new OfflineWatcher(db, { log: logger('offline') });
+	const offline = new OfflineWatcher(db, { afterIntervals: c.OFFLINE_AFTER_INTERVALS, log: logger('offline'), onChange: (ch) => svc.writer.forget(ch.map((x) => x.id)) });
 	offline.start();
+	const webhooks = new WebhookWorker(db, { log: logger('webhooks'), tz: c.TZ_DISPLAY });
+	const escalator = c.RULES
+		? setInterval(() => void escalateDue(db, new Date(), c.TZ_DISPLAY).then((n) => (n.length ? log.info({ notices: n.length }, 'escalation pass') : undefined)).catch((err) => log.warn({ err: (err as Error).message }, 'escalation pass failed')), c.ESCALATION_EVERY_MS)
+		: null;
+	if (c.RULES) webhooks.start();
 	log.info({ mqtt: svc.mqttUrl, db: db.kind }, 'ingest running');
 	let stopping = false;
 	const stop = async (sig: string) => {
@@ -36,7 +47,11 @@ async function main() {
 		stopping = true;
 		log.info({ sig }, 'stopping ingest: flushing the last batch');
 		offline.stop();
+		if (escalator) clearInterval(escalator);
+		rules?.stop();
+		await webhooks.stop();
 		await svc.stop();
+		await rules?.idle();
 		await db.close();
 		process.exit(0);
 	};

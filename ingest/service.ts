@@ -91,8 +91,13 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			log
 		});
 		await subscriber.start();
-		// Stop listening before the writer flushes, so nothing new arrives while the last batch commits.
+		// Shutdown order (stops run in reverse): leave the share group, flush the writer (its PUBACKs go out), then
+		// disconnect — so the broker neither keeps feeding a stopped worker nor redelivers what was stored.
 		stops.push(() => subscriber.stop());
+		stops.push(async () => {
+			await writer.close();
+		});
+		stops.push(() => subscriber.unsubscribe());
 		return { registry, writer, pipeline, subscriber, broker, mqttUrl, stop };
 	} catch (err) {
 		await stop();

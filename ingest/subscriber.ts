@@ -41,7 +41,9 @@ export interface SubscriberOptions {
 
 export class IngestSubscriber {
 	private client: MqttClient | null = null;
+	/** PUBACKs waiting for their commit, in arrival order; `head` is the first not yet sent (no O(n) shift()). */
 	private held: Held[] = [];
+	private head = 0;
 	private generation = 0;
 	connected = false;
 	inFlight = 0;
@@ -73,22 +75,25 @@ export class IngestSubscriber {
 			this.connected = true;
 			this.generation++;
 			this.held = [];
+			this.head = 0;
 			o.log.info({ url: redact(o.url), sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
 			// Subscribe every time: cheap, and correct even when the broker lost the session (restart without persistence).
-			const topics = INGEST_TOPICS.map((t) => (o.shareGroup ? `$share/${o.shareGroup}/${t}` : t));
-			client.subscribe(topics, { qos: 1 }, (err) => {
+			client.subscribe(this.topics(), { qos: 1 }, (err) => {
 				if (err) o.log.error({ err: err.message }, 'subscribe failed');
+				else client.emit('shudi:subscribed' as 'connect', connack);
 			});
 		});
 		client.on('close', () => {
 			if (this.connected) o.log.warn('ingest lost the broker; reconnecting');
 			this.connected = false;
 			this.held = [];
+			this.head = 0;
 		});
 		client.on('error', (err) => o.log.warn({ err: err.message }, 'mqtt client error'));
 		await new Promise<void>((resolve, reject) => {
 			const t = setTimeout(() => reject(new Error(`cannot reach MQTT broker at ${redact(o.url)} within 10 s`)), 10_000);
-			client.once('connect', () => {
+			// Ready only once the broker has confirmed the subscription: before that a new session misses messages.
+			client.once('shudi:subscribed' as 'connect', () => {
 				clearTimeout(t);
 				resolve();
 			});
@@ -141,9 +146,12 @@ export class IngestSubscriber {
 
 	/** Sends the PUBACKs at the head of the queue whose messages have committed, in arrival order. */
 	private release(): void {
-		while (this.held.length && this.held[0].done && this.held[0].send) {
-			const h = this.held.shift()!;
-			h.send!();
+		while (this.head < this.held.length && this.held[this.head].done && this.held[this.head].send) {
+			this.held[this.head++].send!();
+		}
+		if (this.head > 4096 && this.head * 2 > this.held.length) {
+			this.held = this.held.slice(this.head);
+			this.head = 0;
 		}
 	}
 
@@ -160,10 +168,27 @@ export class IngestSubscriber {
 		}
 	}
 
+	private topics(): string[] {
+		return INGEST_TOPICS.map((t) => (this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${t}` : t));
+	}
+
+	/**
+	 * Stop taking new messages. In a share group the subscription is removed, or the broker would keep sending this
+	 * (stopped) session its share for as long as the session lives.
+	 */
+	async unsubscribe(): Promise<void> {
+		const c = this.client;
+		if (!c?.connected) return;
+		if (this.opts.shareGroup) await c.unsubscribeAsync(this.topics()).catch(() => undefined);
+		// Let PUBACKs of committed messages go out before the connection closes.
+		this.release();
+	}
+
 	async stop(): Promise<void> {
 		const c = this.client;
 		this.client = null;
 		if (!c) return;
+		this.release();
 		await new Promise<void>((r) => c.end(false, {}, () => r()));
 	}
 }

@@ -229,6 +229,12 @@ export function nativePayload(tsMs: number, seq: number): string {
 	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 100) / 100).toFixed(2)},"battery_v":3.9,"rssi_dbm":-80}}`;
 }
 
+/** A persistent session outlives its client: end it, or the broker keeps queueing for it (7-day expiry). */
+export async function dropSession(url: string, clientId: string): Promise<void> {
+	const c = await mqtt.connectAsync(url, { clientId, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+	await c.endAsync();
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Database helpers
 
@@ -409,7 +415,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			clientId: `${tag}-ingest`,
 			batchRows: a.batchRows,
 			batchMs: a.batchMs,
-			nodeArgs: a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}`, `--cpu-prof-name=ingest-run${run}.cpuprofile`] : []
+			nodeArgs: a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : []
 		});
 		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
 
@@ -439,6 +445,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 		const samples = new Map<string, { d: number; ts: number; at: number }>();
 		const commitMs: number[] = [];
 		let sampling = true;
+		let stopAt = 0;
 		const sampler = (async () => {
 			while (sampling || samples.size) {
 				await sleep(100);
@@ -462,7 +469,6 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 				if (!sampling && Date.now() - stopAt > 30_000) break;
 			}
 		})();
-		let stopAt = 0;
 
 		pub = await Publisher.connect(a.url, a.connections, a.window);
 		const d = await drive(pub, ids, a, nativeTopic, (di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }));
@@ -518,6 +524,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 		await pub?.close();
 		const code = await ingest?.stop(30_000);
 		if (ingest && code !== 0) console.error(`ingest exited with ${code}; last lines:\n${ingest.logs.slice(-10).join('\n')}`);
+		if (ingest) await dropSession(a.url, `${tag}-ingest`).catch(() => undefined);
 		await pool.end();
 		await created.drop();
 	}
@@ -617,10 +624,12 @@ async function main(): Promise<void> {
 	const rssMax = m((r) => r.ing.rssMax);
 	const lost = Math.max(...runs.map((r) => r.ing.lost + r.ing.duplicates));
 	const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-	const rows: [string, string, string, string][] = [
+	const rows: string[][] = [
 		['stored msg/s (median of per-second rates)', fmt(stored), '≥ 15,000', mark(stored >= 15_000)],
 		['bare pass-through msg/s (broker → counting subscriber)', fmt(bare), '', ''],
-		['ratio stored / bare', fmt(ratio, 2), '≥ 0.60', mark(ratio >= 0.6)],
+		a.rate
+			? ['ratio stored / bare (meaningless with --rate: both phases get the same paced input)', fmt(ratio, 2), '≥ 0.60', '—']
+			: ['ratio stored / bare', fmt(ratio, 2), '≥ 0.60', mark(ratio >= 0.6)],
 		['publish → visible commit p50 (1 in 100, 100 ms polls)', `${fmt(m((r) => r.ing.commitP50))} ms`, '', ''],
 		['publish → visible commit p99', `${fmt(p99)} ms`, '≤ 1,000 ms', mark(p99 <= 1000)],
 		['publish → arrival at ingest p50/p99 (received_at − ts)', `${fmt(m((r) => r.ing.arriveP50))}/${fmt(m((r) => r.ing.arriveP99))} ms`, '', ''],

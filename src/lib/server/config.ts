@@ -55,6 +55,10 @@ const schema = z.object({
 	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
 	/** Shared-subscription group for several ingest workers on one external broker (`$share/<group>/…`). */
 	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+	/** Alarm rules and cases run in the ingest process (off: ingest only stores, e.g. for a pure throughput bench). */
+	RULES: bool.default(true),
+	/** How often the durable escalation scheduler looks for overdue, unacknowledged cases. */
+	ESCALATION_EVERY_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 	/** A device is offline after this many expected report intervals without a message. */
 	OFFLINE_AFTER_INTERVALS: z.coerce.number().positive().max(1000).default(3),
 	/** Stable client id for the persistent MQTT session (clean: false) — one per ingest worker. */

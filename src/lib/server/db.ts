@@ -108,6 +108,13 @@ function openPostgres(url: string, opts: OpenDbOptions): Db {
 		async tx(fn) {
 			const client = await pool.connect();
 			let broken = false;
+			// pg-pool removes its own error listener while a client is checked out: a server dropping the connection
+			// mid-transaction would otherwise be an unhandled 'error' event and kill the process.
+			const onError = (err: Error) => {
+				broken = true;
+				log?.warn({ err: err.message }, 'database connection lost during a transaction');
+			};
+			client.on('error', onError);
 			try {
 				await client.query('BEGIN');
 				const q: TxQueryable = {
@@ -131,6 +138,7 @@ function openPostgres(url: string, opts: OpenDbOptions): Db {
 				}
 				throw err;
 			} finally {
+				client.off('error', onError);
 				client.release(broken);
 			}
 		},

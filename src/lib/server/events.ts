@@ -12,6 +12,8 @@ export interface SensorUpdate {
 export interface LiveEvents {
 	sensors: [SensorUpdate[]];
 	status: [{ id: string; status: string; at: string }];
+	/** A case opened, changed level, was escalated or acted on: consoles re-read it. */
+	incident: [{ id: number; type: string; text_zh?: string; to?: { name: string; role: string }[] }];
 	/** The process is stopping: live streams end so the HTTP server can close. */
 	shutdown: [];
 }

@@ -4,6 +4,7 @@
 // run by tsx share it.
 import { join, resolve } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Level } from '../domain/types.js';
 import { config as loadConfig, type Config } from './config.js';
 import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { migrate } from './migrate.js';
@@ -18,6 +19,9 @@ import { ingestMetrics } from '../../../ingest/metrics.js';
 import type { IngestSubscriber } from '../../../ingest/subscriber.js';
 import { startIngest, type IngestService } from '../../../ingest/service.js';
 import { OfflineWatcher } from '../../../ingest/offline.js';
+import { RuleRunner } from '../../../ingest/rule-runner.js';
+import { escalateDue, type IncidentNotice } from './incidents.js';
+import { WebhookWorker, enqueue } from './notify/webhooks.js';
 import { Simulator } from './simulator.js';
 
 export interface Runtime {
@@ -29,6 +33,9 @@ export interface Runtime {
 	writer: BatchWriter | null;
 	pipeline: IngestPipeline | null;
 	ingest: IngestService | null;
+	rules: RuleRunner | null;
+	/** Tell live consoles (and, later, webhooks) about case changes. */
+	notify: (notices: IncidentNotice[]) => void;
 	metrics: ReturnType<typeof ingestMetrics>;
 	subscriber: IngestSubscriber | null;
 	broker: EmbeddedBroker | null;
@@ -103,6 +110,40 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		stops.push(async () => registry.stop());
 
 		let ingest: IngestService | null = null;
+		let rules: RuleRunner | null = null;
+		let escalator: NodeJS.Timeout | null = null;
+		const notify = (notices: IncidentNotice[]) => {
+			for (const n of notices) bus.emit('incident', { id: n.incident_id, type: n.type, text_zh: n.text_zh, to: n.to.map((t) => ({ name: t.name, role: t.role })) });
+			// Webhooks go through the outbox: one cheap INSERT here; the worker delivers and retries on its own.
+			if (notices.length) void enqueueNotices(db, notices).catch((err) => log.warn({ err: (err as Error).message }, 'could not queue webhook notifications'));
+		};
+		if (role !== 'web' && config.RULES) {
+			rules = new RuleRunner(db, {
+				tz: config.TZ_DISPLAY,
+				log: logger('rules'),
+				onResult: (r) => {
+					for (const c of r.statusChanges) bus.emit('status', c);
+					notify(r.notices);
+					for (const id of r.incidentsTouched) if (!r.notices.some((n) => n.incident_id === id)) bus.emit('incident', { id, type: 'incident.updated' });
+				}
+			});
+			stops.push(async () => rules!.stop());
+			// The durable escalation scheduler: deadlines are rows, so a restart only delays the next pass.
+			let busy = false;
+			escalator = setInterval(() => {
+				if (busy) return;
+				busy = true;
+				escalateDue(db, new Date(), config.TZ_DISPLAY)
+					.then(notify)
+					.catch((err) => log.warn({ err: (err as Error).message }, 'escalation pass failed'))
+					.finally(() => (busy = false));
+			}, config.ESCALATION_EVERY_MS);
+			escalator.unref();
+			stops.push(async () => clearInterval(escalator!));
+			const webhooks = new WebhookWorker(db, { log: logger('webhooks'), tz: config.TZ_DISPLAY });
+			webhooks.start();
+			stops.push(() => webhooks.stop());
+		}
 		const metrics = ingestMetrics(() => ingest, db);
 		let simulator: Simulator | null = null;
 		let mqttUrl: string | null = config.MQTT_URL ?? null;
@@ -119,7 +160,10 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				shareGroup: config.INGEST_SHARE_GROUP,
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
-				onCommitted: (r) => publishUpdates(db, bus, r, log),
+				onCommitted: (r) => {
+					publishUpdates(db, bus, r, log);
+					rules?.touch(r.seen.keys());
+				},
 				onBatch: (rows, ms) => metrics.observeBatch(rows, ms)
 			});
 			stops.push(() => ingest!.stop());
@@ -128,6 +172,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				afterIntervals: config.OFFLINE_AFTER_INTERVALS,
 				log: logger('offline'),
 				onChange: (changes) => {
+					ingest?.writer.forget(changes.map((c) => c.id));
 					for (const c of changes) bus.emit('status', { id: c.id, status: c.status, at: c.at });
 				}
 			});
@@ -164,6 +209,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			writer,
 			pipeline,
 			ingest,
+			rules,
+			notify,
 			metrics,
 			subscriber: ingest?.subscriber ?? null,
 			broker,
@@ -176,6 +223,26 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 	} catch (err) {
 		await stopAll();
 		throw err;
+	}
+}
+
+async function enqueueNotices(db: Db, notices: IncidentNotice[]): Promise<void> {
+	const ids = [...new Set(notices.map((n) => n.incident_id))];
+	const r = await db.query<{ id: number; title: string; level: Level | null; status: string; village: string | null; category: string; opened_at: Date; ack_due: Date | null }>(
+		'SELECT i.id, i.title, i.level, i.status, v.name AS village, i.category, i.opened_at, i.ack_due FROM incidents i LEFT JOIN villages v ON v.id = i.village_id WHERE i.id = ANY($1::bigint[])',
+		[ids]
+	);
+	const byId = new Map(r.rows.map((x) => [x.id, x]));
+	for (const n of notices) {
+		const i = byId.get(n.incident_id);
+		if (!i) continue;
+		await enqueue(db, {
+			type: n.type,
+			incident: { ...i, opened_at: new Date(i.opened_at).toISOString(), ack_due: i.ack_due ? new Date(i.ack_due).toISOString() : null, url: `/incidents/${i.id}` },
+			to: n.to.map((t) => ({ role: t.role, name: t.name, phone: t.phone })),
+			at: new Date().toISOString(),
+			text_zh: n.text_zh
+		});
 	}
 }
 

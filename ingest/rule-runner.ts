@@ -1,0 +1,177 @@
+// The rule runner: after readings commit, the sensors they touched are judged by the pure rules in
+// src/lib/domain/rules.ts — late and backlog readings in time order (replay) — and alarms rise, change level or clear.
+// An alarm opens or joins a case (src/lib/server/incidents.ts). Sensor state (alarm, device status) and case state are
+// separate: an alarm clearing by itself leaves its case for 核查.
+// Runs beside ingest, never on its acknowledgement path: touched sensors are coalesced and judged at most every
+// `everyMs`; a failure is logged and the sensors are tried again on the next pass.
+import type { Db, Queryable } from '../src/lib/server/db.js';
+import type { Logger } from '../src/lib/server/log.js';
+import { LOOKBACK_MS, replay, worstLevel, type HistoryPoint, type RuleId, type RuleLevel } from '../src/lib/domain/rules.js';
+import { KIND_METRICS } from '../src/lib/domain/metrics.js';
+import type { Level, SensorKind } from '../src/lib/domain/types.js';
+import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/incidents.js';
+
+/** Readings per sensor and metric fed to the rules at most: real devices report every few minutes; a device sending
+ * far faster is judged on its newest readings only, so a flood of messages cannot stall the alarm path. */
+const MAX_POINTS = 2000;
+const HEALTH_METRICS = ['battery_v', 'battery_pct'];
+
+interface DeviceRow {
+	id: string;
+	name: string;
+	kind: SensorKind;
+	thresholds: Record<string, unknown>;
+	baseline: Record<string, unknown> | null;
+	status: string;
+	village_id: number | null;
+	lng: number | null;
+	lat: number | null;
+}
+
+interface ActiveAlarm {
+	id: number;
+	rule: RuleId;
+	level: Level;
+	incident_id: number | null;
+}
+
+export interface RuleRunResult {
+	devicesJudged: number;
+	statusChanges: { id: string; status: string; at: string }[];
+	notices: IncidentNotice[];
+	incidentsTouched: number[];
+}
+
+export class RuleRunner {
+	private pending = new Set<string>();
+	private lastJudged = new Map<string, number>();
+	private timer: NodeJS.Timeout | null = null;
+	private running: Promise<void> | null = null;
+
+	constructor(
+		private readonly db: Db,
+		private readonly opts: { tz: string; everyMs?: number; log?: Logger; onResult?: (r: RuleRunResult) => void }
+	) {}
+
+	touch(ids: Iterable<string>): void {
+		for (const id of ids) this.pending.add(id);
+		if (!this.timer && !this.running) this.timer = setTimeout(() => this.kick(), this.opts.everyMs ?? 200);
+	}
+
+	private kick(): void {
+		this.timer = null;
+		if (this.running) return;
+		this.running = (async () => {
+			while (this.pending.size) {
+				const ids = [...this.pending];
+				this.pending.clear();
+				try {
+					const r = await this.run(ids);
+					this.opts.onResult?.(r);
+				} catch (err) {
+					this.opts.log?.error({ err: (err as Error).message }, 'rule run failed; will retry these sensors');
+					for (const id of ids) this.pending.add(id);
+					await new Promise((res) => setTimeout(res, 1000));
+				}
+			}
+		})().finally(() => (this.running = null));
+	}
+
+	/** Waits until every touched sensor has been judged (tests, shutdown). */
+	async idle(): Promise<void> {
+		for (let i = 0; i < 1000 && (this.pending.size || this.running || this.timer); i++) {
+			if (this.timer) this.kick();
+			await (this.running ?? new Promise((r) => setTimeout(r, 10)));
+		}
+	}
+
+	stop(): void {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+	}
+
+	/** Judges these sensors now. */
+	async run(ids: string[]): Promise<RuleRunResult> {
+		const out: RuleRunResult = { devicesJudged: 0, statusChanges: [], notices: [], incidentsTouched: [] };
+		const devs = await this.db.query<DeviceRow>(
+			`SELECT id, name, kind, thresholds, baseline, status, village_id, lng, lat FROM devices WHERE id = ANY($1::text[]) AND revoked_at IS NULL`,
+			[ids]
+		);
+		for (const d of devs.rows) {
+			if (d.status === 'maintenance') continue; // maintenance windows hold alarms (issue 8)
+			const history = await this.history(this.db, d);
+			if (!history.length) continue;
+			const last = this.lastJudged.get(d.id) ?? -Infinity;
+			// Judge at every reading time not judged yet (late readings included), in time order, at most the last 200.
+			const times = [...new Set(history.map((h) => h.t))].filter((t) => t > last - LOOKBACK_MS[d.kind]).sort((a, b) => a - b);
+			const newTimes = times.filter((t) => t > last);
+			const judgeTimes = (newTimes.length ? newTimes : times.slice(-1)).slice(-200);
+			const active = await this.db.query<ActiveAlarm>('SELECT id, rule, level, incident_id FROM alarms WHERE device_id = $1 AND cleared_at IS NULL', [d.id]);
+			const previous: Partial<Record<RuleId, RuleLevel>> = {};
+			for (const a of active.rows) previous[a.rule] = a.level;
+			const rep = replay({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, history, previous }, judgeTimes);
+			this.lastJudged.set(d.id, judgeTimes[judgeTimes.length - 1]);
+			out.devicesJudged++;
+			await this.db.tx(async (q) => {
+				const state = new Map<RuleId, ActiveAlarm | null>(active.rows.map((a) => [a.rule, a]));
+				for (let i = 0; i < rep.times.length; i++) {
+					const at = new Date(rep.times[i]);
+					for (const res of rep.steps[i]) {
+						if (res.level === 'unknown') continue;
+						const cur = state.get(res.rule) ?? null;
+						if (res.level === 'normal') {
+							if (cur) {
+								await q.query('UPDATE alarms SET cleared_at = $2 WHERE id = $1', [cur.id, at.toISOString()]);
+								if (cur.incident_id) {
+									await noteAlarmCleared(q, cur.incident_id, at, res.detail);
+									out.incidentsTouched.push(cur.incident_id);
+								}
+								state.set(res.rule, null);
+							}
+							continue;
+						}
+						if (cur && cur.level === res.level) continue;
+						const joined = await openOrJoinForAlarm(q, { deviceId: d.id, deviceName: d.name, kind: d.kind, villageId: d.village_id, lng: d.lng, lat: d.lat, rule: res.rule, level: res.level, detail: res.detail, at }, this.opts.tz);
+						out.notices.push(...joined.notices);
+						out.incidentsTouched.push(joined.incidentId);
+						if (cur) {
+							await q.query('UPDATE alarms SET level = $2, value = $3, threshold = $4, detail = $5, level_changed_at = $6, incident_id = $7 WHERE id = $1', [cur.id, res.level, res.value, res.threshold ?? null, res.detail, at.toISOString(), joined.incidentId]);
+							state.set(res.rule, { ...cur, level: res.level, incident_id: joined.incidentId });
+						} else {
+							const ins = await q.query<{ id: number }>(
+								`INSERT INTO alarms (device_id, rule, level, value, threshold, detail, raised_at, level_changed_at, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id`,
+								[d.id, res.rule, res.level, res.value, res.threshold ?? null, res.detail, at.toISOString(), joined.incidentId]
+							);
+							state.set(res.rule, { id: ins.rows[0].id, rule: res.rule, level: res.level, incident_id: joined.incidentId });
+						}
+					}
+				}
+				const levels = [...state.values()].filter((a): a is ActiveAlarm => !!a).map((a) => a.level);
+				const status = levels.length ? worstLevel(levels) : 'normal';
+				if (d.status !== 'offline' && status !== d.status) {
+					await q.query("UPDATE devices SET status = $2 WHERE id = $1 AND status NOT IN ('offline', 'maintenance')", [d.id, status]);
+					out.statusChanges.push({ id: d.id, status, at: new Date().toISOString() });
+				}
+			});
+		}
+		out.incidentsTouched = [...new Set(out.incidentsTouched)];
+		return out;
+	}
+
+	private async history(q: Queryable, d: DeviceRow): Promise<HistoryPoint[]> {
+		const metrics = [...(KIND_METRICS[d.kind] ?? []), ...HEALTH_METRICS];
+		const latest = await q.query<{ t: Date }>('SELECT max(observed_at) AS t FROM latest_values WHERE device_id = $1', [d.id]);
+		if (!latest.rows[0]?.t) return [];
+		const since = new Date(new Date(latest.rows[0].t).getTime() - LOOKBACK_MS[d.kind]).toISOString();
+		const r = await q.query<{ metric: string; observed_at: Date; value: number }>(
+			`SELECT m.metric, x.observed_at, x.value FROM unnest($2::text[]) AS m(metric)
+			 CROSS JOIN LATERAL (
+			   SELECT observed_at, value FROM readings
+			   WHERE device_id = $1 AND metric = m.metric AND observed_at >= $3
+			   ORDER BY observed_at DESC LIMIT ${MAX_POINTS}
+			 ) x`,
+			[d.id, metrics, since]
+		);
+		return r.rows.map((row) => ({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value }));
+	}
+}
