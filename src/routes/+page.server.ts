@@ -3,6 +3,8 @@ import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
 import { mapFeatures, sensorsGeoJSON, villagesGeoJSON } from '$lib/server/queries';
+import { listIncidents } from '$lib/server/incident-queries';
+import { dutyOn } from '$lib/server/incidents';
 
 export const load = (async ({ locals }) => {
 	const rt = await runtime();
@@ -10,10 +12,24 @@ export const load = (async ({ locals }) => {
 	const user = locals.user!;
 	const scope = await visibleVillageIds(rt.db, user);
 	const [villages, sensors, features] = [await villagesGeoJSON(rt.db, scope), await sensorsGeoJSON(rt.db, scope), await mapFeatures(rt.db)];
+	const incidents = await listIncidents(rt.db, user, { status: 'open', limit: 500 });
+	// Who answers for each village now (包村领导, 包村干部, 村支书 …), for the village panel's call list.
+	const resp = await rt.db.query<{ village_id: number; role: string; cadre_id: number; name: string; phone: string | null; position: string | null }>(
+		`SELECT a.village_id, a.role, c.id AS cadre_id, c.name, c.phone, c.position FROM assignments a JOIN cadres c ON c.id = a.cadre_id
+		 WHERE a.valid_from <= now() AND (a.valid_to IS NULL OR a.valid_to > now()) AND ($1::int[] IS NULL OR a.village_id = ANY($1::int[]))
+		 ORDER BY a.village_id, CASE a.role WHEN 'lead' THEN 0 WHEN 'cadre' THEN 1 WHEN 'secretary' THEN 2 ELSE 3 END`,
+		[scope ? [...scope] : null]
+	);
+	const cadres = await rt.db.query<{ id: number; name: string }>('SELECT id, name FROM cadres ORDER BY name');
+	const duty = await dutyOn(rt.db, new Date(), rt.config.TZ_DISPLAY);
 	return {
 		villages,
 		sensors,
 		features,
+		incidents,
+		responsible: resp.rows,
+		cadres: cadres.rows,
+		duty,
 		demo: rt.config.DEMO,
 		tz: rt.config.TZ_DISPLAY,
 		user: { username: user.username, display_name: user.display_name, roles: user.roles }

@@ -90,6 +90,22 @@ async function recipients(q: Queryable, responsible: Responsible[], level: numbe
 	return target === 'duty_leader' ? duty.filter((d) => d.role === 'duty_leader') : duty;
 }
 
+const RULE_TITLES: Record<string, string> = {
+	level: '水位超警戒',
+	rise_15min: '水位快速上涨',
+	rise_1h: '水位快速上涨',
+	rain_1h: '强降雨',
+	rain_3h: '强降雨',
+	rain_6h: '强降雨',
+	rain_24h: '强降雨',
+	tilt: '房屋倾斜',
+	crack: '裂缝扩展',
+	settlement_rate: '地基沉降',
+	displacement_rate: '边坡位移',
+	soil_moisture: '土壤含水过高',
+	battery_low: '设备电量低'
+};
+
 const LEVEL_ZH: Record<Level, string> = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' };
 const ESC_ZH = ['L1 包村干部', 'L2 包村领导', 'L3 值班领导'];
 
@@ -141,7 +157,8 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	// Outside every village (or a village with no 包村干部): straight to the duty room.
 	const escalation = a.villageId && responsible.some((r) => r.role === 'cadre') ? 0 : -1;
 	const d = deadlines(a.level, a.at.getTime());
-	const title = `${a.deviceName} ${a.detail}`.slice(0, 200);
+	// The title names the sensor and the kind of alarm; the changing figures go to the timeline.
+	const title = `${a.deviceName}：${RULE_TITLES[a.rule] ?? a.rule}`.slice(0, 200);
 	const ins = await q.query<{ id: number }>(
 		`INSERT INTO incidents (source, category, level, status, title, village_id, device_id, lng, lat, opened_at, ack_due, resolve_due, escalation_level, next_check_at, responsible)
 		 VALUES ('sensor', $1, $2, 'reported', $3, $4, $5, $6, $7, $8, $9, $10, $11, $9, $12) RETURNING id`,

@@ -105,7 +105,11 @@ export class Simulator {
 				return { water_level_m: round(normal + wave * peak + noise(0.02), 3) };
 			}
 			case 'rain_gauge': {
-				const mm = storm > 0 ? storm * (6 + d.order) + Math.random() * 2 : Math.random() < 0.05 ? 0.2 : 0;
+				// Rolling rain sums use real hours, while the demo's storms come every 10 minutes: storms rain on only
+				// every third cycle and only the last gauges get enough for a blue/yellow 1-hour sum, so the map is not
+				// painted yellow by compressed time.
+				const wet = Math.floor((Date.now() - this.started) / 1000 / CYCLE_S) % 3 === 0;
+				const mm = wet && storm > 0 ? storm * (0.6 + 0.5 * d.order) : Math.random() < 0.03 ? 0.2 : 0;
 				return { rain_mm: round(mm, 1) };
 			}
 			case 'house_tilt': {

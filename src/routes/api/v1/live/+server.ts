@@ -25,6 +25,8 @@ export const GET: RequestHandler = async ({ request, locals }) => {
 				const mine = allowed ? updates.filter((u) => allowed.has(u.id)) : updates;
 				if (mine.length) send('sensors', mine);
 			};
+			// Case changes carry only the id and kind; the console re-reads the cases it may see.
+			const onIncident = (e: { id: number; type: string }) => send('incident', { id: e.id, type: e.type });
 			const onStatus = (change: { id: string; status: string; at: string }) => {
 				if (!allowed || allowed.has(change.id)) send('status', change);
 			};
@@ -48,10 +50,12 @@ export const GET: RequestHandler = async ({ request, locals }) => {
 				clearInterval(ping);
 				rt.bus.off('sensors', onSensors);
 				rt.bus.off('status', onStatus);
+				rt.bus.off('incident', onIncident);
 				rt.bus.off('shutdown', onShutdown);
 			};
 			rt.bus.on('sensors', onSensors);
 			rt.bus.on('status', onStatus);
+			rt.bus.on('incident', onIncident);
 			rt.bus.on('shutdown', onShutdown);
 			controller.enqueue(enc.encode('retry: 2000\n\n'));
 			send('hello', { at: new Date().toISOString() });
