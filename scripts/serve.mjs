@@ -11,6 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const trustProxy = ['1', 'true', 'on', 'yes'].includes(process.env.TRUST_PROXY ?? '');
 process.env.PROTOCOL_HEADER = 'x-forwarded-proto';
+// Field reports carry up to 6 photos of 8 MB; each route enforces its own, smaller limit while reading.
+process.env.BODY_SIZE_LIMIT ??= '52M';
 process.env.HOST_HEADER = trustProxy ? 'x-forwarded-host' : 'host';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

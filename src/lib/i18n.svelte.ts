@@ -16,6 +16,8 @@ const STRINGS = {
 	lang: { zh: 'English', en: '中文' },
 	admin: { zh: '管理', en: 'Admin' },
 	queue: { zh: '告警队列', en: 'Alarm queue' },
+	report: { zh: '现场上报', en: 'Field report' },
+	followups: { zh: '待回访', en: 'Follow-up visits due' },
 	no_cases: { zh: '没有待处理的案件', en: 'No open cases' },
 	overdue: { zh: '超期', en: 'Overdue' },
 	accept: { zh: '受理', en: 'Accept' },

@@ -22,6 +22,13 @@ export const load = (async ({ locals }) => {
 	);
 	const cadres = await rt.db.query<{ id: number; name: string }>('SELECT id, name FROM cadres ORDER BY name');
 	const duty = await dutyOn(rt.db, new Date(), rt.config.TZ_DISPLAY);
+	// 回访 due within three days, as tasks, for the cases this user may see.
+	const visibleCases = (await listIncidents(rt.db, user, { limit: 1000 })).map((c) => c.id);
+	const followups = await rt.db.query<{ id: number; incident_id: number; due_at: Date; note: string | null; title: string }>(
+		`SELECT f.id, f.incident_id, f.due_at, f.note, i.title FROM followups f JOIN incidents i ON i.id = f.incident_id
+		 WHERE f.done_at IS NULL AND f.due_at < now() + interval '3 days' AND f.incident_id = ANY($1::bigint[]) ORDER BY f.due_at LIMIT 50`,
+		[visibleCases]
+	);
 	return {
 		villages,
 		sensors,
@@ -30,6 +37,7 @@ export const load = (async ({ locals }) => {
 		responsible: resp.rows,
 		cadres: cadres.rows,
 		duty,
+		followups: followups.rows.map((f) => ({ ...f, due_at: new Date(f.due_at).toISOString() })),
 		demo: rt.config.DEMO,
 		tz: rt.config.TZ_DISPLAY,
 		user: { username: user.username, display_name: user.display_name, roles: user.roles }

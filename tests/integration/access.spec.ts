@@ -33,6 +33,9 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/api/v1/incidents': { GET: [...SIGNED_IN, 'token_read'], POST: [...SIGNED_IN, 'token_report'] },
 	'/api/v1/incidents/[id]': { GET: [...SIGNED_IN, 'token_read'] },
 	'/api/v1/incidents/[id]/actions': { POST: SIGNED_IN },
+	'/api/v1/incidents/[id]/attachments/[aid]': { GET: SIGNED_IN },
+	'/api/v1/incidents/[id]/followups': { GET: SIGNED_IN, POST: SIGNED_IN },
+	'/report': { GET: SIGNED_IN },
 	'/api/v1/dead-letters': { GET: ['admin'] },
 	'/api/v1/dead-letters/replay': { POST: ['admin'] },
 	// Devices authenticate with their own token inside the handler (tested in api.spec.ts).
@@ -88,7 +91,7 @@ async function call(routeId: string, method: string, who: Who, cookieOverride?: 
 	const c = creds[who] ?? {};
 	const headers = new Headers();
 	if (c.bearer) headers.set('authorization', `Bearer ${c.bearer}`);
-	const url = new URL('http://localhost' + routeId.replace('[id]', routeId.includes('incidents') ? '1' : 'RL-01'));
+	const url = new URL('http://localhost' + routeId.replace('[id]', routeId.includes('incidents') ? '1' : 'RL-01').replace('[aid]', '1'));
 	const cookieVal = cookieOverride ?? c.cookie;
 	const event = {
 		url,

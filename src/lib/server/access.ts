@@ -36,6 +36,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/api/v1/incidents/[id]/actions': { POST: { roles: ALL } },
 	// The case page: its form actions are the same person's acts as the actions API above.
 	'/incidents/[id]': { GET: { roles: ALL }, POST: { roles: ALL } },
+	'/api/v1/incidents/[id]/attachments/[aid]': { GET: { roles: ALL } },
+	'/api/v1/incidents/[id]/followups': { GET: { roles: ALL }, POST: { roles: ALL } },
+	'/report': { GET: { roles: ALL } },
 	'/api/v1/dead-letters': { GET: { roles: ADMIN } },
 	'/api/v1/dead-letters/replay': { POST: { roles: ADMIN } },
 	'/api/v1/devices/[id]/readings': { POST: 'device' },

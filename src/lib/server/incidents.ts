@@ -185,6 +185,8 @@ export interface FieldReport {
 	source: 'field_report' | 'hotline';
 	reporter_name?: string;
 	dispute?: { parties: string[]; agreement?: string } | null;
+	/** Photos already validated and stored (src/lib/server/uploads.ts). */
+	photos?: { file_name: string; mime: string; bytes: number; sha256: string }[];
 }
 
 export async function openFieldReport(db: Db, r: FieldReport, actor: { id: number | null; name: string }, tz: string, at = new Date()): Promise<{ id: number; notices: IncidentNotice[] }> {
@@ -201,7 +203,12 @@ export async function openFieldReport(db: Db, r: FieldReport, actor: { id: numbe
 		);
 		const id = ins.rows[0].id;
 		const to = await recipients(q, responsible, escalation, at, tz);
-		await event(q, id, at, actor, 'report', { to: 'reported', note: r.description ?? r.title, lng: r.lng, lat: r.lat });
+		const attachments: { id: number; file_name: string; mime: string }[] = [];
+		for (const ph of r.photos ?? []) {
+			const a = await q.query<{ id: number }>('INSERT INTO attachments (incident_id, file_name, mime, bytes, sha256, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id', [id, ph.file_name, ph.mime, ph.bytes, ph.sha256, actor.id]);
+			attachments.push({ id: a.rows[0].id, file_name: ph.file_name, mime: ph.mime });
+		}
+		await event(q, id, at, actor, 'report', { to: 'reported', note: r.description ?? r.title, lng: r.lng, lat: r.lat, attachments });
 		return { id, notices: [{ type: 'incident.opened' as const, incident_id: id, to, text_zh: `【${LEVEL_ZH[level]}】${r.title}` }] };
 	});
 }

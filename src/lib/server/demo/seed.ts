@@ -8,6 +8,12 @@ import { hashToken } from '../device-tokens.js';
 import { buildDemoTownship, DEMO_NOTICE } from './township.js';
 import { VillageIndex } from '../../../../geo/index.js';
 import bbox from '@turf/bbox';
+import { createHash } from 'node:crypto';
+
+/** The demo's read-only API token (demo mode only, printed in README). */
+export function demoApiToken(config: Pick<Config, 'DEMO_PASSWORD'>): string {
+	return `shudi_demo-read-${config.DEMO_PASSWORD}`;
+}
 
 export function demoDeviceToken(config: Pick<Config, 'DEMO_PASSWORD'>, deviceId: string): string {
 	return `${config.DEMO_PASSWORD}-${deviceId}`;
@@ -94,6 +100,10 @@ export async function seedDemoUsersIfNone(db: Db, config: Config, log: Logger): 
 		{ username: 'cadre', display_name: `${cadre.rows[0]?.name ?? '包村干部'}（演示）`, roles: ['cadre'] as const, cadre_id: cadre.rows[0]?.id ?? null }
 	];
 	for (const u of users) await addUser(db, { ...u, roles: [...u.roles], password: config.DEMO_PASSWORD, is_demo: true });
+	// A read-only API token with a known value, so README's curl examples work in the demo (demo only).
+	await db.query("INSERT INTO api_tokens (name, token_hash, scopes) VALUES ('demo read (演示)', $1, ARRAY['read'])", [
+		createHash('sha256').update(demoApiToken(config), 'utf8').digest('hex')
+	]);
 	log.warn({ users: users.map((u) => u.username), password: config.DEMO_PASSWORD }, 'demo accounts created (demo only — never use these outside the demo)');
 	return true;
 }

@@ -9,6 +9,7 @@ import { CATEGORIES, openFieldReport } from '$lib/server/incidents';
 import { readJson } from '$lib/server/http';
 import { LEVELS } from '$lib/domain/types';
 import gcoord from 'gcoord';
+import { MAX_PHOTOS, MAX_PHOTO_BYTES, UploadError, storePhotos, type StoredPhoto } from '$lib/server/uploads';
 
 export const GET: RequestHandler = async ({ url, locals }) => {
 	const parsed = incidentFilter.safeParse(Object.fromEntries(url.searchParams));
@@ -31,14 +32,54 @@ const reportSchema = z.object({
 	dispute: z.object({ parties: z.array(z.string().trim().min(1).max(100)).min(1).max(20), agreement: z.string().max(5000).optional() }).nullable().optional()
 });
 
+/** A multipart report's fields, as the JSON body would have them. */
+function fromForm(f: FormData): unknown {
+	const num = (k: string) => (f.get(k) === null || f.get(k) === '' ? undefined : Number(f.get(k)));
+	const str = (k: string) => (typeof f.get(k) === 'string' && f.get(k) !== '' ? String(f.get(k)) : undefined);
+	const parties = f.getAll('parties').filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+	return {
+		category: str('category'),
+		title: str('title'),
+		description: str('description'),
+		level: str('level'),
+		lng: num('lng'),
+		lat: num('lat'),
+		crs: str('crs'),
+		source: str('source'),
+		reporter_name: str('reporter_name'),
+		dispute: parties.length ? { parties, agreement: str('agreement') } : undefined
+	};
+}
+
 export const POST: RequestHandler = async ({ request, locals }) => {
-	const parsed = reportSchema.safeParse(await readJson(request, 64 * 1024));
+	const rt = await runtime();
+	const multipart = (request.headers.get('content-type') ?? '').startsWith('multipart/form-data');
+	let body: unknown;
+	let photos: StoredPhoto[] = [];
+	if (multipart) {
+		const declared = Number(request.headers.get('content-length') ?? '0');
+		if (declared > MAX_PHOTOS * MAX_PHOTO_BYTES + 256 * 1024) error(413, `at most ${MAX_PHOTOS} photos of ${MAX_PHOTO_BYTES / 1024 / 1024} MB`);
+		let form: FormData;
+		try {
+			form = await request.formData();
+		} catch {
+			error(400, 'body is not valid multipart/form-data');
+		}
+		body = fromForm(form);
+		const files = form.getAll('photos').filter((x): x is File => typeof x === 'object' && x !== null && 'arrayBuffer' in x && (x as File).size > 0);
+		try {
+			photos = await storePhotos(rt.config.DATA_DIR, files);
+		} catch (err) {
+			if (err instanceof UploadError) error(400, err.message);
+			throw err;
+		}
+	} else body = await readJson(request, 64 * 1024);
+	const parsed = reportSchema.safeParse(body);
 	if (!parsed.success) error(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
 	const r = parsed.data;
 	const [lng, lat] = r.crs === 'gcj02' ? (gcoord.transform([r.lng, r.lat], gcoord.GCJ02, gcoord.WGS84) as [number, number]) : [r.lng, r.lat];
-	const rt = await runtime();
 	const actor = locals.user ? { id: locals.user.id, name: locals.user.display_name } : { id: null, name: `API: ${locals.apiToken?.name ?? '?'}` };
-	const out = await openFieldReport(rt.db, { ...r, lng, lat, category: r.category }, actor, rt.config.TZ_DISPLAY);
+	const out = await openFieldReport(rt.db, { ...r, lng, lat, category: r.category, photos }, actor, rt.config.TZ_DISPLAY);
 	rt.notify(out.notices);
 	return json({ id: out.id }, { status: 201 });
 };
