@@ -40,6 +40,7 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/api/v1/dead-letters/replay': { POST: ['admin'] },
 	// Devices authenticate with their own token inside the handler (tested in api.spec.ts).
 	'/api/v1/devices/[id]/readings': { POST: EVERYONE },
+	'/api/v1/devices/[id]/calibrate': { POST: ['admin'] },
 	'/metrics': { GET: ['admin', 'token_read'] }
 };
 

@@ -42,6 +42,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/api/v1/dead-letters': { GET: { roles: ADMIN } },
 	'/api/v1/dead-letters/replay': { POST: { roles: ADMIN } },
 	'/api/v1/devices/[id]/readings': { POST: 'device' },
+	'/api/v1/devices/[id]/calibrate': { POST: { roles: ADMIN } },
 	'/metrics': { GET: { roles: ADMIN, scopes: ['read'] } }
 };
 
