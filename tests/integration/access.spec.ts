@@ -36,6 +36,8 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/api/v1/incidents/[id]/attachments/[aid]': { GET: SIGNED_IN },
 	'/api/v1/incidents/[id]/followups': { GET: SIGNED_IN, POST: SIGNED_IN },
 	'/report': { GET: SIGNED_IN },
+	'/api/v1/sensors/[id]/history': { GET: [...SIGNED_IN, 'token_read'] },
+	'/incidents/[id]': { GET: SIGNED_IN, POST: SIGNED_IN },
 	'/api/v1/dead-letters': { GET: ['admin'] },
 	'/api/v1/dead-letters/replay': { POST: ['admin'] },
 	// Devices authenticate with their own token inside the handler (tested in api.spec.ts).

@@ -28,12 +28,14 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/api/v1/health': { GET: 'public' },
 	'/api/v1/villages': { GET: { roles: ALL, scopes: ['read'] } },
 	'/api/v1/sensors': { GET: { roles: ALL, scopes: ['read'] } },
+	'/api/v1/sensors/[id]/history': { GET: { roles: ALL, scopes: ['read'] } },
 	'/api/v1/live': { GET: { roles: ALL } },
 	'/api/v1/incidents': { GET: { roles: ALL, scopes: ['read'] }, POST: { roles: ALL, scopes: ['report'] } },
 	'/api/v1/incidents/[id]': { GET: { roles: ALL, scopes: ['read'] } },
 	// Acting on a case is a person's act, on the record under their name: no API tokens.
 	'/api/v1/incidents/[id]/actions': { POST: { roles: ALL } },
 	// The case page: its form actions are the same person's acts as the actions API above.
+	'/incidents/[id]': { GET: { roles: ALL }, POST: { roles: ALL } },
 	'/api/v1/incidents/[id]/attachments/[aid]': { GET: { roles: ALL } },
 	'/api/v1/incidents/[id]/followups': { GET: { roles: ALL }, POST: { roles: ALL } },
 	'/report': { GET: { roles: ALL } },
