@@ -51,7 +51,9 @@ export class IngestPipeline {
 		const receivedAt = ctx.receivedAt ?? new Date();
 		const dead = (reason: string, detail?: string, deviceId?: string | null): DeadLetter => {
 			if (!ctx.replay) this.count(reason);
-			return { topic, payload, reason, detail, deviceId: deviceId ?? null, receivedAt };
+			// PostgreSQL text cannot hold U+0000, and JSON.parse error messages quote the input: escape it in every
+			// text field (the raw payload is bytea and keeps every byte).
+			return { topic: noNul(topic), payload, reason, detail: detail === undefined ? undefined : noNul(detail), deviceId: deviceId ? noNul(deviceId) : null, receivedAt };
 		};
 		const keep = (d: DeadLetter[]) => (ctx.replay ? [] : d);
 		let decoded: Decoded;
@@ -119,6 +121,10 @@ export class IngestPipeline {
 		if (entry.revoked) return { ok: false, reason: 'revoked_device', detail: 'device credential revoked', id: entry.id };
 		return { ok: true, entry };
 	}
+}
+
+export function noNul(s: string): string {
+	return s.includes('\u0000') ? s.replaceAll('\u0000', '\\u0000') : s;
 }
 
 /** Best-effort device id from a topic, so dead letters of undecodable messages can still be filtered by device. */

@@ -4,6 +4,7 @@
 // MQTT layer holds the PUBACK until then, so nothing acknowledged can be lost.
 // If the database is down the batch is kept and retried with back-off; new rows wait for room (bounded buffer),
 // which stops acknowledgements and lets the broker hold the rest.
+// The same statement keeps the hourly and daily rollups (readings_hourly / readings_daily) exact, for history charts.
 import type { Db } from '../src/lib/server/db.js';
 import type { Logger } from '../src/lib/server/log.js';
 import type { Reading } from '../src/lib/domain/types.js';
@@ -47,6 +48,43 @@ export interface WriterStats {
 }
 
 const LAST_SEEN_EVERY_MS = 5000;
+
+/** SQLSTATE class 22 (data exception) or 23 (integrity violation): the data is at fault, not the connection. */
+function isDataError(err: unknown): boolean {
+	const code = (err as { code?: unknown })?.code;
+	return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/**
+ * The upsert of one rollup table from the `ins` CTE (the rows this batch stored). Buckets are UTC hours / days,
+ * whatever the session time zone (the same expression as migrations/0007_rollups.sql). `last_*` follow the newest
+ * observation, so a late reading for an old bucket does not overwrite its last value.
+ */
+function rollupUpsert(table: 'readings_hourly' | 'readings_daily', unit: 'hour' | 'day'): string {
+	return `
+	   INSERT INTO ${table} AS t (device_id, metric, bucket, n, sum, min, max, last_at, last_value)
+	   SELECT device_id, metric, date_trunc('${unit}', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), min(value), max(value),
+	          max(observed_at), (array_agg(value ORDER BY observed_at DESC))[1]
+	   FROM ins GROUP BY 1, 2, 3
+	   ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+	     n = t.n + excluded.n, sum = t.sum + excluded.sum, min = LEAST(t.min, excluded.min), max = GREATEST(t.max, excluded.max),
+	     last_value = CASE WHEN excluded.last_at >= t.last_at THEN excluded.last_value ELSE t.last_value END,
+	     last_at = GREATEST(t.last_at, excluded.last_at)`;
+}
+
+/**
+ * One batch's readings and their rollups in one statement; $1…$7 are the unnest arrays. Exported for
+ * `npm run bench:rollup`, which times it against the plain INSERT it replaced.
+ */
+export const READINGS_INSERT_SQL = `WITH ins AS (
+	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
+	   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[], $7::int8[])
+	   ON CONFLICT DO NOTHING
+	   RETURNING device_id, metric, observed_at, value
+	 ), hourly AS (${rollupUpsert('readings_hourly', 'hour')}
+	 ), daily AS (${rollupUpsert('readings_daily', 'day')}
+	 )
+	 SELECT count(*)::int AS inserted FROM ins`;
 
 export class BatchWriter {
 	private lastSeenWritten = new Map<string, number>();
@@ -136,8 +174,18 @@ export class BatchWriter {
 					this.opts.log?.error({ err }, 'onCommitted listener failed');
 				}
 			} catch (err) {
-				// Keep the batch at the front and retry: the database may be restarting.
 				this.stats.failures++;
+				if (isDataError(err)) {
+					// The database refused the data itself (not the connection): retrying the same batch would wedge
+					// ingest for every device. Write the messages one by one; one that still cannot be stored becomes a
+					// dead letter with its raw bytes, so the rest go through and nothing vanishes.
+					await this.isolate(batch, err as Error);
+					this.queue.splice(0, n);
+					this.rows -= taken;
+					this.releaseRoom();
+					continue;
+				}
+				// Keep the batch at the front and retry: the database may be restarting.
 				if (this.closed) {
 					for (const e of this.queue.splice(0)) e.reject(err as Error);
 					this.rows = 0;
@@ -157,6 +205,41 @@ export class BatchWriter {
 	}
 
 	private closing = false;
+
+	private async isolate(batch: Entry[], first: Error): Promise<void> {
+		this.opts.log?.error({ err: first.message, messages: batch.length }, 'database refused a batch; writing its messages one by one');
+		for (const e of batch) {
+			try {
+				const res = await this.write(e.readings, e.dead);
+				this.stats.inserted += res.inserted;
+				this.stats.duplicates += res.duplicates;
+				this.stats.deadLettered += res.deadLettered;
+				e.resolve();
+			} catch (err) {
+				if (!isDataError(err)) {
+					e.reject(err as Error); // connection trouble: unacknowledged, so the broker redelivers it
+					continue;
+				}
+				const src = e.dead[0] ?? null;
+				try {
+					await this.write([], [
+						{
+							topic: (src?.topic ?? `device ${e.readings[0]?.deviceId ?? '?'}`).replaceAll('\u0000', '\\u0000'),
+							payload: src?.payload ?? Buffer.from(JSON.stringify(e.readings)),
+							reason: 'unstorable',
+							detail: String((err as Error).message).replaceAll('\u0000', '\\u0000').slice(0, 500),
+							deviceId: null,
+							receivedAt: src?.receivedAt ?? new Date()
+						}
+					]);
+					this.stats.deadLettered++;
+					e.resolve();
+				} catch (err2) {
+					e.reject(err2 as Error);
+				}
+			}
+		}
+	}
 
 	private releaseRoom(): void {
 		const w = this.roomWaiters.splice(0);
@@ -179,10 +262,12 @@ export class BatchWriter {
 		let wrote: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
-				const res = await q.query(
-					`INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
-					 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[], $7::int8[])
-					 ON CONFLICT DO NOTHING`,
+				// One statement: the readings INSERT, and the hourly and daily rollups (migrations/0007_rollups.sql) fed
+				// from its RETURNING — only rows actually stored, so a redelivered reading (ON CONFLICT DO NOTHING) is
+				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
+				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
+				const res = await q.query<{ inserted: number }>(
+					READINGS_INSERT_SQL,
 					[
 						readings.map((r) => r.deviceId),
 						readings.map((r) => r.metric),
@@ -193,7 +278,7 @@ export class BatchWriter {
 						readings.map((r) => (r.seq === undefined ? null : r.seq))
 					]
 				);
-				inserted = res.rowCount;
+				inserted = res.rows[0].inserted;
 				await q.query(
 					`INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
 					 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[])

@@ -32,7 +32,7 @@ async function user(username: string): Promise<SessionUser> {
 type Ev = any;
 const ev = (u: SessionUser, request: Request, params: Record<string, string> = {}): Ev => ({ request, params, locals: { user: u, apiToken: null }, url: new URL(request.url) });
 
-async function status(p: Promise<Response>): Promise<{ status: number; body: unknown; res?: Response }> {
+async function status(p: Promise<Response> | Response): Promise<{ status: number; body: unknown; res?: Response }> {
 	try {
 		const r = await p;
 		return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.clone().json() : null, res: r };

@@ -7,7 +7,7 @@ import type { IngestPipeline } from '../../../ingest/pipeline.js';
 
 export const listQuery = z.object({
 	reason: z.string().regex(/^[a-z_]{1,40}$/).optional(),
-	device: z.string().max(128).optional(),
+	device: z.string().regex(/^[^\u0000]{1,128}$/).optional(),
 	before: z.coerce.number().int().positive().optional(),
 	limit: z.coerce.number().int().min(1).max(500).default(100),
 	include_replayed: z.enum(['true', 'false']).default('false')
@@ -73,7 +73,7 @@ export const replayBody = z
 	.object({
 		ids: z.array(z.number().int().positive()).max(10_000).optional(),
 		reason: z.string().regex(/^[a-z_]{1,40}$/).optional(),
-		device: z.string().max(128).optional(),
+		device: z.string().regex(/^[^\u0000]{1,128}$/).optional(),
 		limit: z.number().int().min(1).max(10_000).default(1000)
 	})
 	.refine((b) => b.ids || b.reason || b.device, { message: 'give ids, reason or device to choose what to replay' });

@@ -9,12 +9,23 @@ import { VillageIndex } from '../../../geo/index.js';
 
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
+/** A coordinate from a form or the CLI: a number, or non-blank text that parses as one. */
+const coord = (min: number, max: number) =>
+	z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number({ message: 'a number is required' }).finite().min(min).max(max));
+
 export const newDeviceSchema = z.object({
 	id: z.string().regex(DEVICE_ID, '1–64 of A-Z a-z 0-9 _ . : - starting with a letter or digit'),
 	kind: z.enum(SENSOR_KINDS),
-	name: z.string().trim().min(1).max(100).optional(),
-	lng: z.coerce.number().min(-180).max(180),
-	lat: z.coerce.number().min(-90).max(90),
+	name: z
+		.string()
+		.trim()
+		.min(1)
+		.max(100)
+		.refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'no control characters')
+		.optional(),
+	// A blank field must be an error, not longitude 0: coerce only non-empty text.
+	lng: coord(-180, 180),
+	lat: coord(-90, 90),
 	interval_s: z.coerce.number().int().min(1).max(7 * 86400).default(600),
 	dev_eui: z
 		.string()

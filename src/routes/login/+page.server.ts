@@ -7,7 +7,8 @@ import { SESSION_COOKIE, createSession, login } from '$lib/server/auth';
 
 /** Only same-site paths: `next` must not send a user to another host after signing in. */
 function safeNext(next: string | null): string {
-	return next && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next : '/';
+	// Printable ASCII only: a Location header cannot carry anything else (the hooks percent-encode real paths).
+	return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) && !next.startsWith('/login') ? next : '/';
 }
 
 export const load = (async ({ locals, url }) => {
@@ -21,7 +22,7 @@ export const actions = {
 		const form = await request.formData();
 		const username = String(form.get('username') ?? '').trim();
 		const password = String(form.get('password') ?? '');
-		if (!username || !password || username.length > 64 || password.length > 200) {
+		if (!username || !password || username.length > 64 || password.length > 200 || username.includes('\u0000')) {
 			return fail(400, { username: username.slice(0, 64), message: 'missing' as const });
 		}
 		const rt = await runtime();
