@@ -133,6 +133,8 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		expect(kept.rows).toEqual([{ replay_result: 'stored 1' }]);
 		const list = (await status(getDeadLetters(ev({ url: 'http://x/?device=LATE-01' })))).body as { items: unknown[] };
 		expect(list.items).toHaveLength(0);
+		const audited = await rt.db.query("SELECT 1 FROM audit_log WHERE action = 'dead_letters_replayed'");
+		expect(audited.rows.length).toBeGreaterThan(0);
 		// Replaying again does nothing.
 		const again = await status(postReplay(ev({ request: new Request('http://x/', { method: 'POST', body: JSON.stringify({ device: 'LATE-01' }) }) })));
 		expect(again.body).toMatchObject({ replayed: 0 });
