@@ -29,20 +29,28 @@ export const CATEGORY_LABELS: Record<string, { zh: string; en: string }> = {
 	other: { zh: '其他', en: 'Other' }
 };
 
+/** Case actions and timeline events, human and system. */
 export const ACTION_LABELS: Record<string, { zh: string; en: string }> = {
-	report: { zh: '上报', en: 'Reported' },
+	report: { zh: '上报', en: 'Report' },
 	accept: { zh: '受理', en: 'Accept' },
 	reject: { zh: '不予受理', en: 'Reject' },
 	dispatch: { zh: '派遣', en: 'Dispatch' },
-	start: { zh: '到场处置', en: 'On site' },
-	resolve: { zh: '处置完毕', en: 'Resolved' },
-	verify_pass: { zh: '核查通过', en: 'Verified' },
-	verify_fail: { zh: '核查不通过（返工）', en: 'Verification failed' },
+	start: { zh: '开始处置', en: 'Start on site' },
+	resolve: { zh: '处置完毕', en: 'Resolve' },
+	verify_pass: { zh: '核查通过', en: 'Verify: pass' },
+	verify_fail: { zh: '核查不通过（返工）', en: 'Verify: fail (rework)' },
 	comment: { zh: '备注', en: 'Comment' },
-	instruct: { zh: '领导批示', en: 'Instruction' },
-	escalate: { zh: '升级', en: 'Escalated' },
-	remind: { zh: '提醒', en: 'Reminder' },
+	instruct: { zh: '领导批示', en: 'Leader instruction' },
+	escalate: { zh: '升级', en: 'Escalation' },
+	remind: { zh: '催办', en: 'Reminder' },
 	alarm: { zh: '告警', en: 'Alarm' },
 	alarm_cleared: { zh: '告警解除', en: 'Alarm cleared' },
-	level_raised: { zh: '等级上升', en: 'Level raised' }
+	level_raised: { zh: '级别提升', en: 'Level raised' },
+	followup_scheduled: { zh: '安排回访', en: 'Follow-up scheduled' },
+	followup_done: { zh: '已回访', en: 'Follow-up done' }
 };
+
+/** [Chinese, English] for a key of one of these tables; an unknown key is shown as itself. */
+export function labelPair(table: Record<string, { zh: string; en: string }>, key: string | null): [string, string] {
+	return key && table[key] ? [table[key].zh, table[key].en] : [key ?? '—', ''];
+}
