@@ -4,7 +4,7 @@
 // separate: an alarm clearing by itself leaves its case for 核查.
 // Runs beside ingest, never on its acknowledgement path: touched sensors are coalesced and judged at most every
 // `everyMs`; a failure is logged and the sensors are tried again on the next pass.
-import type { Db, Queryable } from '../src/lib/server/db.js';
+import type { Db } from '../src/lib/server/db.js';
 import type { Logger } from '../src/lib/server/log.js';
 import { LOOKBACK_MS, replay, worstLevel, type HistoryPoint, type RuleId, type RuleLevel } from '../src/lib/domain/rules.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
@@ -15,6 +15,8 @@ import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../sr
  * far faster is judged on its newest readings only, so a flood of messages cannot stall the alarm path. */
 const MAX_POINTS = 2000;
 const HEALTH_METRICS = ['battery_v', 'battery_pct'];
+/** Reading times judged per sensor and pass at most (see run()). */
+const MAX_JUDGED = 50;
 
 interface DeviceRow {
 	id: string;
@@ -45,12 +47,13 @@ export interface RuleRunResult {
 export class RuleRunner {
 	private pending = new Set<string>();
 	private lastJudged = new Map<string, number>();
+	private nextAllowed = new Map<string, number>();
 	private timer: NodeJS.Timeout | null = null;
 	private running: Promise<void> | null = null;
 
 	constructor(
 		private readonly db: Db,
-		private readonly opts: { tz: string; everyMs?: number; log?: Logger; onResult?: (r: RuleRunResult) => void }
+		private readonly opts: { tz: string; everyMs?: number; minIntervalMs?: number; log?: Logger; onResult?: (r: RuleRunResult) => void }
 	) {}
 
 	touch(ids: Iterable<string>): void {
@@ -63,8 +66,19 @@ export class RuleRunner {
 		if (this.running) return;
 		this.running = (async () => {
 			while (this.pending.size) {
-				const ids = [...this.pending];
-				this.pending.clear();
+				// Each sensor is judged at most once per minIntervalMs: a sensor reporting many times a second (or a
+				// flood of messages) is judged on its newest readings at that pace instead of monopolising the runner.
+				const now = Date.now();
+				const ids = [...this.pending].filter((id) => (this.nextAllowed.get(id) ?? 0) <= now);
+				if (!ids.length) {
+					const wait = Math.min(...[...this.pending].map((id) => this.nextAllowed.get(id) ?? now)) - now;
+					await new Promise((res) => setTimeout(res, Math.max(10, wait)));
+					continue;
+				}
+				for (const id of ids) {
+					this.pending.delete(id);
+					this.nextAllowed.set(id, now + (this.opts.minIntervalMs ?? 1000));
+				}
 				try {
 					const r = await this.run(ids);
 					this.opts.onResult?.(r);
@@ -90,28 +104,37 @@ export class RuleRunner {
 		this.timer = null;
 	}
 
-	/** Judges these sensors now. */
+	/** Judges these sensors now. The reads are one query each for all sensors; a transaction only where state changes. */
 	async run(ids: string[]): Promise<RuleRunResult> {
 		const out: RuleRunResult = { devicesJudged: 0, statusChanges: [], notices: [], incidentsTouched: [] };
 		const devs = await this.db.query<DeviceRow>(
-			`SELECT id, name, kind, thresholds, baseline, status, village_id, lng, lat FROM devices WHERE id = ANY($1::text[]) AND revoked_at IS NULL`,
+			`SELECT id, name, kind, thresholds, baseline, status, village_id, lng, lat FROM devices WHERE id = ANY($1::text[]) AND revoked_at IS NULL AND status <> 'maintenance'`,
 			[ids]
 		);
+		if (!devs.rows.length) return out;
+		const histories = await this.histories(devs.rows);
+		const alarms = await this.db.query<ActiveAlarm & { device_id: string }>(
+			'SELECT id, device_id, rule, level, incident_id FROM alarms WHERE device_id = ANY($1::text[]) AND cleared_at IS NULL',
+			[devs.rows.map((d) => d.id)]
+		);
+		const activeBy = new Map<string, ActiveAlarm[]>();
+		for (const a of alarms.rows) (activeBy.get(a.device_id) ?? activeBy.set(a.device_id, []).get(a.device_id)!).push(a);
 		for (const d of devs.rows) {
-			if (d.status === 'maintenance') continue; // maintenance windows hold alarms (issue 8)
-			const history = await this.history(this.db, d);
+			const history = histories.get(d.id) ?? [];
 			if (!history.length) continue;
+			const active = { rows: activeBy.get(d.id) ?? [] };
 			const last = this.lastJudged.get(d.id) ?? -Infinity;
-			// Judge at every reading time not judged yet (late readings included), in time order, at most the last 200.
-			const times = [...new Set(history.map((h) => h.t))].filter((t) => t > last - LOOKBACK_MS[d.kind]).sort((a, b) => a - b);
+			// Judge at every reading time not judged yet (late readings included), in time order. A sensor reporting
+			// faster than the rules run is judged on an even sample of at most MAX_JUDGED of them, always the newest.
+			const times = [...new Set(history.map((h) => h.t))].sort((a, b) => a - b);
 			const newTimes = times.filter((t) => t > last);
-			const judgeTimes = (newTimes.length ? newTimes : times.slice(-1)).slice(-200);
-			const active = await this.db.query<ActiveAlarm>('SELECT id, rule, level, incident_id FROM alarms WHERE device_id = $1 AND cleared_at IS NULL', [d.id]);
+			const judgeTimes = sample(newTimes.length ? newTimes : times.slice(-1), MAX_JUDGED);
 			const previous: Partial<Record<RuleId, RuleLevel>> = {};
 			for (const a of active.rows) previous[a.rule] = a.level;
 			const rep = replay({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, history, previous }, judgeTimes);
 			this.lastJudged.set(d.id, judgeTimes[judgeTimes.length - 1]);
 			out.devicesJudged++;
+			if (!changes(rep.steps, previous, d.status)) continue; // nothing rises, falls or clears: no transaction
 			await this.db.tx(async (q) => {
 				const state = new Map<RuleId, ActiveAlarm | null>(active.rows.map((a) => [a.rule, a]));
 				for (let i = 0; i < rep.times.length; i++) {
@@ -158,20 +181,66 @@ export class RuleRunner {
 		return out;
 	}
 
-	private async history(q: Queryable, d: DeviceRow): Promise<HistoryPoint[]> {
-		const metrics = [...(KIND_METRICS[d.kind] ?? []), ...HEALTH_METRICS];
-		const latest = await q.query<{ t: Date }>('SELECT max(observed_at) AS t FROM latest_values WHERE device_id = $1', [d.id]);
-		if (!latest.rows[0]?.t) return [];
-		const since = new Date(new Date(latest.rows[0].t).getTime() - LOOKBACK_MS[d.kind]).toISOString();
-		const r = await q.query<{ metric: string; observed_at: Date; value: number }>(
-			`SELECT m.metric, x.observed_at, x.value FROM unnest($2::text[]) AS m(metric)
+	/** Each sensor's readings in its look-back window before its newest reading, for all sensors in one query. */
+	private async histories(devs: DeviceRow[]): Promise<Map<string, HistoryPoint[]>> {
+		const latest = await this.db.query<{ device_id: string; t: Date }>(
+			'SELECT device_id, max(observed_at) AS t FROM latest_values WHERE device_id = ANY($1::text[]) GROUP BY device_id',
+			[devs.map((d) => d.id)]
+		);
+		const newest = new Map(latest.rows.map((r) => [r.device_id, new Date(r.t).getTime()]));
+		const dev: string[] = [];
+		const met: string[] = [];
+		const since: string[] = [];
+		for (const d of devs) {
+			const t = newest.get(d.id);
+			if (t === undefined) continue;
+			for (const m of [...(KIND_METRICS[d.kind] ?? []), ...HEALTH_METRICS]) {
+				dev.push(d.id);
+				met.push(m);
+				since.push(new Date(t - LOOKBACK_MS[d.kind]).toISOString());
+			}
+		}
+		const out = new Map<string, HistoryPoint[]>();
+		if (!dev.length) return out;
+		const r = await this.db.query<{ device_id: string; metric: string; observed_at: Date; value: number }>(
+			`SELECT k.device_id, k.metric, x.observed_at, x.value
+			 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(device_id, metric, since)
 			 CROSS JOIN LATERAL (
 			   SELECT observed_at, value FROM readings
-			   WHERE device_id = $1 AND metric = m.metric AND observed_at >= $3
+			   WHERE device_id = k.device_id AND metric = k.metric AND observed_at >= k.since
 			   ORDER BY observed_at DESC LIMIT ${MAX_POINTS}
 			 ) x`,
-			[d.id, metrics, since]
+			[dev, met, since]
 		);
-		return r.rows.map((row) => ({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value }));
+		for (const row of r.rows) {
+			const list = out.get(row.device_id) ?? out.set(row.device_id, []).get(row.device_id)!;
+			list.push({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value });
+		}
+		return out;
 	}
+}
+
+/** At most n of the sorted times, evenly spaced, always including the last. */
+function sample(times: number[], n: number): number[] {
+	if (times.length <= n) return times;
+	const out: number[] = [];
+	const step = (times.length - 1) / (n - 1);
+	for (let i = 0; i < n; i++) out.push(times[Math.round(i * step)]);
+	return out;
+}
+
+/** Would replaying these steps raise, change or clear an alarm, or change the sensor's status? */
+function changes(steps: { rule: RuleId; level: RuleLevel }[][], previous: Partial<Record<RuleId, RuleLevel>>, status: string): boolean {
+	const cur: Partial<Record<RuleId, RuleLevel>> = { ...previous };
+	for (const step of steps) {
+		for (const r of step) {
+			if (r.level === 'unknown') continue;
+			const was = cur[r.rule] ?? 'normal';
+			if (r.level !== was) return true;
+			cur[r.rule] = r.level;
+		}
+	}
+	const levels = Object.values(cur).filter((l): l is Level => !!l && l !== 'normal' && l !== 'unknown');
+	const want = levels.length ? worstLevel(levels) : 'normal';
+	return status !== 'offline' && want !== status;
 }

@@ -72,6 +72,28 @@ describe.skipIf(!!REAL_DB)('cases', () => {
 		await c.endAsync();
 	});
 
+	it('judges a backlog (array message after an outage) in time order: a spike inside it raises and clears an alarm at its own times', async () => {
+		const dev = await rt.db.query<{ id: string; thresholds: { warning_level_m: number; normal_level_m: number } }>(
+			"SELECT id, thresholds FROM devices WHERE kind = 'river_level' ORDER BY id OFFSET 1 LIMIT 1"
+		);
+		const { id, thresholds } = dev.rows[0];
+		const t0 = Date.now() - 3 * 3_600_000; // all five readings in the past: a future device time is not trusted
+		const at = (min: number) => new Date(t0 + min * 60_000).toISOString();
+		const levels = [0, 0, 1.2, 0, 0].map((d) => thresholds.normal_level_m + (d ? thresholds.warning_level_m - thresholds.normal_level_m + 0.1 : 0));
+		// Sent newest first, as a device flushing its buffer might: the runner must sort them.
+		const backlog = levels.map((v, i) => ({ ts: at(i * 30), values: { water_level_m: Number(v.toFixed(3)) } })).reverse();
+		const c = await mqtt.connectAsync(rt.mqttUrl!, { username: id, password: demoDeviceToken(config, id) });
+		await c.publishAsync(`shudi/v1/devices/${id}/up`, JSON.stringify(backlog), { qos: 1 });
+		await c.endAsync();
+		const alarm = await waitFor(
+			async () => (await rt.db.query<{ level: string; raised_at: Date; cleared_at: Date | null }>("SELECT level, raised_at, cleared_at FROM alarms WHERE device_id = $1 AND rule = 'level'", [id])).rows.find((a) => a.cleared_at),
+			3000
+		);
+		expect(alarm.level).toBe('orange');
+		expect(new Date(alarm.raised_at).toISOString()).toBe(at(60));
+		expect(new Date(alarm.cleared_at!).toISOString()).toBe(at(90));
+	});
+
 	it('routes a report inside a village, on a shared border (one village), and outside every village (duty room)', async () => {
 		const v = await rt.db.query<{ id: number; name: string; boundary: GeoJSON.Polygon }>("SELECT id, name, boundary FROM villages ORDER BY id");
 		const songlin = v.rows.find((x) => x.name === '松林村')!;
