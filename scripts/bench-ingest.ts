@@ -6,12 +6,14 @@
 // It creates and drops its own database `shudi_bench_<rand>`. The helpers below (spawnIngest, Publisher, payloads)
 // are exported for tests/integration/ingest-faults.spec.ts, which drives the same child process.
 //
-//   npm run bench:ingest -- [--url mqtt://127.0.0.1:1883] [--db postgres://postgres@127.0.0.1:5432/test]
+//   npm run bench:ingest -- [--url mqtt://… (default: start an own mosquitto)] [--db postgres://postgres@127.0.0.1:5432/test]
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -220,6 +222,55 @@ export class Publisher {
 	async close(): Promise<void> {
 		await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)));
 	}
+}
+
+/**
+ * A Mosquitto of the bench's own on a free port, configured as README's production section says: a queue large
+ * enough that the broker never drops a backlog (`max_queued_messages`), no persistence file, loopback only. The
+ * machine's own Mosquitto keeps the stock `max_queued_messages 1000`, which silently drops messages whenever a
+ * subscriber — the counting baseline too — falls more than 1000 messages behind (BENCHMARKS.md).
+ */
+export async function startOwnMosquitto(): Promise<{ url: string; stop(): Promise<void> }> {
+	const port = await new Promise<number>((ok, fail) => {
+		const srv = createServer();
+		srv.once('error', fail);
+		srv.listen(0, '127.0.0.1', () => {
+			const addr = srv.address();
+			srv.close(() => (addr && typeof addr !== 'string' ? ok(addr.port) : fail(new Error('no port'))));
+		});
+	});
+	const dir = mkdtempSync(resolve(tmpdir(), 'shudi-bench-mosq-'));
+	const conf = resolve(dir, 'mosquitto.conf');
+	writeFileSync(
+		conf,
+		[`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000000', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n'
+	);
+	const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+	const errors: string[] = [];
+	child.stderr!.on('data', (b: Buffer) => errors.push(b.toString()));
+	const exited = new Promise<void>((r) => child.once('exit', () => r()));
+	child.once('error', (e) => errors.push(e.message));
+	const url = `mqtt://127.0.0.1:${port}`;
+	for (let i = 0; ; i++) {
+		try {
+			const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
+			await c.endAsync(true);
+			break;
+		} catch (err) {
+			if (i > 50 || child.exitCode !== null) throw new Error(`could not start mosquitto: ${errors.join('') || (err as Error).message}`);
+			await sleep(100);
+		}
+	}
+	return {
+		url,
+		async stop() {
+			child.kill('SIGTERM');
+			await exited;
+			rmSync(dir, { recursive: true, force: true });
+			const dropped = errors.join('').match(/dropped/gi);
+			if (dropped) console.error(`bench mosquitto reported dropped messages: ${errors.join('').slice(0, 500)}`);
+		}
+	};
 }
 
 export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
@@ -566,7 +617,7 @@ const mb = (b: number) => b / 1024 / 1024;
 async function main(): Promise<void> {
 	const { values: v } = parseArgs({
 		options: {
-			url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+			url: { type: 'string' },
 			db: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
 			devices: { type: 'string', default: '1000' },
 			seconds: { type: 'string', default: '20' },
@@ -587,7 +638,7 @@ async function main(): Promise<void> {
 		return n;
 	};
 	const a: Args = {
-		url: v.url!,
+		url: v.url ?? '',
 		db: v.db!,
 		devices: int('devices', v.devices, 1),
 		seconds: int('seconds', v.seconds, 3),
@@ -599,6 +650,9 @@ async function main(): Promise<void> {
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined
 	};
+	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
+	const own = v.url ? null : await startOwnMosquitto();
+	if (own) a.url = own.url;
 	const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
 	console.log(`bench:ingest — ${machine}`);
 	console.log(
@@ -643,6 +697,8 @@ async function main(): Promise<void> {
 	console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|');
 	for (const r of rows) console.log(line(r));
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
+	console.log(own ? `broker: the bench's own mosquitto (${a.url}, max_queued_messages 10000000, no persistence)` : `broker: ${a.url} (as configured)`);
+	await own?.stop();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
