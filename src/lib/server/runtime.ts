@@ -121,6 +121,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			rules = new RuleRunner(db, {
 				tz: config.TZ_DISPLAY,
 				log: logger('rules'),
+				// In a share group other workers store some of each device's readings: read histories from the database.
+				cache: !config.INGEST_SHARE_GROUP,
 				onResult: (r) => {
 					for (const c of r.statusChanges) bus.emit('status', c);
 					notify(r.notices);
@@ -160,9 +162,10 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				shareGroup: config.INGEST_SHARE_GROUP,
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
+				receiveMaximum: config.INGEST_RECEIVE_MAX,
 				onCommitted: (r) => {
 					publishUpdates(db, bus, r, log);
-					rules?.touch(r.seen.keys());
+					rules?.committed(r);
 				},
 				onBatch: (rows, ms) => metrics.observeBatch(rows, ms)
 			});
