@@ -22,6 +22,8 @@ export interface BatchResult {
 	inserted: number;
 	duplicates: number;
 	deadLettered: number;
+	/** Every reading of this batch, stored now or before (a redelivery): the rule runner's history cache. */
+	readings: Reading[];
 	/** Latest value per device and metric in this batch (for live map updates). */
 	latest: Reading[];
 	/** Devices heard from in this batch, with the newest received_at. */
@@ -339,7 +341,7 @@ export class BatchWriter {
 		});
 		const at = Date.now();
 		for (const id of wrote) this.lastSeenWritten.set(id, at);
-		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, latest, seen, online };
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online };
 	}
 
 	/** Writes what is buffered and stops accepting. */
