@@ -230,7 +230,7 @@ export class Publisher {
  * machine's own Mosquitto keeps the stock `max_queued_messages 1000`, which silently drops messages whenever a
  * subscriber — the counting baseline too — falls more than 1000 messages behind (BENCHMARKS.md).
  */
-export async function startOwnMosquitto(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startOwnMosquitto(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
 	const port = await new Promise<number>((ok, fail) => {
 		const srv = createServer();
 		srv.once('error', fail);
@@ -263,6 +263,7 @@ export async function startOwnMosquitto(): Promise<{ url: string; stop(): Promis
 	}
 	return {
 		url,
+		pid: child.pid!,
 		async stop() {
 			child.kill('SIGTERM');
 			await exited;
@@ -271,6 +272,29 @@ export async function startOwnMosquitto(): Promise<{ url: string; stop(): Promis
 			if (dropped) console.error(`bench mosquitto reported dropped messages: ${errors.join('').slice(0, 500)}`);
 		}
 	};
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
+	} catch {
+		return 0;
+	}
+}
+
+/**
+ * The PostgreSQL server processes working for this run: the backends connected to the bench's database and the
+ * server's own background processes (WAL writer, checkpointer, autovacuum …). Backends of other databases (other
+ * work on a shared machine) are left out.
+ */
+export async function postgresPids(pool: pg.Pool): Promise<number[]> {
+	const r = await pool.query<{ pid: number }>(
+		`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`
+	);
+	return r.rows.map((x) => x.pid);
 }
 
 export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
@@ -331,6 +355,8 @@ interface Args {
 	window: number;
 	rate: number;
 	cpuProf?: string;
+	/** The bench's own mosquitto, for CPU accounting. */
+	brokerPid?: number;
 	batchRows?: number;
 	batchMs?: number;
 }
@@ -441,6 +467,8 @@ interface IngestFigures {
 	rssMax: number;
 	rssMedian: number;
 	drainSeconds: number;
+	/** CPU seconds per component from the first publish until everything was stored. */
+	cpu: { publishers: number; broker: number; ingest: number; postgres: number };
 }
 
 /** Phase 2: the ingest child against a fresh database. */
@@ -522,6 +550,14 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 		})();
 
 		pub = await Publisher.connect(a.url, a.connections, a.window);
+		// Backends opened during the run (a pool growing) count from zero: their whole life is inside the run.
+		const pgStart = new Map((await postgresPids(pool)).map((pid) => [pid, cpuSeconds(pid)]));
+		const pgCpu = async () => {
+			let sum = 0;
+			for (const pid of new Set([...pgStart.keys(), ...(await postgresPids(pool))])) sum += cpuSeconds(pid) - (pgStart.get(pid) ?? 0);
+			return sum;
+		};
+		const cpu0 = { publishers: process.cpuUsage(), broker: a.brokerPid ? cpuSeconds(a.brokerPid) : NaN, ingest: cpuSeconds(ingest.pid) };
 		const d = await drive(pub, ids, a, nativeTopic, (di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }));
 		const pubDone = Date.now();
 
@@ -537,6 +573,13 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			await sleep(250);
 		}
 		const drainSeconds = (Date.now() - pubDone) / 1000;
+		const pu = process.cpuUsage(cpu0.publishers);
+		const cpu = {
+			publishers: (pu.user + pu.system) / 1e6,
+			broker: a.brokerPid ? cpuSeconds(a.brokerPid) - cpu0.broker : NaN,
+			ingest: cpuSeconds(ingest.pid) - cpu0.ingest,
+			postgres: await pgCpu()
+		};
 		clearInterval(countTimer);
 		clearInterval(rssTimer);
 		stopAt = Date.now();
@@ -569,7 +612,8 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			arriveP99: Number(arrive.rows[0].p99),
 			rssMax: Math.max(...rss),
 			rssMedian: median(rss),
-			drainSeconds
+			drainSeconds,
+			cpu
 		};
 	} finally {
 		await pub?.close();
@@ -652,7 +696,10 @@ async function main(): Promise<void> {
 	};
 	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
 	const own = v.url ? null : await startOwnMosquitto();
-	if (own) a.url = own.url;
+	if (own) {
+		a.url = own.url;
+		a.brokerPid = own.pid;
+	}
 	const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
 	console.log(`bench:ingest — ${machine}`);
 	console.log(
@@ -696,6 +743,19 @@ async function main(): Promise<void> {
 	console.log('\n' + line(['figure', 'measured', 'target', '']));
 	console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|');
 	for (const r of rows) console.log(line(r));
+	// Where the two cores go: CPU seconds per 1,000 stored messages by component, and the rate the machine could
+	// sustain if every component kept its cost per message and both cores did nothing else.
+	const per = (f: (c: IngestFigures['cpu']) => number) => m((r) => (f(r.ing.cpu) / Math.max(1, r.ing.stored)) * 1000 * 1000);
+	const comps: [string, number][] = [
+		['publishers (bench process: 8 MQTT clients + its count/latency queries)', per((c) => c.publishers)],
+		['broker (mosquitto)', per((c) => c.broker)],
+		['ingest (node)', per((c) => c.ingest)],
+		['PostgreSQL (backends of the bench database + background processes)', per((c) => c.postgres)]
+	];
+	const totalMs = comps.reduce((acc, [, x]) => acc + (Number.isFinite(x) ? x : 0), 0);
+	console.log('\nCPU per 1,000 stored messages (publish start → all stored):');
+	for (const [k, x] of comps) console.log(`  ${k.padEnd(72)} ${fmt(x)} ms`);
+	console.log(`  ${'total'.padEnd(72)} ${fmt(totalMs)} ms → ceiling on ${availableParallelism()} cores ≈ ${fmt((availableParallelism() * 1e6) / totalMs)} msg/s; without the publishers ≈ ${fmt((availableParallelism() * 1e6) / (totalMs - comps[0][1]))} msg/s`);
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
 	console.log(own ? `broker: the bench's own mosquitto (${a.url}, max_queued_messages 10000000, no persistence)` : `broker: ${a.url} (as configured)`);
 	await own?.stop();
