@@ -117,12 +117,15 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			// Webhooks go through the outbox: one cheap INSERT here; the worker delivers and retries on its own.
 			if (notices.length) void enqueueNotices(db, notices).catch((err) => log.warn({ err: (err as Error).message }, 'could not queue webhook notifications'));
 		};
-		if (role !== 'web' && config.RULES) {
+		// Every process that stores readings judges what it stored: the ingest its MQTT batches, a web-only process the
+		// HTTP twin's (NB-IoT devices would otherwise never raise an alarm in a split deployment).
+		if (config.RULES) {
 			rules = new RuleRunner(db, {
 				tz: config.TZ_DISPLAY,
 				log: logger('rules'),
-				// In a share group other workers store some of each device's readings: read histories from the database.
-				cache: !config.INGEST_SHARE_GROUP,
+				// In a share group, or in a web-only process beside an ingest, other processes store some of a device's
+				// readings: read histories from the database.
+				cache: !config.INGEST_SHARE_GROUP && role !== 'web',
 				onResult: (r) => {
 					for (const c of r.statusChanges) bus.emit('status', c);
 					notify(r.notices);
@@ -130,6 +133,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				}
 			});
 			stops.push(async () => rules!.stop());
+		}
+		if (role !== 'web' && config.RULES) {
 			// The durable escalation scheduler: deadlines are rows, so a restart only delays the next pass.
 			let busy = false;
 			escalator = setInterval(() => {
@@ -188,7 +193,15 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		let pipeline = ingest?.pipeline ?? null;
 		let writer = ingest?.writer ?? null;
 		if (!pipeline) {
-			const w = new BatchWriter(db, { maxRows: config.INGEST_BATCH_ROWS, maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50), log: logger('writer'), onCommitted: (r) => publishUpdates(db, bus, r, log) });
+			const w = new BatchWriter(db, {
+				maxRows: config.INGEST_BATCH_ROWS,
+				maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50),
+				log: logger('writer'),
+				onCommitted: (r) => {
+					publishUpdates(db, bus, r, log);
+					rules?.committed(r);
+				}
+			});
 			stops.push(() => w.close());
 			writer = w;
 			pipeline = new IngestPipeline(registry, w);
