@@ -1,6 +1,6 @@
 // The review figures on a small constructed set whose answers were worked out by hand (comments show the working).
 import { describe, expect, it } from 'vitest';
-import { byCadre, byVillage, casesPerDay, figures, histogram, judge, percentile, type CaseFacts } from '../../src/lib/domain/review-stats';
+import { byCadre, byVillage, casesPerDay, weekOf, figures, histogram, judge, percentile, type CaseFacts } from '../../src/lib/domain/review-stats';
 import { BOM, csvCell, toCsv } from '../../src/lib/domain/csv';
 
 const MIN = 60_000;
@@ -105,7 +105,13 @@ describe('histogram and cases per day', () => {
 		expect(days).toEqual(['2026-07-01', '2026-07-02']);
 		expect(series.get('flood')).toEqual([4, 1]);
 		expect(series.get('dispute')).toEqual([2, 0]);
+		// 2026-07-01 is a Wednesday, 07-02 a Thursday: one week, labelled by Monday 06-29.
+		expect(casesPerDay([...SET, late], (c) => c.category, 'Asia/Shanghai', 'week')).toEqual({ days: ['2026-06-29'], series: new Map([['dispute', [2]], ['flood', [5]]]) });
 	});
+});
+
+it.each([['2026-11-23', '2026-11-23'], ['2026-11-29', '2026-11-23'], ['2026-03-01', '2026-02-23']])('week of %s is %s', (d, w) => {
+	expect(weekOf(d)).toBe(w);
 });
 
 describe('csv', () => {

@@ -174,13 +174,23 @@ export function histogram(values: readonly number[], edges: readonly number[]): 
 	return out;
 }
 
-/** Cases opened per calendar day (YYYY-MM-DD in `tz`), split by `key` (category or level). */
-export function casesPerDay(cases: readonly CaseFacts[], key: (c: CaseFacts) => string, tz: string): { days: string[]; series: Map<string, number[]> } {
+/** The Monday (YYYY-MM-DD) of the week holding calendar day `day` (YYYY-MM-DD). */
+export function weekOf(day: string): string {
+	const t = Date.parse(day + 'T00:00:00Z');
+	const back = (new Date(t).getUTCDay() + 6) % 7;
+	return new Date(t - back * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Cases opened per calendar day (YYYY-MM-DD in `tz`) — or per week, labelled by its Monday — split by `key`
+ * (category or level). Only days/weeks with a case are listed.
+ */
+export function casesPerDay(cases: readonly CaseFacts[], key: (c: CaseFacts) => string, tz: string, unit: 'day' | 'week' = 'day'): { days: string[]; series: Map<string, number[]> } {
 	const day = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
 	const counts = new Map<string, Map<string, number>>();
 	const keys = new Set<string>();
 	for (const c of cases) {
-		const d = day.format(c.opened);
+		const d = unit === 'week' ? weekOf(day.format(c.opened)) : day.format(c.opened);
 		const k = key(c);
 		keys.add(k);
 		const m = counts.get(d) ?? new Map<string, number>();

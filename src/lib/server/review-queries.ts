@@ -43,6 +43,33 @@ export function lastDays(days: number, tz: string, now = new Date()): { from: st
 	return { from: day(new Date(now.getTime() - (days - 1) * 86_400_000)), to: day(now) };
 }
 
+export const PERIOD_PRESETS = ['7', '30', '90', 'this_month', 'last_month'] as const;
+export type PeriodPreset = (typeof PERIOD_PRESETS)[number];
+
+/** from/to days for a preset, in `tz`. */
+export function presetDays(p: PeriodPreset, tz: string, now = new Date()): { from: string; to: string } {
+	if (p === '7' || p === '30' || p === '90') return lastDays(Number(p), tz, now);
+	const today = lastDays(1, tz, now).to;
+	const [y, m] = today.split('-').map(Number);
+	if (p === 'this_month') return { from: today.slice(0, 8) + '01', to: today };
+	const prev = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+	return monthDays(prev);
+}
+
+/**
+ * The filter of a review page from its query string: an explicit from/to wins, else the preset `p` (default the last
+ * 30 days). Returns the preset in force ('' for a custom range) for the selector.
+ */
+export function reviewFilterFromUrl(params: URLSearchParams, tz: string, now = new Date()): { ok: true; filter: ReviewFilter; preset: PeriodPreset | '' } | { ok: false; message: string } {
+	const parsed = parseReviewFilter(params);
+	if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ') };
+	const f = parsed.data;
+	if (f.from || f.to) return { ok: true, filter: f, preset: '' };
+	const raw = params.get('p') ?? '30';
+	if (!(PERIOD_PRESETS as readonly string[]).includes(raw)) return { ok: false, message: `p: one of ${PERIOD_PRESETS.join(', ')}` };
+	return { ok: true, filter: { ...f, ...presetDays(raw as PeriodPreset, tz, now) }, preset: raw as PeriodPreset };
+}
+
 /** A calendar month YYYY-MM as from/to days. */
 export function monthDays(month: string): { from: string; to: string } {
 	const [y, m] = month.split('-').map(Number);
