@@ -8,7 +8,8 @@ export function duration(ms: number | null, lang: Lang): string {
 	if (ms === null) return '—';
 	const u = UNITS[lang];
 	const min = ms / 60_000;
-	if (min < 60) return `${Math.round(min)} ${u.min}`;
+	// Under an hour, a tenth of a minute decides on-time against a 10- or 30-minute limit: show it when not whole.
+	if (min < 60) return `${Number.isInteger(Math.round(min * 10) / 10) ? Math.round(min) : min.toFixed(1)} ${u.min}`;
 	if (min < 48 * 60) return `${(min / 60).toFixed(1)} ${u.h}`;
 	return `${(min / 1440).toFixed(1)} ${u.d}`;
 }
@@ -17,8 +18,14 @@ export function percent(rate: number | null): string {
 	return rate === null ? '—' : `${(rate * 100).toFixed(1)}%`;
 }
 
-/** Histogram bin labels from lower edges (ms): "<5 分钟", "5–10 分钟" … "≥24 小时". */
+const SHORT = { zh: { min: '分', h: '时', d: '天' }, en: { min: 'm', h: 'h', d: 'd' } } as const;
+
+/** Compact histogram bin labels from lower edges (ms): "<5分", "5–10分" … "≥1天" (the axis is narrow). */
 export function binLabels(edges: readonly number[], lang: Lang): string[] {
-	const short = (ms: number) => duration(ms, lang).replace(/\.0 /, ' ');
+	const u = SHORT[lang];
+	const short = (ms: number) => {
+		const min = ms / 60_000;
+		return min < 60 ? `${min}${u.min}` : min < 1440 ? `${min / 60}${u.h}` : `${min / 1440}${u.d}`;
+	};
 	return edges.map((e, i) => (i === edges.length - 1 ? `≥${short(e)}` : i === 0 ? `<${short(edges[1])}` : `${short(e)}–${short(edges[i + 1])}`));
 }

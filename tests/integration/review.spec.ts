@@ -54,6 +54,7 @@ beforeAll(async () => {
 	await step(a, admin, 'start', 20);
 	await step(a, admin, 'resolve', 90, '已处置');
 	await step(a, duty, 'verify_pass', 100);
+	await step(a, leader, 'instruct', 300, '总结经验');
 	const b = await open('B 红色 超期 返工', 'red', songlin);
 	await step(b, duty, 'accept', 15);
 	await step(b, admin, 'start', 40);
@@ -90,6 +91,14 @@ describe.skipIf(!!REAL_DB)('review figures from case events', () => {
 		// B counts from its last resolve (180), after the failed verification — not its first (60).
 		expect(f.resolve).toEqual({ n: 3, median: 180 * MIN, p90: 600 * MIN });
 		expect([f.overdue, f.reopened, f.backlog]).toEqual([3, 1, 2]);
+	});
+
+	it('a 批示 on a closed case is on the record and changes neither its closing time nor its figures', async () => {
+		const r = await rt.db.query<{ closed_at: Date; n: number }>(
+			`SELECT i.closed_at, (SELECT count(*)::int FROM incident_events e WHERE e.incident_id = i.id AND e.action = 'instruct') AS n FROM incidents i WHERE i.title = 'A 红色 按时'`
+		);
+		expect(r.rows[0].n).toBe(1);
+		expect(new Date(r.rows[0].closed_at).getTime()).toBe(at(100).getTime());
 	});
 
 	it('cases belong to the cadre recorded when they opened, not today’s', async () => {
