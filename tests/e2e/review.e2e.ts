@@ -85,6 +85,15 @@ describe('leaders review', () => {
 			await page.locator('[data-testid=case-list] tbody tr td.title a').first().click();
 			await page.waitForURL(/\/incidents\/\d+$/);
 			await page.waitForSelector('[data-testid=timeline]');
+			// After-action replay: a past river-gauge case opens on its readings, with its alarm mark and the case shaded.
+			await page.goto(`${server.url}/review/cases?p=90&q=${encodeURIComponent('水位超警戒')}&status=closed`);
+			await page.locator('[data-testid=case-list] tbody tr td.title a').first().click();
+			await page.waitForURL(/\/incidents\/\d+$/);
+			await page.waitForSelector('[data-testid=sensor-chart] canvas');
+			expect(await page.getByTestId('sensor-chart').textContent()).not.toContain('该时段无数据');
+			expect(num(await page.getByTestId('chart-value').textContent())).toBeGreaterThan(0);
+			await page.waitForTimeout(500);
+			await saveScreenshot(page, 'review-case-replay');
 			expect(errors).toEqual([]);
 		} finally {
 			await ctx.close();
@@ -126,6 +135,8 @@ describe('leaders review', () => {
 			expect(title).toMatch(/^清溪镇 \d{4}年\d{1,2}月 值班处置情况通报$/);
 			expect(await page.getByTestId('report-summary').textContent()).toMatch(/本月共受理各类案件 \d+ 件/);
 			expect(await page.locator('[data-testid=report-villages] tbody tr').count()).toBeGreaterThan(3);
+			// A4 is 210 mm = 794 CSS px wide: what the printed page will hold.
+			await page.setViewportSize({ width: 794, height: 1123 });
 			await page.emulateMedia({ media: 'print' });
 			expect(await page.locator('nav').isVisible()).toBe(false);
 			await page.screenshot({ path: join(ROOT, 'artifacts', 'screenshots', 'review-report-print.png'), fullPage: true });

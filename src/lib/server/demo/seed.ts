@@ -28,6 +28,7 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 	const existing = await db.query<{ n: number }>('SELECT (SELECT count(*) FROM villages) + (SELECT count(*) FROM devices) AS n');
 	if (existing.rows[0].n > 0) return false;
 	const t = buildDemoTownship();
+	let historyStats = { cases: 0, ms: 0 };
 	await db.tx(async (q) => {
 		await q.query(`INSERT INTO map_features (kind, name, geometry, props) VALUES ('township', $1, $2, $3)`, [
 			t.township.name,
@@ -90,6 +91,7 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 			const k = t.dutyRoster(new Date(at).toISOString().slice(0, 10), 1)[0].leader_key;
 			return { id: cadreIds.get(k)!, name: cadreByKey.get(k)!.name };
 		};
+		const historyStart = performance.now();
 		const history = buildDemoHistory({
 			now: Date.now(),
 			days: 92,
@@ -100,8 +102,9 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 			dutyLeaderAt
 		});
 		await insertDemoHistory(q, history);
+		historyStats = { cases: history.length, ms: Math.round(performance.now() - historyStart) };
 	});
-	log.info({ villages: t.villages.length, sensors: t.sensors.length, cadres: t.cadres.length }, `demo township seeded — ${DEMO_NOTICE}`);
+	log.info({ villages: t.villages.length, sensors: t.sensors.length, cadres: t.cadres.length, history: historyStats }, `demo township seeded — ${DEMO_NOTICE}`);
 	return true;
 }
 
