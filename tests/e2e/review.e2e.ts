@@ -22,10 +22,21 @@ beforeAll(async () => {
 });
 afterAll(() => undefined);
 
-const context = (): Promise<BrowserContext> => browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+/** A context with patient navigation: signing in lands on the console (map and live feed), slow on a loaded machine. */
+async function context(): Promise<BrowserContext> {
+	const ctx = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+	ctx.setDefaultNavigationTimeout(90_000);
+	ctx.setDefaultTimeout(60_000);
+	return ctx;
+}
+/** Signs `who` in over HTTP and hands the session cookie to the context: skips the console page signIn() lands on. */
+async function as(ctx: BrowserContext, who: string): Promise<void> {
+	const [name, ...rest] = (await sessionCookie(server, who)).split(';')[0].split('=');
+	await ctx.addCookies([{ name, value: rest.join('='), url: server.url }]);
+}
 const num = (s: string | null) => Number((s ?? '').replace(/[^0-9.]/g, ''));
 
-describe('leaders review', () => {
+describe('leaders review', { timeout: 180_000 }, () => {
 	it('shows non-zero figures from the case records, with charts, map and definitions', async () => {
 		const ctx = await context();
 		const page = await ctx.newPage();
@@ -48,6 +59,12 @@ describe('leaders review', () => {
 			expect(await page.getByTestId('definitions').textContent()).toContain('最近秩法');
 			await page.waitForTimeout(800);
 			await page.screenshot({ path: join(ROOT, 'artifacts', 'screenshots', 'review.png'), fullPage: true });
+			// English second: the same page, every label switched.
+			await page.locator('nav button.lang').click();
+			await expect.poll(() => page.locator('h1').textContent()).toContain("Leaders' review");
+			expect(await page.getByTestId('definitions').textContent()).toContain('nearest-rank');
+			await saveScreenshot(page, 'review-en');
+			await page.locator('nav button.lang').click();
 			expect(errors).toEqual([]);
 		} finally {
 			await ctx.close();
@@ -59,7 +76,7 @@ describe('leaders review', () => {
 		const page = await ctx.newPage();
 		const errors = collectPageErrors(page);
 		try {
-			await signIn(page, server, 'leader');
+			await as(ctx, 'leader');
 			await page.goto(`${server.url}/review/cases?p=90`);
 			const all = num(await page.getByTestId('case-count').textContent());
 			expect(all).toBeGreaterThan(50);
@@ -129,7 +146,7 @@ describe('leaders review', () => {
 		const page = await ctx.newPage();
 		const errors = collectPageErrors(page);
 		try {
-			await signIn(page, server, 'leader');
+			await as(ctx, 'leader');
 			await page.goto(`${server.url}/review/report`);
 			const title = await page.getByTestId('report-title').textContent();
 			expect(title).toMatch(/^清溪镇 \d{4}年\d{1,2}月 值班处置情况通报$/);
@@ -164,7 +181,7 @@ describe('leaders review', () => {
 		const ctx = await context();
 		const page = await ctx.newPage();
 		try {
-			await signIn(page, server, 'leader');
+			await as(ctx, 'leader');
 			await page.goto(`${server.url}/incidents/${mine.id}`);
 			await page.locator('button.act-instruct').click();
 			await page.locator('textarea[name=note]').fill('请今日内完成排查并回报（e2e）');
@@ -176,7 +193,7 @@ describe('leaders review', () => {
 		const ctx2 = await context();
 		const cadre = await ctx2.newPage();
 		try {
-			await signIn(cadre, server, 'cadre');
+			await as(ctx2, 'cadre');
 			await cadre.goto(`${server.url}/incidents/${mine.id}`);
 			const note = cadre.locator('.ev-instruct .note').last();
 			expect(await note.textContent()).toBe('请今日内完成排查并回报（e2e）');
