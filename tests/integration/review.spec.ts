@@ -196,6 +196,11 @@ describe.skipIf(!!REAL_DB)('demo history', () => {
 		// Overloaded and idle cadres: the busiest has several times the cases of the quietest.
 		const cadres = byCadre(demo, Date.now()).filter((r) => r.key !== 'none');
 		expect(cadres[0].cases).toBeGreaterThan(3 * cadres[cadres.length - 1].cases);
+		// The case list pages through the same set: 50 a page, newest first, the total kept past the last page.
+		const p1 = await reviewCasePage(rt.db, {}, TZ, 1);
+		const past = await reviewCasePage(rt.db, {}, TZ, 99);
+		expect([p1.rows.length, p1.total, past.rows.length, past.total]).toEqual([50, facts.length, 0, facts.length]);
+		expect(p1.rows[0].opened).toBeGreaterThanOrEqual(p1.rows[49].opened);
 		// No invented case waits on the live escalation timer or holds a sensor a live alarm could join.
 		const live = await rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE is_demo AND (next_check_at IS NOT NULL OR (device_id IS NOT NULL AND status NOT IN ('closed', 'rejected')))`);
 		expect(live.rows[0].n).toBe(0);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { byCadre, byVillage, casesPerDay, weekOf, figures, histogram, judge, percentile, type CaseFacts } from '../../src/lib/domain/review-stats';
 import { BOM, csvCell, toCsv } from '../../src/lib/domain/csv';
+import { binLabels, duration, percent } from '../../src/lib/review-format';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -126,5 +127,24 @@ describe('csv', () => {
 	it('numbers stay numbers, negative too', () => {
 		expect(csvCell(-2.5)).toBe('-2.5');
 		expect(csvCell(Number.NaN)).toBe('');
+	});
+});
+
+describe('review formatting', () => {
+	it.each([
+		[10 * MIN, '10 分钟'],
+		[10.3 * MIN, '10.3 分钟'],
+		[90 * MIN, '1.5 小时'],
+		[72 * H, '3.0 天'],
+		[null, '—']
+	])('%j ms reads %s', (ms, want) => {
+		expect(duration(ms, 'zh')).toBe(want);
+	});
+	it('bin labels are compact and open-ended at the top', () => {
+		expect(binLabels([0, 5 * MIN, 60 * MIN, 24 * H], 'zh')).toEqual(['<5分', '5分–1时', '1时–1天', '≥1天']);
+		expect(binLabels([0, 5 * MIN], 'en')).toEqual(['<5m', '≥5m']);
+	});
+	it('percent keeps one decimal and shows — when nothing could be judged', () => {
+		expect([percent(0.5), percent(2 / 3), percent(null)]).toEqual(['50.0%', '66.7%', '—']);
 	});
 });
