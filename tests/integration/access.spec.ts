@@ -38,6 +38,10 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/api/v1/incidents/[id]/attachments/[aid]': { GET: SIGNED_IN },
 	'/api/v1/incidents/[id]/followups': { GET: SIGNED_IN, POST: SIGNED_IN },
 	'/report': { GET: SIGNED_IN },
+	'/review': { GET: ['admin', 'leader'] },
+	'/review/cases': { GET: ['admin', 'leader'] },
+	'/review/report': { GET: ['admin', 'leader'] },
+	'/review/export': { GET: ['admin', 'leader'] },
 	'/api/v1/dead-letters': { GET: ['admin'] },
 	'/api/v1/dead-letters/replay': { POST: ['admin'] },
 	// Devices authenticate with their own token inside the handler (tested in api.spec.ts).
