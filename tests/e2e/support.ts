@@ -185,6 +185,20 @@ export async function renderedCount(page: Page, layer: string): Promise<number> 
 	return page.evaluate((id) => window.shudiMap?.queryRenderedFeatures({ layers: [id] }).length ?? 0, layer);
 }
 
+/**
+ * How many sensors the console map shows in the current view: single symbols plus the sensors inside drawn
+ * clusters (layers `sensor-symbols` and `sensor-clusters` of src/lib/components/TownshipMap.svelte).
+ */
+export async function renderedSensors(page: Page): Promise<number> {
+	return page.evaluate(() => {
+		const map = window.shudiMap;
+		if (!map) return 0;
+		const single = new Set(map.queryRenderedFeatures({ layers: ['sensor-symbols'] }).map((f) => f.properties.id));
+		const clusters = new Map(map.queryRenderedFeatures({ layers: ['sensor-clusters'] }).map((f) => [f.properties.cluster_id, Number(f.properties.point_count)]));
+		return single.size + [...clusters.values()].reduce((a, b) => a + b, 0);
+	});
+}
+
 /** Resolves once the map exists and has finished loading and rendering (MapLibre's 'idle'). */
 export async function mapIdle(page: Page): Promise<void> {
 	await page.waitForFunction(() => !!window.shudiMap, undefined, { timeout: 30_000 });
