@@ -2,7 +2,7 @@
 // - one shape per sensor kind, as SVG path data on a 24×24 grid — the legend draws the same paths inline, and the map
 //   gets them as SDF icons (map.addImage(…, {sdf: true})) so one image per kind takes any status colour via icon-color;
 // - cluster badges (a disc in the cluster's worst status colour with its count), drawn on a canvas with the system's
-//   own fonts when MapLibre first asks for them (styleimagemissing). Text in a symbol layer would need glyph PBFs;
+//   own fonts when MapLibre first asks for them (map.setMissingStyleImageResolver). Text in a symbol layer would need glyph PBFs;
 //   a badge image needs nothing but the canvas, and there are only a few dozen distinct badges.
 import type { SensorKind, SensorStatus } from '$lib/domain/types';
 import { STATUS_COLOURS } from '$lib/domain/palette';
