@@ -230,6 +230,8 @@ describe('duty console, simulator off', () => {
 			});
 			expect(chrome).not.toMatch(/[\u4e00-\u9fff]/);
 			await page.getByTestId('sensor-chart').locator('canvas').waitFor({ timeout: 15_000 });
+			await expect.poll(() => page.getByTestId('thresholds-legend').textContent()).toContain('warning level');
+			expect(await page.getByTestId('thresholds-legend').textContent()).not.toMatch(/[\u4e00-\u9fff]/);
 			await sleep(300);
 			await saveScreenshot(page, 'case-page-en');
 
