@@ -243,5 +243,12 @@ export async function signIn(page: Page, server: { url: string }, username = 'du
 	await page.goto(`${server.url}/login`);
 	await page.fill('input[name=username]', username);
 	await page.fill('input[name=password]', password);
-	await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+	try {
+		await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+	} catch (err) {
+		// Say what the page showed: a refused login and a slow server look alike from a timeout alone.
+		const alert = await page.locator('[role=alert]').allTextContents().catch(() => []);
+		const typed = await page.inputValue('input[name=username]').catch(() => '?');
+		throw new Error(`sign-in as ${username} did not leave ${page.url()} (alert: ${JSON.stringify(alert)}, user name field: ${JSON.stringify(typed)}): ${(err as Error).message}`);
+	}
 }
