@@ -13,8 +13,8 @@ export const KIND_SHAPES: Record<SensorKind, string> = {
 	river_level: 'M2 4.5 H22 L12 21.5 Z',
 	// a house with a pitched roof
 	house_tilt: 'M12 1.8 L22.5 11 H19.5 V21.5 H4.5 V11 H1.5 Z',
-	// a lightning-like crack
-	crack: 'M14.5 1 L4 13.5 H10.5 L8.5 23 L20 9.5 H13.5 L16.5 1 Z',
+	// a lightning-like crack, broad enough to read in light grey
+	crack: 'M12 0.5 L3 14 H9.5 L7 23.5 L21 9 H14.5 L18 0.5 Z',
 	// a levelling plate: square
 	settlement: 'M3.5 3.5 H20.5 V20.5 H3.5 Z',
 	// a raindrop

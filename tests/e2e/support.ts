@@ -240,7 +240,8 @@ export async function sessionCookie(server: { url: string }, username = 'admin',
 
 /** Signs a browser page in through the login form, as a person would. */
 export async function signIn(page: Page, server: { url: string }, username = 'duty', password = 'shudi-demo'): Promise<void> {
-	await page.goto(`${server.url}/login`);
+	// After the scripts have loaded and the page is hydrated, as a person who waits for the page would.
+	await page.goto(`${server.url}/login`, { waitUntil: 'networkidle' });
 	await page.fill('input[name=username]', username);
 	await page.fill('input[name=password]', password);
 	try {
