@@ -131,6 +131,17 @@ describe('duty console, simulator off', () => {
 			expect(clusterWorst, 'RL-01 is inside a drawn cluster when zoomed out').not.toBeNull();
 			expect(clusterWorst!.worst).toBe(7); // STATUS_RANK.red
 			expect(await renderedSensors(page)).toBeGreaterThanOrEqual(40);
+			// Clicking a badge zooms in to where it splits.
+			const badge = await page.evaluate(() => {
+				const map = window.shudiMap!;
+				const f = map.queryRenderedFeatures({ layers: ['sensor-clusters'] })[0];
+				return f && f.geometry.type === 'Point' ? map.project(f.geometry.coordinates as [number, number]) : null;
+			});
+			expect(badge).not.toBeNull();
+			const zoomBefore = await page.evaluate(() => window.shudiMap!.getZoom());
+			const canvasBox = (await page.locator('canvas.maplibregl-canvas').boundingBox())!;
+			await page.mouse.click(canvasBox.x + badge!.x, canvasBox.y + badge!.y);
+			await expect.poll(() => page.evaluate(() => window.shudiMap!.getZoom()), { timeout: 5000 }).toBeGreaterThan(zoomBefore + 0.5);
 
 			await page.evaluate((c) => window.shudiMap!.jumpTo({ center: c, zoom: 13 }), [lng, lat] as [number, number]);
 			await mapIdle(page);
