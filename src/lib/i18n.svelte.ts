@@ -28,8 +28,9 @@ const STRINGS = {
 	accept: { zh: '受理', en: 'Accept' },
 	dispatch: { zh: '派遣', en: 'Dispatch' },
 	details: { zh: '详情', en: 'Details' },
-	sound_on: { zh: '🔔 声音已开', en: '🔔 Sound on' },
-	sound_off: { zh: '🔕 点击开启声音', en: '🔕 Click to enable sound' },
+	// No emoji: a duty-room PC or a headless kiosk may have no emoji font, and a box where the bell was says nothing.
+	sound_on: { zh: '声音：开', en: 'Sound: on' },
+	sound_off: { zh: '声音：关（点击开启）', en: 'Sound: off (click to enable)' },
 	responsible: { zh: '责任人', en: 'Responsible' },
 	open_cases: { zh: '未结案件', en: 'Open cases' },
 	health: { zh: '设备健康', en: 'Device health' },
