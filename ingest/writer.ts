@@ -30,6 +30,8 @@ export interface BatchResult {
 	seen: Map<string, Date>;
 	/** Devices that were offline and reported again in this batch. */
 	online: string[];
+	/** Devices whose status this batch set to normal: offline or never heard from (unknown) before. */
+	revived: string[];
 }
 
 interface Entry {
@@ -261,6 +263,7 @@ export class BatchWriter {
 		const latest = [...latestMap.values()];
 		let inserted = 0;
 		let online: string[] = [];
+		let revived: string[] = [];
 		let wrote: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
@@ -316,6 +319,7 @@ export class BatchWriter {
 				);
 				void upd;
 				online = upd.rows.filter((r) => r.was === 'offline').map((r) => r.id);
+				revived = upd.rows.filter((r) => r.was === 'offline' || r.was === 'unknown').map((r) => r.id);
 				if (online.length) {
 					await q.query(
 						`INSERT INTO device_events (device_id, kind, detail) SELECT id, 'online', '{}'::jsonb FROM unnest($1::text[]) AS x(id)`,
@@ -341,7 +345,7 @@ export class BatchWriter {
 		});
 		const at = Date.now();
 		for (const id of wrote) this.lastSeenWritten.set(id, at);
-		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online };
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online, revived };
 	}
 
 	/** Writes what is buffered and stops accepting. */

@@ -169,7 +169,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				batchMs: config.INGEST_BATCH_MS,
 				receiveMaximum: config.INGEST_RECEIVE_MAX,
 				onCommitted: (r) => {
-					publishUpdates(db, bus, r, log);
+					publishUpdates(bus, r);
 					rules?.committed(r);
 				},
 				onBatch: (rows, ms) => metrics.observeBatch(rows, ms)
@@ -198,7 +198,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50),
 				log: logger('writer'),
 				onCommitted: (r) => {
-					publishUpdates(db, bus, r, log);
+					publishUpdates(bus, r);
 					rules?.committed(r);
 				}
 			});
@@ -263,25 +263,19 @@ async function enqueueNotices(db: Db, notices: IncidentNotice[]): Promise<void> 
 }
 
 /** After each committed batch: tell live clients which sensors changed (small updates, not the whole map). */
-function publishUpdates(db: Db, bus: LiveBus, r: BatchResult, log: Logger): void {
+function publishUpdates(bus: LiveBus, r: BatchResult): void {
 	if (!r.latest.length || bus.listenerCount('sensors') === 0) return;
+	const revived = new Set(r.revived);
 	const byDevice = new Map<string, SensorUpdate>();
 	for (const reading of r.latest) {
 		let u = byDevice.get(reading.deviceId);
 		if (!u) {
-			u = { id: reading.deviceId, status: 'normal', last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
+			u = { id: reading.deviceId, last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
+			// The only status this batch knows for sure; alarm levels follow as `status` events (events.ts).
+			if (revived.has(reading.deviceId)) u.status = 'normal';
 			byDevice.set(reading.deviceId, u);
 		}
 		u.values[reading.metric] = { value: reading.value, observed_at: reading.observedAt.toISOString(), flags: reading.flags };
 	}
-	const ids = [...byDevice.keys()];
-	db.query<{ id: string; status: string }>('SELECT id, status FROM devices WHERE id = ANY($1::text[])', [ids])
-		.then((res) => {
-			for (const row of res.rows) {
-				const u = byDevice.get(row.id);
-				if (u) u.status = row.status;
-			}
-			bus.emit('sensors', [...byDevice.values()]);
-		})
-		.catch((err) => log.warn({ err: (err as Error).message }, 'live update failed'));
+	bus.emit('sensors', [...byDevice.values()]);
 }
