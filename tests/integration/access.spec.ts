@@ -23,6 +23,7 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/account': { GET: SIGNED_IN, POST: SIGNED_IN },
 	'/admin': { GET: ['admin'] },
 	'/admin/devices': { GET: ['admin'], POST: ['admin'] },
+	'/admin/villages': { GET: ['admin'], POST: ['admin'] },
 	'/admin/tokens': { GET: ['admin'], POST: ['admin'] },
 	'/admin/audit': { GET: ['admin'] },
 	'/admin/dead-letters': { GET: ['admin'] },

@@ -21,6 +21,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/account': { GET: { roles: ALL }, POST: { roles: ALL } },
 	'/admin': { GET: { roles: ADMIN } },
 	'/admin/devices': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/villages': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/tokens': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/audit': { GET: { roles: ADMIN } },
 	'/admin/dead-letters': { GET: { roles: ADMIN } },
