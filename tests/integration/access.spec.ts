@@ -24,6 +24,8 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/admin': { GET: ['admin'] },
 	'/admin/devices': { GET: ['admin'], POST: ['admin'] },
 	'/admin/villages': { GET: ['admin'], POST: ['admin'] },
+	'/admin/cadres': { GET: ['admin'], POST: ['admin'] },
+	'/admin/roster': { GET: ['admin'], POST: ['admin'] },
 	'/admin/tokens': { GET: ['admin'], POST: ['admin'] },
 	'/admin/audit': { GET: ['admin'] },
 	'/admin/dead-letters': { GET: ['admin'] },
