@@ -208,6 +208,9 @@ export class RuleRunner {
 			 CROSS JOIN LATERAL (
 			   SELECT observed_at, value FROM readings
 			   WHERE device_id = k.device_id AND metric = k.metric AND observed_at >= k.since
+			     -- Readings taken during a maintenance window are kept but never judged: no alarm while work is done.
+			     AND NOT EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = k.device_id AND m.cancelled_at IS NULL
+			                     AND readings.observed_at >= m.starts_at AND readings.observed_at < m.ends_at)
 			   ORDER BY observed_at DESC LIMIT ${MAX_POINTS}
 			 ) x`,
 			[dev, met, since]

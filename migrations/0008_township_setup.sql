@@ -39,3 +39,27 @@ ALTER TABLE villages ADD COLUMN boundary_since timestamptz;
 UPDATE villages SET boundary_since = created_at;
 ALTER TABLE villages ALTER COLUMN boundary_since SET DEFAULT now();
 ALTER TABLE villages ALTER COLUMN boundary_since SET NOT NULL;
+
+-- Devices over their life: moved, re-thresholded, calibrated, held for maintenance, retired — each a device event.
+ALTER TABLE device_events DROP CONSTRAINT device_events_kind_check;
+ALTER TABLE device_events ADD CONSTRAINT device_events_kind_check CHECK (kind IN (
+	'offline', 'online', 'registered', 'token_rotated', 'revoked',
+	'moved', 'thresholds_changed', 'calibrated', 'maintenance_scheduled', 'maintenance_cancelled', 'retired'));
+
+-- Maintenance windows: readings observed inside one are stored but never judged by the rules (no alarm while the
+-- installer tilts the sensor), and the device shows as 维护中 on the map meanwhile.
+CREATE TABLE device_maintenance (
+	id            bigserial PRIMARY KEY,
+	device_id     text NOT NULL REFERENCES devices(id),
+	starts_at     timestamptz NOT NULL,
+	ends_at       timestamptz NOT NULL,
+	reason        text NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+	created_by    text NOT NULL,
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	cancelled_at  timestamptz,
+	CHECK (ends_at > starts_at)
+);
+CREATE INDEX device_maintenance_device_idx ON device_maintenance (device_id, ends_at);
+
+-- Retired: out of service for good (its credential is revoked too); kept for its readings and history.
+ALTER TABLE devices ADD COLUMN retired_at timestamptz;

@@ -25,6 +25,7 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/admin/devices': { GET: ['admin'], POST: ['admin'] },
 	'/admin/villages': { GET: ['admin'], POST: ['admin'] },
 	'/admin/cadres': { GET: ['admin'], POST: ['admin'] },
+	'/admin/devices/[id]': { GET: ['admin'], POST: ['admin'] },
 	'/admin/roster': { GET: ['admin'], POST: ['admin'] },
 	'/admin/tokens': { GET: ['admin'], POST: ['admin'] },
 	'/admin/audit': { GET: ['admin'] },

@@ -23,6 +23,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/admin/devices': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/villages': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/cadres': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/devices/[id]': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/roster': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/tokens': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/audit': { GET: { roles: ADMIN } },
