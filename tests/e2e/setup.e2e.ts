@@ -15,6 +15,8 @@ beforeAll(async () => {
 	server = await startServer({ simulate: false });
 	const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
 	page = await ctx.newPage();
+	// A step that cannot happen should fail with its own message, well inside the test's time limit.
+	page.setDefaultTimeout(15_000);
 	errors = collectPageErrors(page);
 	await signIn(page, server, 'admin');
 	return async () => {
@@ -76,6 +78,67 @@ describe('township setup in the browser', () => {
 		await mapIdle(page);
 		await expect.poll(villagesOnDutyMap, { timeout: 20_000 }).toEqual(expect.arrayContaining(['东岭村', '西坡村', '南岗村', '松林村']));
 		await saveScreenshot(page, 'setup-duty-map-with-imported-villages');
+		expect(errors).toEqual([]);
+	});
+
+	it('adds a cadre and assigns them to an imported village; the timeline and the duty map show it', async () => {
+		await page.goto(`${server.url}/admin/cadres`);
+		await page.fill('[data-testid=cadre-name]', '测试干部');
+		await page.fill('[data-testid=cadre-phone]', '13900000999');
+		await Promise.all([page.waitForLoadState('networkidle'), page.click('[data-testid=cadre-create]')]);
+		await expect.poll(() => page.locator('[data-testid=assign-cadre] option', { hasText: '测试干部' }).count()).toBe(1);
+		await page.selectOption('[data-testid=assign-cadre]', { label: '测试干部 13900000999' });
+		await page.selectOption('[data-testid=assign-village]', { label: '东岭村' });
+		await page.click('[data-testid=assign-submit]');
+		await expect.poll(() => page.getByTestId('assign-done').count()).toBe(1);
+		const timeline = page.locator('[data-testid=timeline][data-village=东岭村]');
+		await expect.poll(() => timeline.textContent()).toContain('测试干部');
+		expect(await timeline.locator('li.current').textContent()).toContain('包村干部');
+		await timeline.scrollIntoViewIfNeeded();
+		await saveScreenshot(page, 'setup-cadre-assigned');
+
+		// On the duty map, clicking 东岭村 lists the new cadre with a tel: link.
+		await page.goto(`${server.url}/`);
+		await mapIdle(page);
+		const at = await page.evaluate(() => {
+			const m = window.shudiMap!;
+			const f = m.queryRenderedFeatures({ layers: ['village-fill'] }).find((x) => x.properties?.name === '东岭村')!;
+			const ring = (f.geometry as GeoJSON.Polygon).coordinates[0];
+			const lng = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+			const lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+			const p = m.project([lng, lat]);
+			return { x: p.x, y: p.y };
+		});
+		await page.mouse.click(at.x, at.y);
+		await expect.poll(() => page.locator('a[href="tel:13900000999"]').count()).toBeGreaterThan(0);
+	});
+
+	it('registers a device by clicking its place on the map: token and QR shown once, device on the duty map', async () => {
+		await page.goto(`${server.url}/admin/devices`);
+		await page.waitForFunction(() => {
+			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
+			return !!m && m.loaded();
+		});
+		// Click where 西坡村 is (107.5875, 26.4975) on the admin map.
+		const box = (await page.locator('.admin-map').boundingBox())!;
+		const p = await page.evaluate(() => (window as unknown as { shudiDeviceMap: import('maplibre-gl').Map }).shudiDeviceMap.project([107.5875, 26.4975]));
+		await page.mouse.click(box.x + p.x, box.y + p.y);
+		await expect.poll(() => page.inputValue('[data-testid=device-lng]')).toMatch(/^107\.58/);
+		await page.fill('input[name=id]', 'RL-NEW1');
+		await page.selectOption('select[name=kind]', 'river_level');
+		await page.fill('input[name=name]', '西坡村水位站');
+		await page.click('[data-testid=device-register]');
+		await expect.poll(() => page.getByTestId('new-token').textContent()).toContain('RL-NEW1');
+		expect(await page.getByTestId('installer-qr').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+		expect(await page.locator('tr', { hasText: 'RL-NEW1' }).textContent()).toContain('西坡村');
+		await saveScreenshot(page, 'setup-device-registered');
+
+		await page.goto(`${server.url}/`);
+		await mapIdle(page);
+		await expect
+			.poll(() => page.evaluate(() => (window.shudiMap?.queryRenderedFeatures({ layers: ['sensor-circles'] }) ?? []).some((f) => f.properties?.id === 'RL-NEW1')), { timeout: 20_000 })
+			.toBe(true);
+		await saveScreenshot(page, 'setup-duty-map-with-new-device');
 		expect(errors).toEqual([]);
 	});
 });

@@ -35,7 +35,8 @@ async function afterCredentialChange(id: string) {
 export const actions = {
 	add: async ({ request, locals, url }) => {
 		const form = Object.fromEntries(await request.formData());
-		const parsed = newDeviceSchema.safeParse({ ...form, name: form.name || undefined, dev_eui: form.dev_eui || undefined });
+		// Blank optional fields mean "not given" (interval_s then takes its default), not zero.
+		const parsed = newDeviceSchema.safeParse({ ...form, name: form.name || undefined, dev_eui: form.dev_eui || undefined, interval_s: form.interval_s || undefined });
 		if (!parsed.success) return fail(400, { action: 'add', errors: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), values: form as Record<string, string> });
 		const rt = await runtime();
 		try {
