@@ -9,3 +9,4 @@ export { ImportError, MAX_IMPORT_BYTES, importBoundaries, parseBoundaryFile } fr
 export type { CrsChoice, ImportResult, ImportedVillage } from './import';
 export { hasErrors, importReport } from './import-report';
 export type { ReportItem, ReportVillage } from './import-report';
+export { snapToBoundaries } from './snap';

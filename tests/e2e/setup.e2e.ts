@@ -131,6 +131,10 @@ describe('township setup in the browser', () => {
 		await expect.poll(() => page.getByTestId('new-token').textContent()).toContain('RL-NEW1');
 		expect(await page.getByTestId('installer-qr').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
 		expect(await page.locator('tr', { hasText: 'RL-NEW1' }).textContent()).toContain('西坡村');
+		await page.waitForFunction(() => {
+			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
+			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['point-dots'] }).length > 0;
+		});
 		await saveScreenshot(page, 'setup-device-registered');
 
 		await page.goto(`${server.url}/`);
@@ -139,6 +143,44 @@ describe('township setup in the browser', () => {
 			.poll(() => page.evaluate(() => (window.shudiMap?.queryRenderedFeatures({ layers: ['sensor-circles'] }) ?? []).some((f) => f.properties?.id === 'RL-NEW1')), { timeout: 20_000 })
 			.toBe(true);
 		await saveScreenshot(page, 'setup-duty-map-with-new-device');
+		expect(errors).toEqual([]);
+	});
+
+	it('draws a new village against 西坡村: clicks a few pixels off its corners snap onto them, so no overlap is reported', async () => {
+		await page.goto(`${server.url}/admin/villages/draw`);
+		await page.waitForFunction(() => {
+			const m = (window as unknown as { shudiDrawMap?: import('maplibre-gl').Map }).shudiDrawMap;
+			return !!m && m.loaded();
+		});
+		type DrawWindow = { shudiDrawMap: import('maplibre-gl').Map };
+		// Zoom to 西坡村's east edge so a few pixels are metres, not a hundred metres.
+		await page.evaluate(() => (window as unknown as DrawWindow).shudiDrawMap.jumpTo({ center: [107.6, 26.4975], zoom: 14 }));
+		const box = (await page.locator('.draw-canvas').boundingBox())!;
+		const px = (lng: number, lat: number) => page.evaluate(([a, b]) => (window as unknown as DrawWindow).shudiDrawMap.project([a, b]), [lng, lat] as const);
+		// 西坡村's east corners, clicked 5 px inside it (west): unsnapped, the new village would overlap it by ~5 px.
+		const corners: [number, number, number][] = [
+			[107.595, 26.49, -5],
+			[107.61, 26.49, 0],
+			[107.61, 26.505, 0],
+			[107.595, 26.505, -5]
+		];
+		for (const [lng, lat, dx] of corners) {
+			const p = await px(lng, lat);
+			await page.mouse.move(box.x + p.x + dx, box.y + p.y);
+			await page.mouse.click(box.x + p.x + dx, box.y + p.y);
+		}
+		// Close the ring on the first point.
+		const first = await px(107.595, 26.49);
+		await page.mouse.move(box.x + first.x, box.y + first.y);
+		await page.mouse.click(box.x + first.x, box.y + first.y);
+		await expect.poll(() => page.getByTestId('draw-save').isEnabled()).toBe(true);
+		await saveScreenshot(page, 'setup-draw-boundary');
+		await page.fill('[data-testid=draw-name]', '北新村');
+		await Promise.all([page.waitForURL(/import=\d+/), page.click('[data-testid=draw-save]')]);
+		expect(await page.getByTestId('preview').textContent()).toContain('北新村');
+		expect(await page.getByTestId('report-summary').textContent()).toContain('0 个错误 errors, 0 个提醒 warnings');
+		await page.click('[data-testid=confirm-import]');
+		await expect.poll(() => page.getByTestId('import-saved').textContent()).toContain('新增 1 个村');
 		expect(errors).toEqual([]);
 	});
 });

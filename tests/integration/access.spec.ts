@@ -24,6 +24,7 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/admin': { GET: ['admin'] },
 	'/admin/devices': { GET: ['admin'], POST: ['admin'] },
 	'/admin/villages': { GET: ['admin'], POST: ['admin'] },
+	'/admin/villages/draw': { GET: ['admin'], POST: ['admin'] },
 	'/admin/cadres': { GET: ['admin'], POST: ['admin'] },
 	'/admin/devices/[id]': { GET: ['admin'], POST: ['admin'] },
 	'/admin/roster': { GET: ['admin'], POST: ['admin'] },

@@ -22,6 +22,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/admin': { GET: { roles: ADMIN } },
 	'/admin/devices': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/villages': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/villages/draw': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/cadres': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/devices/[id]': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/roster': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
