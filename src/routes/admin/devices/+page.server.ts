@@ -33,7 +33,7 @@ async function afterCredentialChange(id: string) {
 }
 
 export const actions = {
-	add: async ({ request, locals, url }) => {
+	add: async ({ request, locals }) => {
 		const form = Object.fromEntries(await request.formData());
 		// Blank optional fields mean "not given" (interval_s then takes its default), not zero.
 		const parsed = newDeviceSchema.safeParse({ ...form, name: form.name || undefined, dev_eui: form.dev_eui || undefined, interval_s: form.interval_s || undefined });
@@ -42,19 +42,19 @@ export const actions = {
 		try {
 			const { token } = await registerDevice(rt.db, parsed.data, { id: locals.user!.id, name: locals.user!.username });
 			await rt.registry.reload();
-			return { action: 'add', id: parsed.data.id, token, qr: await qrFor(parsed.data.id, token, url) };
+			return { action: 'add', id: parsed.data.id, token, qr: await qrFor(parsed.data.id, token, new URL(request.url)) };
 		} catch (err) {
 			if (err instanceof DeviceError) return fail(400, { action: 'add', errors: [err.message], values: form as Record<string, string> });
 			throw err;
 		}
 	},
-	rotate: async ({ request, locals, url }) => {
+	rotate: async ({ request, locals }) => {
 		const id = String((await request.formData()).get('id') ?? '');
 		if (!DEVICE_ID.test(id)) return fail(400, { action: 'rotate', errors: ['bad device id'] });
 		try {
 			const token = await rotateDeviceToken((await runtime()).db, id, { id: locals.user!.id, name: locals.user!.username });
 			await afterCredentialChange(id);
-			return { action: 'rotate', id, token, qr: await qrFor(id, token, url) };
+			return { action: 'rotate', id, token, qr: await qrFor(id, token, new URL(request.url)) };
 		} catch (err) {
 			if (err instanceof DeviceError) return fail(400, { action: 'rotate', errors: [err.message] });
 			throw err;
