@@ -183,4 +183,58 @@ describe('township setup in the browser', () => {
 		await expect.poll(() => page.getByTestId('import-saved').textContent()).toContain('新增 1 个村');
 		expect(errors).toEqual([]);
 	});
+
+	it('imports cadres (GBK CSV) and a roster month (XLSX); the calendar shows them; a bad file names its rows', async () => {
+		const people = (name: string) => fileURLToPath(new URL(`../fixtures/people/${name}`, import.meta.url));
+		await page.goto(`${server.url}/admin/cadres`);
+		await page.setInputFiles('[data-testid=people-file]', people('cadres-gbk.csv'));
+		await page.click('[data-testid=people-import]');
+		await expect.poll(() => page.getByTestId('import-done').textContent()).toContain('新增 3');
+		await page.check('input[name=kind][value=assignments]');
+		await page.setInputFiles('[data-testid=people-file]', people('assignments-bad.csv'));
+		await page.click('[data-testid=people-import]');
+		await expect.poll(() => page.getByTestId('row-errors').textContent()).toContain('第 3 行');
+		const rowErrors = (await page.getByTestId('row-errors').textContent()) ?? '';
+		expect(rowErrors).toContain('<script>alert(1)</script>');
+		expect(rowErrors).toContain('村长助理');
+		expect(errors).toEqual([expect.stringMatching(/status of 400/)]);
+		errors.length = 0;
+		await saveScreenshot(page, 'setup-people-import-row-errors');
+
+		await page.goto(`${server.url}/admin/roster?month=2026-12`);
+		await page.setInputFiles('input[type=file]', people('roster.xlsx'));
+		await page.click('form.import button');
+		const dec1 = page.locator('[data-testid=roster-calendar] td', { hasText: /^\s*1\s*员/ }).first();
+		await expect.poll(() => dec1.textContent(), { timeout: 10_000 }).toContain('李秀英');
+		expect(await dec1.textContent()).toContain('王建国');
+		await saveScreenshot(page, 'setup-roster-calendar');
+	});
+
+	it('a device page shows each threshold beside its default and source, and holds alarms in a maintenance window', async () => {
+		await page.goto(`${server.url}/admin/devices/RL-NEW1`);
+		const rows = page.locator('[data-testid=thresholds] tr', { hasText: 'rise_per_15min_m' });
+		expect(await rows.textContent()).toContain('0.3');
+		expect(await rows.textContent()).toContain('shudi default');
+		await page.fill('input[name="t.warning_level_m"]', '3.4');
+		await page.click('form[action="?/thresholds"] button');
+		await expect.poll(() => page.getByTestId('saved').count()).toBe(1);
+		await page.fill('input[name=starts_at]', '2026-01-01T08:00');
+		await page.fill('input[name=ends_at]', '2030-01-01T08:00');
+		await page.fill('form[action="?/maintenance"] input[name=reason]', '安装调试');
+		await page.click('form[action="?/maintenance"] button');
+		await expect.poll(() => page.getByTestId('device-history').textContent()).toContain('安排维护');
+		expect(await page.getByTestId('device-history').textContent()).toContain('阈值修改');
+		expect(await page.locator('[data-testid=thresholds] tr', { hasText: 'warning_level_m' }).textContent()).toMatch(/sensor setting.*SL 651-2014/);
+		await page.waitForFunction(() => {
+			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
+			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['point-dots'] }).length === 1;
+		});
+		await saveScreenshot(page, 'setup-device-page');
+		await page.goto(`${server.url}/`);
+		await mapIdle(page);
+		await expect
+			.poll(() => page.evaluate(() => window.shudiMap?.querySourceFeatures('sensors').find((f) => f.properties?.id === 'RL-NEW1')?.properties?.status))
+			.toBe('maintenance');
+		expect(errors).toEqual([]);
+	});
 });

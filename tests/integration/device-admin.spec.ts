@@ -79,7 +79,8 @@ describe('device administration', () => {
 		await setThresholds(t.db, 'RL-M2', thresholds, admin);
 		const eff = (await deviceDetail(t.db, 'RL-M2'))!.thresholds;
 		const warning = eff.find((x) => x.path === 'warning_level_m')!;
-		expect(warning).toMatchObject({ value: 3.2, default: null, overridden: true });
+		expect(warning).toMatchObject({ value: 3.2, default: null, overridden: true, source: 'sensor setting' });
+		expect(warning.default_source).toMatch(/SL 651-2014/);
 		const battery = eff.find((x) => x.path.startsWith('battery'))!;
 		expect(battery.overridden).toBe(false);
 		expect(battery.source).toMatch(/shudi default/);

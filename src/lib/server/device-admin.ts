@@ -147,7 +147,8 @@ export interface DeviceDetail {
 	baseline: Record<string, number> | null;
 	revoked: boolean;
 	retired: boolean;
-	thresholds: EffectiveThreshold[];
+	/** Effective thresholds with the default's own source kept beside an override's. */
+	thresholds: (EffectiveThreshold & { default_source: string })[];
 	maintenance: { id: number; starts_at: string; ends_at: string; reason: string; created_by: string; cancelled: boolean; active: boolean }[];
 	events: { at: string; kind: string; detail: Record<string, unknown> }[];
 }
@@ -177,7 +178,10 @@ export async function deviceDetail(q: Queryable, id: string): Promise<DeviceDeta
 		baseline: d.baseline,
 		revoked: !!d.revoked_at,
 		retired: !!d.retired_at,
-		thresholds: effectiveThresholds(d.kind, d.thresholds),
+		thresholds: (() => {
+			const defaults = new Map(effectiveThresholds(d.kind, {}).map((t) => [t.path, t.source]));
+			return effectiveThresholds(d.kind, d.thresholds).map((t) => ({ ...t, default_source: defaults.get(t.path) ?? t.source }));
+		})(),
 		maintenance: m.rows.map((w) => ({
 			id: Number(w.id),
 			starts_at: new Date(w.starts_at).toISOString(),
