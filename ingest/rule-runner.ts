@@ -221,9 +221,19 @@ export class RuleRunner {
 				throw err;
 			}
 		}
+		// Readings taken during a maintenance window are kept but never judged (as in the database read below). The
+		// windows are read each pass, so one added or cancelled after the readings came in counts all the same.
+		const windows = await this.db.query<{ device_id: string; starts_at: Date; ends_at: Date }>(
+			'SELECT device_id, starts_at, ends_at FROM device_maintenance WHERE device_id = ANY($1::text[]) AND cancelled_at IS NULL',
+			[devs.map((d) => d.id)]
+		);
+		const held = new Map<string, [number, number][]>();
+		for (const w of windows.rows) (held.get(w.device_id) ?? held.set(w.device_id, []).get(w.device_id)!).push([new Date(w.starts_at).getTime(), new Date(w.ends_at).getTime()]);
 		const out = new Map<string, HistoryPoint[]>();
 		for (const d of devs) {
-			const h = cache.history(d.id, LOOKBACK_MS[d.kind]);
+			let h = cache.history(d.id, LOOKBACK_MS[d.kind]);
+			const ws = held.get(d.id);
+			if (h && ws) h = h.filter((p) => !ws.some(([a, b]) => p.t >= a && p.t < b));
 			if (h?.length) out.set(d.id, h);
 		}
 		return out;
@@ -257,6 +267,9 @@ export class RuleRunner {
 			 CROSS JOIN LATERAL (
 			   SELECT observed_at, value FROM readings
 			   WHERE device_id = k.device_id AND metric = k.metric AND observed_at >= k.since
+			     -- Readings taken during a maintenance window are kept but never judged: no alarm while work is done.
+			     AND NOT EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = k.device_id AND m.cancelled_at IS NULL
+			                     AND readings.observed_at >= m.starts_at AND readings.observed_at < m.ends_at)
 			   ORDER BY observed_at DESC LIMIT ${MAX_POINTS}
 			 ) x`,
 			[dev, met, since]
