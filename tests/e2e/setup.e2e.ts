@@ -139,8 +139,17 @@ describe('township setup in the browser', () => {
 
 		await page.goto(`${server.url}/`);
 		await mapIdle(page);
+		// Zoomed out, sensors are drawn as clusters: go to the new device, where it is drawn as its own symbol.
+		const where = await page.evaluate(async () => {
+			const data = (await (window.shudiMap!.getSource('sensors') as import('maplibre-gl').GeoJSONSource).getData()) as GeoJSON.FeatureCollection;
+			const f = data.features.find((x) => x.properties?.id === 'RL-NEW1');
+			return f && f.geometry.type === 'Point' ? (f.geometry.coordinates as [number, number]) : null;
+		});
+		expect(where, 'RL-NEW1 is in the duty map\'s sensors').not.toBeNull();
+		await page.evaluate((c) => window.shudiMap!.jumpTo({ center: c, zoom: 15 }), where!);
+		await mapIdle(page);
 		await expect
-			.poll(() => page.evaluate(() => (window.shudiMap?.queryRenderedFeatures({ layers: ['sensor-circles'] }) ?? []).some((f) => f.properties?.id === 'RL-NEW1')), { timeout: 20_000 })
+			.poll(() => page.evaluate(() => (window.shudiMap?.queryRenderedFeatures({ layers: ['sensor-symbols'] }) ?? []).some((f) => f.properties?.id === 'RL-NEW1')), { timeout: 20_000 })
 			.toBe(true);
 		await saveScreenshot(page, 'setup-duty-map-with-new-device');
 		expect(errors).toEqual([]);
