@@ -13,21 +13,43 @@ export interface SensorProps {
 	values: Record<string, { value: number; observed_at: string; flags: number }>;
 }
 
-/** scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors. */
+type LatestValues = SensorProps['values'];
+
+/**
+ * scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors.
+ * Two flat queries (devices in primary-key order, their latest values) joined here rather than a JSON object built
+ * per device in SQL: with 10,000 sensors the per-row correlated json_object_agg took ~3× as long, tripped JIT
+ * compilation on its cost estimate and spilled its sort to disk (npm run bench:queries, BENCHMARKS.md). Times travel
+ * as epoch milliseconds, which is cheaper than parsing timestamptz text into Date.
+ */
 export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = null): Promise<GeoJSON.FeatureCollection<GeoJSON.Point, SensorProps>> {
-	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; interval_s: number; lng: number; lat: number; vals: Record<string, { value: number; observed_at: string; flags: number }> | null }>(
-		`SELECT d.id, d.name, d.kind, d.village_id, d.status, d.last_seen, d.interval_s, d.lng, d.lat,
-		        (SELECT json_object_agg(lv.metric, json_build_object('value', lv.value, 'observed_at', lv.observed_at, 'flags', lv.flags))
-		         FROM latest_values lv WHERE lv.device_id = d.id) AS vals
-		 FROM devices d
-		 WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL
-		   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))
-		 ORDER BY d.id`,
-		[scope ? [...scope] : null]
-	);
+	const villages = scope ? [...scope] : null;
+	const [devices, latest] = await Promise.all([
+		db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen_ms: number | null; interval_s: number; lng: number; lat: number }>(
+			`SELECT d.id, d.name, d.kind, d.village_id, d.status, extract(epoch FROM d.last_seen) * 1000 AS last_seen_ms, d.interval_s, d.lng, d.lat
+			 FROM devices d
+			 WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL
+			   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))
+			 ORDER BY d.id`,
+			[villages]
+		),
+		db.query<{ device_id: string; metric: string; value: number; observed_ms: number; flags: number }>(
+			`SELECT lv.device_id, lv.metric, lv.value, extract(epoch FROM lv.observed_at) * 1000 AS observed_ms, lv.flags
+			 FROM latest_values lv
+			 WHERE $1::int[] IS NULL OR lv.device_id IN (SELECT id FROM devices WHERE village_id = ANY($1::int[]))
+			 ORDER BY lv.device_id, lv.metric`,
+			[villages]
+		)
+	]);
+	const values = new Map<string, LatestValues>();
+	for (const v of latest.rows) {
+		let vals = values.get(v.device_id);
+		if (!vals) values.set(v.device_id, (vals = {}));
+		vals[v.metric] = { value: v.value, observed_at: new Date(Number(v.observed_ms)).toISOString(), flags: v.flags };
+	}
 	return {
 		type: 'FeatureCollection',
-		features: r.rows.map((row) => ({
+		features: devices.rows.map((row) => ({
 			type: 'Feature',
 			id: row.id,
 			geometry: { type: 'Point', coordinates: [row.lng, row.lat] },
@@ -37,19 +59,12 @@ export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = 
 				kind: row.kind,
 				village_id: row.village_id,
 				status: row.status,
-				last_seen: row.last_seen ? new Date(row.last_seen).toISOString() : null,
+				last_seen: row.last_seen_ms === null ? null : new Date(Number(row.last_seen_ms)).toISOString(),
 				interval_s: row.interval_s,
-				values: normaliseValues(row.vals)
+				values: values.get(row.id) ?? {}
 			}
 		}))
 	};
-}
-
-/** json_build_object renders timestamptz in the session time zone; normalise to ISO-8601 UTC for clients. */
-function normaliseValues(vals: Record<string, { value: number; observed_at: string; flags: number }> | null) {
-	const out: Record<string, { value: number; observed_at: string; flags: number }> = {};
-	for (const [k, v] of Object.entries(vals ?? {})) out[k] = { value: v.value, observed_at: new Date(v.observed_at).toISOString(), flags: v.flags };
-	return out;
 }
 
 export interface VillageProps {
