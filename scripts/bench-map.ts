@@ -30,7 +30,7 @@ import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, collectPageErrors, freePort, launchBrowser, saveScreenshot, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
-import { fmtMs, median, printTable, type Row } from './bench-stats.js';
+import { load, fmtMs, median, printTable, type Row } from './bench-stats.js';
 import { rootLogger } from '../src/lib/server/log.js';
 import { KIND_COLOURS, STATUS_COLOURS } from '../src/lib/domain/palette.js';
 
@@ -46,6 +46,8 @@ const REPEAT = Number(args.repeat);
 const SOURCE = args.source!;
 const CHANGES = Number(args.changes);
 const VIEWPORT = { width: 1280, height: 800 };
+const E2E_INTERVAL_S = 10;
+const E2E_ROUNDS = Math.min(REPEAT, 3);
 
 interface BenchWindow {
 	__bench: { firstRender: number | null; rendered: number; hookedAt: number | null; es: EventSource | null };
@@ -141,6 +143,33 @@ async function applyChanges(p: { mode: Mode; ids: string[]; status: string; sour
 	throw new Error('changed sensors never drawn with their new status');
 }
 
+/**
+ * In the page: resolves with Date.now() at the first `idle` at which every sensor of `ids` that is drawn now is drawn
+ * with `status` (or null after timeoutMs). Waits for changes that arrive by themselves, over the live stream.
+ */
+async function waitDrawn(p: { ids: string[]; status: string; source: string; timeoutMs: number }): Promise<{ at: number | null; expected: number; seen: number }> {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
+	const wanted = new Set(p.ids);
+	const drawn = () => map.queryRenderedFeatures({ layers }).filter((f) => wanted.has(String(f.properties?.id)));
+	const expected = new Set(drawn().map((f) => String(f.properties?.id))).size;
+	const deadline = Date.now() + p.timeoutMs;
+	let seen = 0;
+	while (Date.now() < deadline) {
+		const at = await new Promise<number | null>((done) => {
+			const timer = setTimeout(() => done(null), Math.max(0, deadline - Date.now()));
+			map.once('idle', () => {
+				clearTimeout(timer);
+				done(Date.now());
+			});
+		});
+		if (at === null) break;
+		seen = drawn().filter((f) => f.properties?.status === p.status).length;
+		if (seen >= expected) return { at, expected, seen };
+	}
+	return { at: null, expected, seen };
+}
+
 /** A bare MapLibre page: the sensors source and one circle layer styled like the console's, nothing else. */
 function baselineHtml(): string {
 	const match = (prop: string, colours: Record<string, string>, fallback: string) => ['match', ['get', prop], ...Object.entries(colours).flat(), fallback];
@@ -156,7 +185,7 @@ function baselineHtml(): string {
 		}
 	};
 	return `<!doctype html><html><head><meta charset="utf-8"><title>bare MapLibre baseline</title>
-<link rel="stylesheet" href="/maplibre/maplibre-gl.css"><style>html,body,#map{margin:0;height:100%}</style></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/maplibre/maplibre-gl.css"><style>html,body,#map{margin:0;height:100%}</style></head>
 <body><div id="map"></div><script type="module">
 import * as maplibregl from '/maplibre/maplibre-gl.mjs';
 const data = await (await fetch('/sensors.json')).json();
@@ -244,9 +273,14 @@ async function main() {
 		const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v.split(' on ')[0];
 		// The chart's year of readings does not matter here: one reading an hour keeps the build short.
 		const fixture = await buildBenchFixture(db, { sensors: Number(args.sensors), yearIntervalS: 3600 });
+		// The end-to-end sensors: normal ones (from the other end of the id order than the in-page changes) made offline
+		// with a 10 s report interval, so a reading brings each back (offline → normal, a live `sensors` event) and the
+		// offline watcher takes it away again 30 s later, ready for the next round.
+		const e2eIds = (await db.query<{ id: string }>("SELECT id FROM devices WHERE status = 'normal' ORDER BY id DESC LIMIT $1", [CHANGES])).rows.map((r) => r.id);
+		await db.query(`UPDATE devices SET status = 'offline', interval_s = ${E2E_INTERVAL_S} WHERE id = ANY($1::text[])`, [e2eIds]);
 		if (db.kind === 'postgres') await db.query('ANALYZE');
 		await db.close();
-		console.log(`bench:map — ${dbUrl ? 'PostgreSQL' : 'embedded PGlite'} (${version}); ${cpus().length} CPUs; Node ${process.version}; Chromium (swiftshader, ${VIEWPORT.width}×${VIEWPORT.height}); ${new Date().toISOString()}`);
+		console.log(`bench:map — ${dbUrl ? 'PostgreSQL' : 'embedded PGlite'} (${version}); ${cpus().length} CPUs; Node ${process.version}; ${load()} at start; Chromium (swiftshader, ${VIEWPORT.width}×${VIEWPORT.height}); ${new Date().toISOString()}`);
 		console.log(summarise(fixture));
 
 		server = await startServer({ simulate: false, env: { DATA_DIR: dir, DEMO: 'on', RULES: 'off', ...(dbUrl ? { DATABASE_URL: dbUrl } : {}) } });
@@ -261,6 +295,7 @@ async function main() {
 			first: { figure: `first render, ${fixture.sensors} sensors`, app: [], baseline: [], target: 2000 },
 			status: { figure: `${CHANGES} status changes, one event each`, app: [], baseline: [], target: 250 },
 			batch: { figure: `${CHANGES} status changes, one batch`, app: [], baseline: [] },
+			e2e: { figure: `${CHANGES} devices report (HTTP twin) → drawn`, app: [], baseline: [] },
 			api: { figure: 'GET /api/v1/sensors over HTTP', app: [], baseline: [], target: 50 }
 		};
 		const notes: string[] = [];
@@ -322,6 +357,36 @@ async function main() {
 			`status changes: ${ids.length} sensors; of the time, handing the changes to the page took (median) app ${fmtMs(median(dispatch.app))} ms / bare ${fmtMs(median(dispatch.bare))} ms one by one, ` +
 				`app ${fmtMs(median(dispatch.appBatch))} ms / bare ${fmtMs(median(dispatch.bareBatch))} ms as one batch; the rest is MapLibre re-tiling in its worker and drawing`
 		);
+		// 2b. The whole production path once per round: 1,000 offline devices report through the HTTP twin (the NB-IoT
+		// path: pipeline → batch writer → commit → live `sensors` event → SSE → the page's handler → MapLibre), timed from
+		// the first request until the map is idle with all of them drawn normal. Wall clock on both sides (same machine).
+		for (let i = 0; i < E2E_ROUNDS; i++) {
+			// Wait (untimed) until the offline watcher has taken the previous round's devices offline again.
+			const reset = await inPage(app.page, waitDrawn, { ids: e2eIds, status: 'offline', source: SOURCE, timeoutMs: 90_000 });
+			if (reset.at === null) throw new Error(`e2e: only ${reset.seen} of ${reset.expected} back offline`);
+			const watching = inPage(app.page, waitDrawn, { ids: e2eIds, status: 'normal', source: SOURCE, timeoutMs: 60_000 });
+			const t0 = Date.now();
+			const ts = new Date().toISOString();
+			let next = 0;
+			const post = async () => {
+				while (next < e2eIds.length) {
+					const id = e2eIds[next++];
+					const res = await fetch(`${server!.url}/api/v1/devices/${encodeURIComponent(id)}/readings`, {
+						method: 'POST',
+						headers: { authorization: `Bearer shudi-demo-${id}`, 'content-type': 'application/json' },
+						body: JSON.stringify({ ts, values: { battery_v: 3.9, rssi_dbm: -80 } })
+					});
+					if (!res.ok) throw new Error(`POST readings for ${id}: HTTP ${res.status} ${await res.text()}`);
+				}
+			};
+			await Promise.all(Array.from({ length: 50 }, post));
+			const posted = Date.now() - t0;
+			const r = await watching;
+			if (r.at === null) throw new Error(`e2e: only ${r.seen} of ${r.expected} drawn normal`);
+			rows.e2e.app.push(r.at - t0);
+			(dispatch.e2ePosted ??= []).push(posted);
+		}
+		notes.push(`end to end: ${e2eIds.length} devices, 50 requests in flight, all answered (= committed) after median ${fmtMs(median(dispatch.e2ePosted ?? []))} ms; ${E2E_ROUNDS} rounds`);
 		errors.push(...app.errors.map((e) => `app: ${e}`), ...bare.errors.map((e) => `bare: ${e}`));
 		await app.ctx.close();
 		await bare.ctx.close();
@@ -339,8 +404,9 @@ async function main() {
 		notes.push(`API: ${(sensorsJson.length / 1e6).toFixed(2)} MB of JSON, uncompressed; baseline = the same bytes from a static Node server`);
 
 		console.log(`${REPEAT} timed rounds after 1 warm-up round, app and baseline alternating (first render: a fresh browser context each)`);
-		printTable([rows.first, rows.status, rows.batch, rows.api]);
+		printTable([rows.first, rows.status, rows.batch, rows.e2e, rows.api]);
 		for (const n of notes) console.log(n);
+		console.log(`${load()} at the end`);
 		if (errors.length) console.log(`page errors:\n  ${errors.join('\n  ')}`);
 	} finally {
 		await browser?.close();

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
-import { fmtMs, printTable, type Row } from './bench-stats.js';
+import { load, fmtMs, printTable, type Row } from './bench-stats.js';
 import { rootLogger } from '../src/lib/server/log.js';
 import { sensorsGeoJSON } from '../src/lib/server/queries.js';
 import { historyQuery, sensorHistory } from '../src/lib/server/sensor-history.js';
@@ -63,7 +63,7 @@ async function main() {
 	const db = await openBenchDb(target);
 	try {
 		const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v.split(' on ')[0];
-		console.log(`bench:queries — ${db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} (${version}); ${cpus().length} CPUs; Node ${process.version}; ${new Date().toISOString()}`);
+		console.log(`bench:queries — ${db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} (${version}); ${cpus().length} CPUs; Node ${process.version}; ${load()} at start; ${new Date().toISOString()}`);
 		const f = await buildBenchFixture(db, { sensors: Number(args.sensors) });
 		console.log(summarise(f));
 		if (db.kind === 'postgres') await db.query('ANALYZE');
@@ -118,6 +118,7 @@ async function main() {
 		console.log(`${REPEAT} rounds after ${WARMUP} warm-up rounds, app and baseline alternating; times include the query and (app) building the response`);
 		printTable([rows.sensors, rows.chart]);
 		console.log(check);
+		console.log(`${load()} at the end`);
 		console.log(`app min–max: sensors ${fmtMs(Math.min(...rows.sensors.app))}–${fmtMs(Math.max(...rows.sensors.app))} ms; chart ${fmtMs(Math.min(...rows.chart.app))}–${fmtMs(Math.max(...rows.chart.app))} ms`);
 	} finally {
 		await db.close();

@@ -1,4 +1,5 @@
 // Small statistics and table helpers shared by the bench scripts (bench:queries, bench:map).
+import { loadavg } from 'node:os';
 
 export function quantile(xs: number[], q: number): number {
 	if (!xs.length) return NaN;
@@ -39,3 +40,6 @@ export function printTable(rows: Row[]): void {
 	out(head);
 	for (const l of lines) out(l);
 }
+
+/** The machine's 1-minute load average: the benches share two cores with other work, so every run says how busy. */
+export const load = () => `load average ${loadavg()[0].toFixed(1)}`;
