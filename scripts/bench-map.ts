@@ -105,7 +105,7 @@ function inPage<A, R>(page: Page, fn: (arg: A) => R | Promise<R>, arg: A): Promi
 	return page.evaluate(pageSource(fn as (arg: never) => unknown, arg)) as Promise<R>;
 }
 
-type Mode = 'app-status-events' | 'app-sensors-event' | 'bare-each' | 'bare-batch';
+type Mode = 'app-status-events' | 'app-sensors-event' | 'bare-each' | 'bare-batch' | 'bare-feature-state';
 
 /** In the page: apply `ids` → `status` one way, then wait until MapLibre is idle with all of them drawn anew. */
 async function applyChanges(p: { mode: Mode; ids: string[]; status: string; source: string }): Promise<{ ms: number; dispatchMs: number; expected: number; seen: number }> {
@@ -125,7 +125,8 @@ async function applyChanges(p: { mode: Mode; ids: string[]; status: string; sour
 		const src = map.getSource(p.source) as import('maplibre-gl').GeoJSONSource;
 		const upd = (id: string) => ({ id, addOrUpdateProperties: [{ key: 'status', value: p.status }] });
 		if (p.mode === 'bare-each') for (const id of p.ids) src.updateData({ update: [upd(id)] });
-		else src.updateData({ update: p.ids.map(upd) });
+		else if (p.mode === 'bare-batch') src.updateData({ update: p.ids.map(upd) });
+		else for (const id of p.ids) map.setFeatureState({ source: p.source, id }, { status: p.status });
 	}
 	const dispatchMs = performance.now() - t0;
 	for (let tries = 0; tries < 50; tries++) {
@@ -137,7 +138,7 @@ async function applyChanges(p: { mode: Mode; ids: string[]; status: string; sour
 			});
 			map.triggerRepaint();
 		});
-		const seen = drawn().filter((f) => before.has(String(f.properties?.id)) && f.properties?.status === p.status).length;
+		const seen = drawn().filter((f) => before.has(String(f.properties?.id)) && (f.state?.status ?? f.properties?.status) === p.status).length;
 		if (seen >= before.size) return { ms: t - t0, dispatchMs, expected: before.size, seen };
 	}
 	throw new Error('changed sensors never drawn with their new status');
@@ -179,7 +180,8 @@ function baselineHtml(): string {
 		source: SOURCE,
 		paint: {
 			'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 5, 15, 10],
-			'circle-color': match('status', STATUS_COLOURS, '#c8c8c8'),
+			// Feature-state first, so the bare page can also show the feature-state way of changing a status.
+			'circle-color': ['match', ['coalesce', ['feature-state', 'status'], ['get', 'status']], ...Object.entries(STATUS_COLOURS).flat(), '#c8c8c8'],
 			'circle-stroke-color': match('kind', KIND_COLOURS, '#333333'),
 			'circle-stroke-width': 2.5
 		}
@@ -295,6 +297,7 @@ async function main() {
 			first: { figure: `first render, ${fixture.sensors} sensors`, app: [], baseline: [], target: 2000 },
 			status: { figure: `${CHANGES} status changes, one event each`, app: [], baseline: [], target: 250 },
 			batch: { figure: `${CHANGES} status changes, one batch`, app: [], baseline: [] },
+			state: { figure: `${CHANGES} status changes, feature-state`, app: [], baseline: [] },
 			e2e: { figure: `${CHANGES} devices report (HTTP twin) → drawn`, app: [], baseline: [] },
 			api: { figure: 'GET /api/v1/sensors over HTTP', app: [], baseline: [], target: 50 }
 		};
@@ -333,14 +336,15 @@ async function main() {
 			{ source: SOURCE, n: CHANGES }
 		);
 		if (ids.length < CHANGES) notes.push(`only ${ids.length} normal sensors are drawn individually; changing those`);
-		const dispatch: Record<string, number[]> = { app: [], appBatch: [], bare: [], bareBatch: [] };
+		const dispatch: Record<string, number[]> = { app: [], appBatch: [], bare: [], bareBatch: [], bareState: [] };
 		for (let i = 0; i < REPEAT + 1; i++) {
 			const status = i % 2 ? 'yellow' : 'orange';
 			const plan: [Page, Mode, Row, keyof typeof dispatch][] = [
 				[app.page, 'app-status-events', rows.status, 'app'],
 				[bare.page, 'bare-each', rows.status, 'bare'],
 				[app.page, 'app-sensors-event', rows.batch, 'appBatch'],
-				[bare.page, 'bare-batch', rows.batch, 'bareBatch']
+				[bare.page, 'bare-batch', rows.batch, 'bareBatch'],
+				[bare.page, 'bare-feature-state', rows.state, 'bareState']
 			];
 			for (const [page, mode, row, key] of i % 2 ? plan.reverse() : plan) {
 				// Two passes per round (to the level, back to normal) so each timed pass really changes every sensor.
@@ -351,6 +355,8 @@ async function main() {
 					(mode.startsWith('app') ? row.app : row.baseline).push(r.ms);
 					dispatch[key].push(r.dispatchMs);
 				}
+				// Back to plain properties, or the bare page's later updateData passes would be hidden by the state.
+				if (mode === 'bare-feature-state') await inPage(page, (source) => (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap.removeFeatureState({ source }), SOURCE);
 			}
 		}
 		notes.push(
@@ -404,7 +410,7 @@ async function main() {
 		notes.push(`API: ${(sensorsJson.length / 1e6).toFixed(2)} MB of JSON, uncompressed; baseline = the same bytes from a static Node server`);
 
 		console.log(`${REPEAT} timed rounds after 1 warm-up round, app and baseline alternating (first render: a fresh browser context each)`);
-		printTable([rows.first, rows.status, rows.batch, rows.e2e, rows.api]);
+		printTable([rows.first, rows.status, rows.batch, rows.state, rows.e2e, rows.api]);
 		for (const n of notes) console.log(n);
 		console.log(`${load()} at the end`);
 		if (errors.length) console.log(`page errors:\n  ${errors.join('\n  ')}`);

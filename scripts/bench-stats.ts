@@ -28,11 +28,11 @@ export function printTable(rows: Row[]): void {
 		const b = median(r.baseline);
 		return [
 			r.figure,
-			`${fmtMs(a)} / ${fmtMs(p90(r.app))}`,
+			r.app.length ? `${fmtMs(a)} / ${fmtMs(p90(r.app))}` : '—',
 			r.baseline.length ? `${fmtMs(b)} / ${fmtMs(p90(r.baseline))}` : '—',
-			r.baseline.length ? `${(a / b).toFixed(2)}×` : '—',
+			r.baseline.length && r.app.length ? `${(a / b).toFixed(2)}×` : '—',
 			r.target === undefined ? '' : `≤ ${r.target} ms`,
-			r.target === undefined ? '' : a <= r.target ? 'PASS' : 'MISS'
+			r.target === undefined || !r.app.length ? '' : a <= r.target ? 'PASS' : 'MISS'
 		];
 	});
 	const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
