@@ -13,23 +13,13 @@ export interface SensorProps {
 	values: Record<string, { value: number; observed_at: string; flags: number }>;
 }
 
-/**
- * scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors.
- * Latest values are grouped once (GROUP BY over latest_values, joined by device) as compact [metric, value, epoch ms,
- * flags] arrays instead of a JSON object built per device by a correlated subquery with timestamptz rendered as text:
- * at 10,000 sensors that took 0.6–0.8× the time on PostgreSQL and the embedded PGlite alike (npm run bench:queries,
- * BENCHMARKS.md). One row per device, because per-row transfer is what costs most in PGlite.
- */
+/** scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors. */
 export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = null): Promise<GeoJSON.FeatureCollection<GeoJSON.Point, SensorProps>> {
-	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen_ms: number | null; interval_s: number; lng: number; lat: number; vals: [string, number, number, number][] | null }>(
-		`SELECT d.id, d.name, d.kind, d.village_id, d.status, floor(extract(epoch FROM d.last_seen) * 1000)::float8 AS last_seen_ms, d.interval_s, d.lng, d.lat, v.vals
+	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; interval_s: number; lng: number; lat: number; vals: Record<string, { value: number; observed_at: string; flags: number }> | null }>(
+		`SELECT d.id, d.name, d.kind, d.village_id, d.status, d.last_seen, d.interval_s, d.lng, d.lat,
+		        (SELECT json_object_agg(lv.metric, json_build_object('value', lv.value, 'observed_at', lv.observed_at, 'flags', lv.flags))
+		         FROM latest_values lv WHERE lv.device_id = d.id) AS vals
 		 FROM devices d
-		 LEFT JOIN (
-		   SELECT device_id, json_agg(json_build_array(metric, value, floor(extract(epoch FROM observed_at) * 1000)::float8, flags) ORDER BY metric) AS vals
-		   FROM latest_values
-		   WHERE $1::int[] IS NULL OR device_id IN (SELECT id FROM devices WHERE village_id = ANY($1::int[]))
-		   GROUP BY device_id
-		 ) v ON v.device_id = d.id
 		 WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL
 		   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))
 		 ORDER BY d.id`,
@@ -37,26 +27,29 @@ export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = 
 	);
 	return {
 		type: 'FeatureCollection',
-		features: r.rows.map((row) => {
-			const values: SensorProps['values'] = {};
-			for (const [metric, value, ms, flags] of row.vals ?? []) values[metric] = { value, observed_at: new Date(ms).toISOString(), flags };
-			return {
-				type: 'Feature',
+		features: r.rows.map((row) => ({
+			type: 'Feature',
+			id: row.id,
+			geometry: { type: 'Point', coordinates: [row.lng, row.lat] },
+			properties: {
 				id: row.id,
-				geometry: { type: 'Point', coordinates: [row.lng, row.lat] },
-				properties: {
-					id: row.id,
-					name: row.name,
-					kind: row.kind,
-					village_id: row.village_id,
-					status: row.status,
-					last_seen: row.last_seen_ms === null ? null : new Date(row.last_seen_ms).toISOString(),
-					interval_s: row.interval_s,
-					values
-				}
-			};
-		})
+				name: row.name,
+				kind: row.kind,
+				village_id: row.village_id,
+				status: row.status,
+				last_seen: row.last_seen ? new Date(row.last_seen).toISOString() : null,
+				interval_s: row.interval_s,
+				values: normaliseValues(row.vals)
+			}
+		}))
 	};
+}
+
+/** json_build_object renders timestamptz in the session time zone; normalise to ISO-8601 UTC for clients. */
+function normaliseValues(vals: Record<string, { value: number; observed_at: string; flags: number }> | null) {
+	const out: Record<string, { value: number; observed_at: string; flags: number }> = {};
+	for (const [k, v] of Object.entries(vals ?? {})) out[k] = { value: v.value, observed_at: new Date(v.observed_at).toISOString(), flags: v.flags };
+	return out;
 }
 
 export interface VillageProps {
