@@ -20,9 +20,9 @@ async function main() {
 	const db = await openDb({ url: c.DATABASE_URL, dataDir: c.DATABASE_URL ? undefined : join(resolve(c.DATA_DIR), 'pgdata'), log: logger('db') });
 	await migrate(db, logger('migrate'));
 	// Alarm rules, the escalation scheduler and webhook delivery live with ingest when it runs on its own.
-	const rules = c.RULES ? new RuleRunner(db, { tz: c.TZ_DISPLAY, log: logger('rules') }) : null;
+	const rules = c.RULES ? new RuleRunner(db, { tz: c.TZ_DISPLAY, log: logger('rules'), cache: !c.INGEST_SHARE_GROUP }) : null;
 	const svc = await startIngest({
-		onCommitted: (r) => rules?.touch(r.seen.keys()),
+		onCommitted: (r) => rules?.committed(r),
 		db,
 		mqttUrl: c.MQTT_URL,
 		embeddedPort: c.MQTT_PORT,
@@ -31,7 +31,8 @@ async function main() {
 		clientId: c.INGEST_CLIENT_ID,
 		shareGroup: c.INGEST_SHARE_GROUP,
 		batchRows: c.INGEST_BATCH_ROWS,
-		batchMs: c.INGEST_BATCH_MS
+		batchMs: c.INGEST_BATCH_MS,
+		receiveMaximum: c.INGEST_RECEIVE_MAX
 	});
 	const offline = new OfflineWatcher(db, { afterIntervals: c.OFFLINE_AFTER_INTERVALS, log: logger('offline'), onChange: (ch) => svc.writer.forget(ch.map((x) => x.id)) });
 	offline.start();

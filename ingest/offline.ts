@@ -41,6 +41,9 @@ export class OfflineWatcher {
 					`UPDATE devices SET status = 'offline'
 					 WHERE revoked_at IS NULL AND status NOT IN ('offline', 'unknown', 'maintenance')
 					   AND last_seen < $1::timestamptz - make_interval(secs => interval_s * $2::float8)
+					   -- A device switched off for maintenance is not "offline".
+					   AND NOT EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = devices.id AND m.cancelled_at IS NULL
+					                   AND m.starts_at <= $1::timestamptz AND m.ends_at > $1::timestamptz)
 					 RETURNING id, last_seen`,
 					[now.toISOString(), this.opts.afterIntervals ?? 3]
 				);

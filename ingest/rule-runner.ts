@@ -10,6 +10,7 @@ import { LOOKBACK_MS, replay, worstLevel, type HistoryPoint, type RuleId, type R
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
 import type { Level, SensorKind } from '../src/lib/domain/types.js';
 import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/incidents.js';
+import { HistoryCache, type FedReading } from './history-cache.js';
 
 /** Readings per sensor and metric fed to the rules at most: real devices report every few minutes; a device sending
  * far faster is judged on its newest readings only, so a flood of messages cannot stall the alarm path. */
@@ -53,8 +54,29 @@ export class RuleRunner {
 
 	constructor(
 		private readonly db: Db,
-		private readonly opts: { tz: string; everyMs?: number; minIntervalMs?: number; log?: Logger; onResult?: (r: RuleRunResult) => void }
-	) {}
+		private readonly opts: {
+			tz: string;
+			everyMs?: number;
+			minIntervalMs?: number;
+			log?: Logger;
+			onResult?: (r: RuleRunResult) => void;
+			/**
+			 * Keep each judged sensor's recent readings in memory, fed by committed batches (ingest/history-cache.ts).
+			 * Only correct when this process commits every reading of its devices: off in a share group.
+			 */
+			cache?: boolean;
+		}
+	) {
+		this.cache = opts.cache === false ? null : new HistoryCache(MAX_POINTS);
+	}
+
+	private readonly cache: HistoryCache | null;
+
+	/** A batch this process committed: its readings feed the history cache and its devices are judged soon. */
+	committed(r: { readings: readonly FedReading[]; seen: Map<string, Date> }): void {
+		this.cache?.feed(r.readings);
+		this.touch(r.seen.keys());
+	}
 
 	touch(ids: Iterable<string>): void {
 		for (const id of ids) this.pending.add(id);
@@ -181,8 +203,44 @@ export class RuleRunner {
 		return out;
 	}
 
-	/** Each sensor's readings in its look-back window before its newest reading, for all sensors in one query. */
+	/** Each sensor's readings in its look-back window before its newest reading: from the cache, or one query for the rest. */
 	private async histories(devs: DeviceRow[]): Promise<Map<string, HistoryPoint[]>> {
+		const cache = this.cache;
+		if (!cache) return new Map([...(await this.readHistories(devs))].map(([id, r]) => [id, r.points]));
+		const cold = devs.filter((d) => !cache.has(d.id, d.kind));
+		if (cold.length) {
+			cache.beginLoad(cold.map((d) => d.id));
+			try {
+				const read = await this.readHistories(cold);
+				for (const d of cold) {
+					const r = read.get(d.id);
+					cache.finishLoad(d.id, d.kind, new Set([...(KIND_METRICS[d.kind] ?? []), ...HEALTH_METRICS]), r?.newest ?? -Infinity, r?.points ?? []);
+				}
+			} catch (err) {
+				cache.abortLoad(cold.map((d) => d.id));
+				throw err;
+			}
+		}
+		// Readings taken during a maintenance window are kept but never judged (as in the database read below). The
+		// windows are read each pass, so one added or cancelled after the readings came in counts all the same.
+		const windows = await this.db.query<{ device_id: string; starts_at: Date; ends_at: Date }>(
+			'SELECT device_id, starts_at, ends_at FROM device_maintenance WHERE device_id = ANY($1::text[]) AND cancelled_at IS NULL',
+			[devs.map((d) => d.id)]
+		);
+		const held = new Map<string, [number, number][]>();
+		for (const w of windows.rows) (held.get(w.device_id) ?? held.set(w.device_id, []).get(w.device_id)!).push([new Date(w.starts_at).getTime(), new Date(w.ends_at).getTime()]);
+		const out = new Map<string, HistoryPoint[]>();
+		for (const d of devs) {
+			let h = cache.history(d.id, LOOKBACK_MS[d.kind]);
+			const ws = held.get(d.id);
+			if (h && ws) h = h.filter((p) => !ws.some(([a, b]) => p.t >= a && p.t < b));
+			if (h?.length) out.set(d.id, h);
+		}
+		return out;
+	}
+
+	/** The database read: each sensor's look-back window before its newest reading, for all sensors in one query. */
+	private async readHistories(devs: DeviceRow[]): Promise<Map<string, { newest: number; points: HistoryPoint[] }>> {
 		const latest = await this.db.query<{ device_id: string; t: Date }>(
 			'SELECT device_id, max(observed_at) AS t FROM latest_values WHERE device_id = ANY($1::text[]) GROUP BY device_id',
 			[devs.map((d) => d.id)]
@@ -200,7 +258,8 @@ export class RuleRunner {
 				since.push(new Date(t - LOOKBACK_MS[d.kind]).toISOString());
 			}
 		}
-		const out = new Map<string, HistoryPoint[]>();
+		const out = new Map<string, { newest: number; points: HistoryPoint[] }>();
+		for (const [id, t] of newest) out.set(id, { newest: t, points: [] });
 		if (!dev.length) return out;
 		const r = await this.db.query<{ device_id: string; metric: string; observed_at: Date; value: number }>(
 			`SELECT k.device_id, k.metric, x.observed_at, x.value
@@ -208,14 +267,14 @@ export class RuleRunner {
 			 CROSS JOIN LATERAL (
 			   SELECT observed_at, value FROM readings
 			   WHERE device_id = k.device_id AND metric = k.metric AND observed_at >= k.since
+			     -- Readings taken during a maintenance window are kept but never judged: no alarm while work is done.
+			     AND NOT EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = k.device_id AND m.cancelled_at IS NULL
+			                     AND readings.observed_at >= m.starts_at AND readings.observed_at < m.ends_at)
 			   ORDER BY observed_at DESC LIMIT ${MAX_POINTS}
 			 ) x`,
 			[dev, met, since]
 		);
-		for (const row of r.rows) {
-			const list = out.get(row.device_id) ?? out.set(row.device_id, []).get(row.device_id)!;
-			list.push({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value });
-		}
+		for (const row of r.rows) out.get(row.device_id)!.points.push({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value });
 		return out;
 	}
 }

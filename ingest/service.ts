@@ -21,6 +21,8 @@ export interface IngestOptions {
 	protocolVersion?: 4 | 5;
 	batchRows?: number;
 	batchMs?: number;
+	/** MQTT 5 receive maximum towards an external broker (INGEST_RECEIVE_MAX). */
+	receiveMaximum?: number;
 	maxBuffered?: number;
 	registry?: DeviceRegistry;
 	onCommitted?: (r: BatchResult) => void;
@@ -88,6 +90,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			// Aedes speaks MQTT 3.1.1; external brokers get MQTT 5 for a large receive maximum.
 			protocolVersion: broker ? 4 : (opts.protocolVersion ?? 5),
 			shareGroup: opts.shareGroup,
+			receiveMaximum: opts.receiveMaximum,
 			log
 		});
 		await subscriber.start();

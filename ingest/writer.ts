@@ -22,12 +22,16 @@ export interface BatchResult {
 	inserted: number;
 	duplicates: number;
 	deadLettered: number;
+	/** Every reading of this batch, stored now or before (a redelivery): the rule runner's history cache. */
+	readings: Reading[];
 	/** Latest value per device and metric in this batch (for live map updates). */
 	latest: Reading[];
 	/** Devices heard from in this batch, with the newest received_at. */
 	seen: Map<string, Date>;
 	/** Devices that were offline and reported again in this batch. */
 	online: string[];
+	/** Devices whose status this batch set to normal: offline or never heard from (unknown) before. */
+	revived: string[];
 }
 
 interface Entry {
@@ -259,6 +263,7 @@ export class BatchWriter {
 		const latest = [...latestMap.values()];
 		let inserted = 0;
 		let online: string[] = [];
+		let revived: string[] = [];
 		let wrote: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
@@ -314,6 +319,7 @@ export class BatchWriter {
 				);
 				void upd;
 				online = upd.rows.filter((r) => r.was === 'offline').map((r) => r.id);
+				revived = upd.rows.filter((r) => r.was === 'offline' || r.was === 'unknown').map((r) => r.id);
 				if (online.length) {
 					await q.query(
 						`INSERT INTO device_events (device_id, kind, detail) SELECT id, 'online', '{}'::jsonb FROM unnest($1::text[]) AS x(id)`,
@@ -339,7 +345,7 @@ export class BatchWriter {
 		});
 		const at = Date.now();
 		for (const id of wrote) this.lastSeenWritten.set(id, at);
-		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, latest, seen, online };
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online, revived };
 	}
 
 	/** Writes what is buffered and stops accepting. */

@@ -6,12 +6,14 @@
 // It creates and drops its own database `shudi_bench_<rand>`. The helpers below (spawnIngest, Publisher, payloads)
 // are exported for tests/integration/ingest-faults.spec.ts, which drives the same child process.
 //
-//   npm run bench:ingest -- [--url mqtt://127.0.0.1:1883] [--db postgres://postgres@127.0.0.1:5432/test]
+//   npm run bench:ingest -- [--url mqtt://… (default: start an own mosquitto)] [--db postgres://postgres@127.0.0.1:5432/test]
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -222,6 +224,79 @@ export class Publisher {
 	}
 }
 
+/**
+ * A Mosquitto of the bench's own on a free port, configured as README's production section says: a queue large
+ * enough that the broker never drops a backlog (`max_queued_messages`), no persistence file, loopback only. The
+ * machine's own Mosquitto keeps the stock `max_queued_messages 1000`, which silently drops messages whenever a
+ * subscriber — the counting baseline too — falls more than 1000 messages behind (BENCHMARKS.md).
+ */
+export async function startOwnMosquitto(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+	const port = await new Promise<number>((ok, fail) => {
+		const srv = createServer();
+		srv.once('error', fail);
+		srv.listen(0, '127.0.0.1', () => {
+			const addr = srv.address();
+			srv.close(() => (addr && typeof addr !== 'string' ? ok(addr.port) : fail(new Error('no port'))));
+		});
+	});
+	const dir = mkdtempSync(resolve(tmpdir(), 'shudi-bench-mosq-'));
+	const conf = resolve(dir, 'mosquitto.conf');
+	writeFileSync(
+		conf,
+		[`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000000', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n'
+	);
+	const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+	const errors: string[] = [];
+	child.stderr!.on('data', (b: Buffer) => errors.push(b.toString()));
+	const exited = new Promise<void>((r) => child.once('exit', () => r()));
+	child.once('error', (e) => errors.push(e.message));
+	const url = `mqtt://127.0.0.1:${port}`;
+	for (let i = 0; ; i++) {
+		try {
+			const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
+			await c.endAsync(true);
+			break;
+		} catch (err) {
+			if (i > 50 || child.exitCode !== null) throw new Error(`could not start mosquitto: ${errors.join('') || (err as Error).message}`);
+			await sleep(100);
+		}
+	}
+	return {
+		url,
+		pid: child.pid!,
+		async stop() {
+			child.kill('SIGTERM');
+			await exited;
+			rmSync(dir, { recursive: true, force: true });
+			const dropped = errors.join('').match(/dropped/gi);
+			if (dropped) console.error(`bench mosquitto reported dropped messages: ${errors.join('').slice(0, 500)}`);
+		}
+	};
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
+	} catch {
+		return 0;
+	}
+}
+
+/**
+ * The PostgreSQL server processes working for this run: the backends connected to the bench's database and the
+ * server's own background processes (WAL writer, checkpointer, autovacuum …). Backends of other databases (other
+ * work on a shared machine) are left out.
+ */
+export async function postgresPids(pool: pg.Pool): Promise<number[]> {
+	const r = await pool.query<{ pid: number }>(
+		`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`
+	);
+	return r.rows.map((x) => x.pid);
+}
+
 export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
 
 /** A good native message: three values, device time `tsMs`, sequence `seq`. */
@@ -280,6 +355,8 @@ interface Args {
 	window: number;
 	rate: number;
 	cpuProf?: string;
+	/** The bench's own mosquitto, for CPU accounting. */
+	brokerPid?: number;
 	batchRows?: number;
 	batchMs?: number;
 }
@@ -390,6 +467,8 @@ interface IngestFigures {
 	rssMax: number;
 	rssMedian: number;
 	drainSeconds: number;
+	/** CPU seconds per component from the first publish until everything was stored. */
+	cpu: { publishers: number; broker: number; ingest: number; postgres: number };
 }
 
 /** Phase 2: the ingest child against a fresh database. */
@@ -471,6 +550,14 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 		})();
 
 		pub = await Publisher.connect(a.url, a.connections, a.window);
+		// Backends opened during the run (a pool growing) count from zero: their whole life is inside the run.
+		const pgStart = new Map((await postgresPids(pool)).map((pid) => [pid, cpuSeconds(pid)]));
+		const pgCpu = async () => {
+			let sum = 0;
+			for (const pid of new Set([...pgStart.keys(), ...(await postgresPids(pool))])) sum += cpuSeconds(pid) - (pgStart.get(pid) ?? 0);
+			return sum;
+		};
+		const cpu0 = { publishers: process.cpuUsage(), broker: a.brokerPid ? cpuSeconds(a.brokerPid) : NaN, ingest: cpuSeconds(ingest.pid) };
 		const d = await drive(pub, ids, a, nativeTopic, (di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }));
 		const pubDone = Date.now();
 
@@ -486,6 +573,13 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			await sleep(250);
 		}
 		const drainSeconds = (Date.now() - pubDone) / 1000;
+		const pu = process.cpuUsage(cpu0.publishers);
+		const cpu = {
+			publishers: (pu.user + pu.system) / 1e6,
+			broker: a.brokerPid ? cpuSeconds(a.brokerPid) - cpu0.broker : NaN,
+			ingest: cpuSeconds(ingest.pid) - cpu0.ingest,
+			postgres: await pgCpu()
+		};
 		clearInterval(countTimer);
 		clearInterval(rssTimer);
 		stopAt = Date.now();
@@ -518,7 +612,8 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			arriveP99: Number(arrive.rows[0].p99),
 			rssMax: Math.max(...rss),
 			rssMedian: median(rss),
-			drainSeconds
+			drainSeconds,
+			cpu
 		};
 	} finally {
 		await pub?.close();
@@ -566,7 +661,7 @@ const mb = (b: number) => b / 1024 / 1024;
 async function main(): Promise<void> {
 	const { values: v } = parseArgs({
 		options: {
-			url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+			url: { type: 'string' },
 			db: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
 			devices: { type: 'string', default: '1000' },
 			seconds: { type: 'string', default: '20' },
@@ -587,7 +682,7 @@ async function main(): Promise<void> {
 		return n;
 	};
 	const a: Args = {
-		url: v.url!,
+		url: v.url ?? '',
 		db: v.db!,
 		devices: int('devices', v.devices, 1),
 		seconds: int('seconds', v.seconds, 3),
@@ -599,6 +694,12 @@ async function main(): Promise<void> {
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined
 	};
+	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
+	const own = v.url ? null : await startOwnMosquitto();
+	if (own) {
+		a.url = own.url;
+		a.brokerPid = own.pid;
+	}
 	const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
 	console.log(`bench:ingest — ${machine}`);
 	console.log(
@@ -642,7 +743,22 @@ async function main(): Promise<void> {
 	console.log('\n' + line(['figure', 'measured', 'target', '']));
 	console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|');
 	for (const r of rows) console.log(line(r));
+	// Where the two cores go: CPU seconds per 1,000 stored messages by component, and the rate the machine could
+	// sustain if every component kept its cost per message and both cores did nothing else.
+	const per = (f: (c: IngestFigures['cpu']) => number) => m((r) => (f(r.ing.cpu) / Math.max(1, r.ing.stored)) * 1000 * 1000);
+	const comps: [string, number][] = [
+		['publishers (bench process: 8 MQTT clients + its count/latency queries)', per((c) => c.publishers)],
+		['broker (mosquitto)', per((c) => c.broker)],
+		['ingest (node)', per((c) => c.ingest)],
+		['PostgreSQL (backends of the bench database + background processes)', per((c) => c.postgres)]
+	];
+	const totalMs = comps.reduce((acc, [, x]) => acc + (Number.isFinite(x) ? x : 0), 0);
+	console.log('\nCPU per 1,000 stored messages (publish start → all stored):');
+	for (const [k, x] of comps) console.log(`  ${k.padEnd(72)} ${fmt(x)} ms`);
+	console.log(`  ${'total'.padEnd(72)} ${fmt(totalMs)} ms → ceiling on ${availableParallelism()} cores ≈ ${fmt((availableParallelism() * 1e6) / totalMs)} msg/s; without the publishers ≈ ${fmt((availableParallelism() * 1e6) / (totalMs - comps[0][1]))} msg/s`);
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
+	console.log(own ? `broker: the bench's own mosquitto (${a.url}, max_queued_messages 10000000, no persistence)` : `broker: ${a.url} (as configured)`);
+	await own?.stop();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -9,6 +9,7 @@ import { ConfigError } from '$lib/server/config';
 import { PortInUseError } from '$lib/server/broker';
 import { SESSION_COOKIE, apiTokenScopes, sessionUser } from '$lib/server/auth';
 import { ROUTE_ACCESS, accessFor } from '$lib/server/access';
+import { tileOrigins, widenCsp } from '$lib/domain/basemap';
 
 const log = logger('web');
 
@@ -52,12 +53,26 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const denied = checkAccess(event);
 	const response = denied ?? (await resolve(event));
 	response.headers.set('X-Content-Type-Options', 'nosniff');
-	response.headers.set('Referrer-Policy', 'same-origin');
+	// svelte.config.js holds the offline policy (this server only). A configured raster basemap adds exactly its tile
+	// hosts to img-src/connect-src, and tile requests then carry this site's origin (never a path) as Referer, which
+	// Tianditu checks against the key's allowed domains.
+	const tileHosts = allowedTileHosts(rt.config);
+	const csp = response.headers.get('content-security-policy');
+	if (csp && tileHosts.length) response.headers.set('content-security-policy', widenCsp(csp, tileHosts));
+	response.headers.set('Referrer-Policy', tileHosts.length ? 'strict-origin-when-cross-origin' : 'same-origin');
 	response.headers.set('X-Frame-Options', 'DENY');
 	response.headers.set('Permissions-Policy', 'camera=(self), geolocation=(self), microphone=()');
 	if (event.locals.user) response.headers.set('Cache-Control', 'no-store');
 	return response;
 };
+
+const tileHostsByConfig = new WeakMap<object, string[]>();
+/** The configured basemaps' tile origins, worked out once per config object (it is frozen). */
+function allowedTileHosts(config: Parameters<typeof tileOrigins>[0]): string[] {
+	let hosts = tileHostsByConfig.get(config);
+	if (!hosts) tileHostsByConfig.set(config, (hosts = tileOrigins(config)));
+	return hosts;
+}
 
 /** The role check for every route (src/lib/server/access.ts). Returns a response when the request is refused. */
 function checkAccess(event: RequestEvent): Response | null {

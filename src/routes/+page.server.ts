@@ -5,6 +5,7 @@ import { visibleVillageIds } from '$lib/server/auth';
 import { mapFeatures, sensorsGeoJSON, villagesGeoJSON } from '$lib/server/queries';
 import { listIncidents } from '$lib/server/incident-queries';
 import { dutyOn } from '$lib/server/incidents';
+import { rasterBasemaps } from '$lib/domain/basemap';
 
 export const load = (async ({ locals }) => {
 	const rt = await runtime();
@@ -38,6 +39,7 @@ export const load = (async ({ locals }) => {
 		cadres: cadres.rows,
 		duty,
 		followups: followups.rows.map((f) => ({ ...f, due_at: new Date(f.due_at).toISOString() })),
+		basemaps: rasterBasemaps(rt.config),
 		demo: rt.config.DEMO,
 		tz: rt.config.TZ_DISPLAY,
 		user: { username: user.username, display_name: user.display_name, roles: user.roles }

@@ -81,7 +81,7 @@ describe('case page', () => {
 		await expect
 			.poll(
 				async () => {
-					const list = await api<{ items: { id: number; device_id: string | null }[] }>('/api/v1/incidents?category=flood');
+					const list = await api<{ items: { id: number; device_id: string | null }[] }>('/api/v1/incidents?category=flood&status=open');
 					caseId = list.body.items.find((i) => i.device_id === 'RL-01')?.id;
 					return caseId;
 				},

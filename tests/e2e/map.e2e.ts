@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, mapIdle, renderedCount, saveScreenshot, sessionCookie, signIn, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, mapIdle, renderedCount, renderedSensors, saveScreenshot, sessionCookie, signIn, startServer, type TestServer } from './support';
 
 interface SensorFeature {
 	geometry: { type: 'Point'; coordinates: [number, number] };
@@ -49,7 +49,7 @@ describe('duty console with the simulator running', () => {
 		const { ctx, page, errors } = await openConsole(server);
 		try {
 			await expect.poll(() => renderedCount(page, 'village-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(8);
-			await expect.poll(() => renderedCount(page, 'sensor-circles'), { timeout: 20_000 }).toBeGreaterThanOrEqual(40);
+			await expect.poll(() => renderedSensors(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(40);
 			await expect.poll(() => renderedCount(page, 'river-line'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 			await expect.poll(() => renderedCount(page, 'township-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 
@@ -88,7 +88,7 @@ describe('duty console with the simulator running', () => {
 		const { ctx, page, errors } = await openConsole(server, { width: 390, height: 844 });
 		try {
 			await expect.poll(() => renderedCount(page, 'village-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
-			await expect.poll(() => renderedCount(page, 'sensor-circles'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+			await expect.poll(() => renderedSensors(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 			const canvas = await page.locator('canvas.maplibregl-canvas').boundingBox();
 			const panel = await page.locator('aside.panel').boundingBox();
 			expect(canvas && canvas.width >= 380 && canvas.height >= 300).toBe(true);

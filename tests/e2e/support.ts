@@ -185,6 +185,20 @@ export async function renderedCount(page: Page, layer: string): Promise<number> 
 	return page.evaluate((id) => window.shudiMap?.queryRenderedFeatures({ layers: [id] }).length ?? 0, layer);
 }
 
+/**
+ * How many sensors the console map shows in the current view: single symbols plus the sensors inside drawn
+ * clusters (layers `sensor-symbols` and `sensor-clusters` of src/lib/components/TownshipMap.svelte).
+ */
+export async function renderedSensors(page: Page): Promise<number> {
+	return page.evaluate(() => {
+		const map = window.shudiMap;
+		if (!map) return 0;
+		const single = new Set(map.queryRenderedFeatures({ layers: ['sensor-symbols'] }).map((f) => f.properties.id));
+		const clusters = new Map(map.queryRenderedFeatures({ layers: ['sensor-clusters'] }).map((f) => [f.properties.cluster_id, Number(f.properties.point_count)]));
+		return single.size + [...clusters.values()].reduce((a, b) => a + b, 0);
+	});
+}
+
 /** Resolves once the map exists and has finished loading and rendering (MapLibre's 'idle'). */
 export async function mapIdle(page: Page): Promise<void> {
 	await page.waitForFunction(() => !!window.shudiMap, undefined, { timeout: 30_000 });
@@ -226,8 +240,16 @@ export async function sessionCookie(server: { url: string }, username = 'admin',
 
 /** Signs a browser page in through the login form, as a person would. */
 export async function signIn(page: Page, server: { url: string }, username = 'duty', password = 'shudi-demo'): Promise<void> {
-	await page.goto(`${server.url}/login`);
+	// After the scripts have loaded and the page is hydrated, as a person who waits for the page would.
+	await page.goto(`${server.url}/login`, { waitUntil: 'networkidle' });
 	await page.fill('input[name=username]', username);
 	await page.fill('input[name=password]', password);
-	await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+	try {
+		await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+	} catch (err) {
+		// Say what the page showed: a refused login and a slow server look alike from a timeout alone.
+		const alert = await page.locator('[role=alert]').allTextContents().catch(() => []);
+		const typed = await page.inputValue('input[name=username]').catch(() => '?');
+		throw new Error(`sign-in as ${username} did not leave ${page.url()} (alert: ${JSON.stringify(alert)}, user name field: ${JSON.stringify(typed)}): ${(err as Error).message}`);
+	}
 }

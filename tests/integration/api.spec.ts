@@ -15,7 +15,8 @@ import { GET as getVillages } from '../../src/routes/api/v1/villages/+server';
 import { GET as getHealth } from '../../src/routes/api/v1/health/+server';
 import { GET as getMetrics } from '../../src/routes/metrics/+server';
 import { OfflineWatcher } from '../../ingest/offline';
-import { REAL_DB } from '../support/services';
+import { REAL_DB, waitFor } from '../support/services';
+import type { SensorUpdate } from '../../src/lib/server/events';
 
 let rt: Runtime;
 const config = parseConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'shudi-api-')), MQTT_PORT: '0', SIMULATE: 'off', DEMO: 'on', LOG_LEVEL: 'silent', INGEST_BATCH_MS: '10' });
@@ -83,6 +84,26 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		const f = s.features.find((x) => x.properties!.id === 'RL-02')!;
 		expect(f.properties!.values.water_level_m).toEqual({ value: 2.77, observed_at: ts, flags: 0 });
 		expect(f.properties!.status).toBe('normal');
+	});
+
+	it('sends live updates that claim a status only when the batch changed it (alarm levels are the rule runner’s)', async () => {
+		const seen: SensorUpdate[] = [];
+		const on = (u: SensorUpdate[]) => seen.push(...u);
+		rt.bus.on('sensors', on);
+		try {
+			// RL-02 has reported (above): a new reading is news about its values, not about its alarm level.
+			await status(twin('RL-02', { ts: new Date().toISOString(), values: { water_level_m: 2.8 } }, demoDeviceToken(config, 'RL-02')));
+			const known = await waitFor(async () => seen.find((u) => u.id === 'RL-02'));
+			expect(known.values.water_level_m.value).toBe(2.8);
+			expect(known).not.toHaveProperty('status');
+			// A device never heard from becomes normal with its first reading: that the batch knows for sure.
+			const fresh = (await rt.db.query<{ id: string }>("SELECT id FROM devices WHERE status = 'unknown' AND kind = 'rain_gauge' ORDER BY id LIMIT 1")).rows[0].id;
+			await status(twin(fresh, { ts: new Date().toISOString(), values: { rain_mm: 0 } }, demoDeviceToken(config, fresh)));
+			const first = await waitFor(async () => seen.find((u) => u.id === fresh));
+			expect(first.status).toBe('normal');
+		} finally {
+			rt.bus.off('sensors', on);
+		}
 	});
 
 	it.each([
@@ -162,8 +183,15 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		const last = new Date(dev.rows[0].last_seen).getTime();
 		const interval = dev.rows[0].interval_s * 1000;
 		expect(await sut.check(new Date(last + 2.9 * interval))).toEqual([]);
-		const changed = await sut.check(new Date(last + 3.1 * interval));
-		expect(changed.map((c) => c.id)).toEqual(['RL-02']);
+		const at = new Date(last + 3.1 * interval);
+		const changed = await sut.check(at);
+		expect(changed.map((c) => c.id)).toContain('RL-02');
+		// Every device it marked had been silent for 3 of its own intervals (others reported earlier in this file).
+		const silent = await rt.db.query<{ id: string }>(
+			"SELECT id FROM devices WHERE last_seen IS NOT NULL AND last_seen + interval_s * 3 * interval '1 second' < $1 ORDER BY id",
+			[at.toISOString()]
+		);
+		expect(changed.map((c) => c.id).sort()).toEqual(silent.rows.map((r) => r.id));
 		expect(await sut.check(new Date(last + 4 * interval))).toEqual([]); // once, not every pass
 		await status(twin('RL-02', { values: { water_level_m: 2.5 } }, demoDeviceToken(config, 'RL-02')));
 		const events = await rt.db.query<{ kind: string }>("SELECT kind FROM device_events WHERE device_id = 'RL-02' ORDER BY id");

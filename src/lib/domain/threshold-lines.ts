@@ -9,8 +9,8 @@ export interface ThresholdLine {
 	level: Level;
 	/** In the metric's unit. */
 	value: number;
-	/** Short bilingual label for the legend, e.g. '警戒水位 warning'. */
-	label: string;
+	/** Short label for the legend in each interface language. */
+	label: { zh: string; en: string };
 }
 
 const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
@@ -29,20 +29,20 @@ export function thresholdLines(
 	const eff = new Map(effectiveThresholds(kind, thresholds).map((t) => [t.path, t.value]));
 	const at = (path: string) => eff.get(path) ?? null;
 	const out: ThresholdLine[] = [];
-	const push = (level: Level, value: number | null, label: string) => {
-		if (value !== null && Number.isFinite(value)) out.push({ level, value, label });
+	const push = (level: Level, value: number | null, zh: string, en: string) => {
+		if (value !== null && Number.isFinite(value)) out.push({ level, value, label: { zh, en } });
 	};
 	if (kind === 'river_level' && metric === 'water_level_m') {
 		// DOMAIN.md: 警戒水位 → orange, 保证水位 → red, both per station.
-		push('orange', at('warning_level_m'), '警戒水位 warning level');
-		push('red', at('guarantee_level_m'), '保证水位 guarantee level');
+		push('orange', at('warning_level_m'), '警戒水位', 'warning level');
+		push('red', at('guarantee_level_m'), '保证水位', 'guarantee level');
 	} else if (kind === 'crack' && metric === 'crack_mm') {
 		// The rule judges |width − baseline|; cracks open far more often than they close, so the lines are drawn on the
 		// opening side only (a closing crack still alarms, the chart just does not draw that side).
 		const base = num(baseline?.crack_mm);
 		if (base !== undefined) for (const l of ['yellow', 'orange', 'red'] as const) {
 			const c = at(`change_mm.${l}`);
-			if (c !== null) push(l, base + c, `基准+${c} mm baseline+${c} mm`);
+			if (c !== null) push(l, base + c, `基准+${c} mm`, `baseline+${c} mm`);
 		}
 	} else if (kind === 'house_tilt' && (metric === 'tilt_x_deg' || metric === 'tilt_y_deg')) {
 		// tilt % = tan θ × 100 of the resultant change; on one axis alone (the other at its baseline) that is
@@ -50,14 +50,14 @@ export function thresholdLines(
 		const base = num(baseline?.[metric]);
 		if (base !== undefined) for (const l of LEVELS) {
 			const pct = at(`tilt_pct.${l}`);
-			if (pct !== null) push(l, base + Math.atan(pct / 100) * DEG, `单轴 ${pct}% single-axis`);
+			if (pct !== null) push(l, base + Math.atan(pct / 100) * DEG, `单轴 ${pct}%`, `single-axis ${pct}%`);
 		}
 	} else if (kind === 'soil_moisture' && metric === 'soil_moisture_pct') {
-		for (const l of ['yellow', 'orange', 'red'] as const) push(l, at(`pct.${l}`), `${l === 'yellow' ? '黄' : l === 'orange' ? '橙' : '红'} ${at(`pct.${l}`)}%`);
+		for (const l of ['yellow', 'orange', 'red'] as const) push(l, at(`pct.${l}`), `${l === 'yellow' ? '黄' : l === 'orange' ? '橙' : '红'} ${at(`pct.${l}`)}%`, `${l} ${at(`pct.${l}`)}%`);
 	} else if (metric === 'battery_v') {
-		push('blue', at('battery.low_v'), '电量低 low battery');
+		push('blue', at('battery.low_v'), '电量低', 'low battery');
 	} else if (metric === 'battery_pct') {
-		push('blue', at('battery.low_pct'), '电量低 low battery');
+		push('blue', at('battery.low_pct'), '电量低', 'low battery');
 	}
 	return out;
 }

@@ -13,6 +13,8 @@ export type Access =
 
 const ALL: readonly Role[] = ['admin', 'leader', 'duty', 'cadre'];
 const ADMIN: readonly Role[] = ['admin'];
+/** The leaders' review (DOMAIN.md People: 领导 "every case reviewed … per-cadre and per-village figures"). */
+const REVIEW: readonly Role[] = ['leader', 'admin'];
 
 export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access>>>> = {
 	'/': { GET: { roles: ALL } },
@@ -21,6 +23,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/account': { GET: { roles: ALL }, POST: { roles: ALL } },
 	'/admin': { GET: { roles: ADMIN } },
 	'/admin/devices': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/villages': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/villages/draw': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/cadres': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/devices/[id]': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/roster': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/tokens': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/audit': { GET: { roles: ADMIN } },
 	'/admin/dead-letters': { GET: { roles: ADMIN } },
@@ -43,7 +50,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/api/v1/dead-letters/replay': { POST: { roles: ADMIN } },
 	'/api/v1/devices/[id]/readings': { POST: 'device' },
 	'/api/v1/devices/[id]/calibrate': { POST: { roles: ADMIN } },
-	'/metrics': { GET: { roles: ADMIN, scopes: ['read'] } }
+	'/metrics': { GET: { roles: ADMIN, scopes: ['read'] } },
+	// Review pages and exports: people only (a named leader or admin), no API tokens — these are everyone's figures.
+	'/review': { GET: { roles: REVIEW } },
+	'/review/cases': { GET: { roles: REVIEW } },
+	'/review/report': { GET: { roles: REVIEW } },
+	'/review/export': { GET: { roles: REVIEW } }
 };
 
 export function accessFor(routeId: string, method: string): Access | undefined {

@@ -1,6 +1,7 @@
 // Process configuration: the environment is read once, validated against one typed schema, and frozen.
 // Every bad key is named in a single error at start (STYLE.md habit 1), so a typo never surfaces at 3 a.m.
 import { z } from 'zod';
+import { xyzUrlProblem } from '../domain/basemap.js';
 
 const bool = z
 	.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'])
@@ -53,6 +54,9 @@ const schema = z.object({
 	/** Ingest batch limits (issue 3): rows per batch and maximum age of a batch in ms. */
 	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
 	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
+	// Messages the broker may have in flight to one ingest worker before their PUBACKs (MQTT 5 receive maximum).
+	// Bounds the worker's memory; the rest waits in the broker's queue (size it: README, production).
+	INGEST_RECEIVE_MAX: z.coerce.number().int().min(100).max(65_535).default(20_000),
 	/** Shared-subscription group for several ingest workers on one external broker (`$share/<group>/…`). */
 	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 	/** Alarm rules and cases run in the ingest process (off: ingest only stores, e.g. for a pure throughput bench). */
@@ -62,7 +66,24 @@ const schema = z.object({
 	/** A device is offline after this many expected report intervals without a message. */
 	OFFLINE_AFTER_INTERVALS: z.coerce.number().positive().max(1000).default(3),
 	/** Stable client id for the persistent MQTT session (clean: false) — one per ingest worker. */
-	INGEST_CLIENT_ID: z.string().min(1).max(64).default('shudi-ingest-1')
+	INGEST_CLIENT_ID: z.string().min(1).max(64).default('shudi-ingest-1'),
+	/**
+	 * Optional raster basemaps (src/lib/domain/basemap.ts). Unset = the own-data basemap only, fully offline.
+	 * Tianditu's browser key (tk) is 32 hex digits; it is sent to browsers, as Tianditu's JavaScript API does too.
+	 */
+	BASEMAP_TIANDITU_TK: z.string().regex(/^[0-9a-fA-F]{32}$/, 'must be a Tianditu key: 32 hex digits').optional(),
+	/** Any XYZ raster tile service in WGS-84/CGCS2000 Web Mercator: https://host/path/{z}/{x}/{y}.png */
+	BASEMAP_XYZ_URL: z
+		.string()
+		.superRefine((v, ctx) => {
+			const problem = xyzUrlProblem(v);
+			if (problem) ctx.addIssue({ code: 'custom', message: problem });
+		})
+		.optional(),
+	/** The XYZ basemap's name in the layer switcher. */
+	BASEMAP_XYZ_NAME: z.string().min(1).max(40).optional(),
+	/** Attribution the XYZ tile provider requires (shown on the map while it is on). */
+	BASEMAP_XYZ_ATTRIBUTION: z.string().max(200).optional()
 });
 
 export type Config = Readonly<

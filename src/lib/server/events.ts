@@ -4,7 +4,12 @@ import { EventEmitter } from 'node:events';
 
 export interface SensorUpdate {
 	id: string;
-	status: string;
+	/**
+	 * Present only when the batch itself changed it (a silent or offline device reporting again → normal). Alarm
+	 * levels come as `status` events from the rule runner, which judges after the batch: a status read here would
+	 * race with that judgement and could paint a red sensor normal again.
+	 */
+	status?: string;
 	last_seen: string | null;
 	values: Record<string, { value: number; observed_at: string; flags: number }>;
 }

@@ -104,13 +104,15 @@ export interface IncidentEventRow {
 	note: string | null;
 	lng: number | null;
 	lat: number | null;
+	/** Photos attached with this event: id (for /api/v1/incidents/{id}/attachments/{aid}), file name, type. */
+	attachments: { id: number; file_name: string; mime: string }[];
 }
 
 export async function incidentDetail(q: Queryable, user: SessionUser | null, id: number) {
 	const rows = await listIncidentsById(q, user, id);
 	if (!rows) return null;
 	const ev = await q.query<IncidentEventRow & { at: Date }>(
-		'SELECT id, at, actor_name, action, from_status, to_status, note, lng, lat FROM incident_events WHERE incident_id = $1 ORDER BY at, id',
+		'SELECT id, at, actor_name, action, from_status, to_status, note, lng, lat, attachments FROM incident_events WHERE incident_id = $1 ORDER BY at, id',
 		[id]
 	);
 	const alarms = await q.query<{ rule: string; level: string; detail: string; raised_at: Date; cleared_at: Date | null }>(

@@ -268,7 +268,9 @@ export async function act(db: Db, incidentId: number, user: SessionUser, input: 
 		if (input.action === 'start') sets.push('arrived_at = COALESCE(arrived_at, $3)');
 		if (input.action === 'resolve') sets.push('resolved_at = $3');
 		if (input.action === 'verify_fail') sets.push('reopened_count = reopened_count + 1', 'resolved_at = NULL');
-		if (to === 'closed' || to === 'rejected') sets.push('closed_at = $3', 'next_check_at = NULL');
+		// reject is both an acknowledgement and final: next_check_at may be set once only (PostgreSQL refuses twice).
+		// Only the step INTO a final status closes the case: a 批示 added to a closed case must not move its closing time.
+		if ((to === 'closed' || to === 'rejected') && inc.status !== to) sets.push('closed_at = $3', ...(ack ? [] : ['next_check_at = NULL']));
 		const sql = `UPDATE incidents SET ${sets.join(', ')} WHERE id = $1`;
 		await q.query(sql, sql.includes('$3') ? [incidentId, to, at.toISOString()] : [incidentId, to]);
 		await event(q, incidentId, at, { id: user.id, name: user.display_name }, input.action, {

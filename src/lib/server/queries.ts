@@ -16,7 +16,10 @@ export interface SensorProps {
 /** scope: the villages the caller may see (null = all); a cadre sees only their own villages' sensors. */
 export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = null): Promise<GeoJSON.FeatureCollection<GeoJSON.Point, SensorProps>> {
 	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; interval_s: number; lng: number; lat: number; vals: Record<string, { value: number; observed_at: string; flags: number }> | null }>(
-		`SELECT d.id, d.name, d.kind, d.village_id, d.status, d.last_seen, d.interval_s, d.lng, d.lat,
+		`SELECT d.id, d.name, d.kind, d.village_id,
+		        CASE WHEN EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = d.id AND m.cancelled_at IS NULL
+		                          AND m.starts_at <= now() AND m.ends_at > now()) THEN 'maintenance' ELSE d.status END AS status,
+		        d.last_seen, d.interval_s, d.lng, d.lat,
 		        (SELECT json_object_agg(lv.metric, json_build_object('value', lv.value, 'observed_at', lv.observed_at, 'flags', lv.flags))
 		         FROM latest_values lv WHERE lv.device_id = d.id) AS vals
 		 FROM devices d

@@ -117,10 +117,15 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			// Webhooks go through the outbox: one cheap INSERT here; the worker delivers and retries on its own.
 			if (notices.length) void enqueueNotices(db, notices).catch((err) => log.warn({ err: (err as Error).message }, 'could not queue webhook notifications'));
 		};
-		if (role !== 'web' && config.RULES) {
+		// Every process that stores readings judges what it stored: the ingest its MQTT batches, a web-only process the
+		// HTTP twin's (NB-IoT devices would otherwise never raise an alarm in a split deployment).
+		if (config.RULES) {
 			rules = new RuleRunner(db, {
 				tz: config.TZ_DISPLAY,
 				log: logger('rules'),
+				// In a share group, or in a web-only process beside an ingest, other processes store some of a device's
+				// readings: read histories from the database.
+				cache: !config.INGEST_SHARE_GROUP && role !== 'web',
 				onResult: (r) => {
 					for (const c of r.statusChanges) bus.emit('status', c);
 					notify(r.notices);
@@ -128,6 +133,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				}
 			});
 			stops.push(async () => rules!.stop());
+		}
+		if (role !== 'web' && config.RULES) {
 			// The durable escalation scheduler: deadlines are rows, so a restart only delays the next pass.
 			let busy = false;
 			escalator = setInterval(() => {
@@ -160,9 +167,10 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				shareGroup: config.INGEST_SHARE_GROUP,
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
+				receiveMaximum: config.INGEST_RECEIVE_MAX,
 				onCommitted: (r) => {
-					publishUpdates(db, bus, r, log);
-					rules?.touch(r.seen.keys());
+					publishUpdates(bus, r);
+					rules?.committed(r);
 				},
 				onBatch: (rows, ms) => metrics.observeBatch(rows, ms)
 			});
@@ -185,7 +193,15 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		let pipeline = ingest?.pipeline ?? null;
 		let writer = ingest?.writer ?? null;
 		if (!pipeline) {
-			const w = new BatchWriter(db, { maxRows: config.INGEST_BATCH_ROWS, maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50), log: logger('writer'), onCommitted: (r) => publishUpdates(db, bus, r, log) });
+			const w = new BatchWriter(db, {
+				maxRows: config.INGEST_BATCH_ROWS,
+				maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50),
+				log: logger('writer'),
+				onCommitted: (r) => {
+					publishUpdates(bus, r);
+					rules?.committed(r);
+				}
+			});
 			stops.push(() => w.close());
 			writer = w;
 			pipeline = new IngestPipeline(registry, w);
@@ -247,25 +263,19 @@ async function enqueueNotices(db: Db, notices: IncidentNotice[]): Promise<void> 
 }
 
 /** After each committed batch: tell live clients which sensors changed (small updates, not the whole map). */
-function publishUpdates(db: Db, bus: LiveBus, r: BatchResult, log: Logger): void {
+function publishUpdates(bus: LiveBus, r: BatchResult): void {
 	if (!r.latest.length || bus.listenerCount('sensors') === 0) return;
+	const revived = new Set(r.revived);
 	const byDevice = new Map<string, SensorUpdate>();
 	for (const reading of r.latest) {
 		let u = byDevice.get(reading.deviceId);
 		if (!u) {
-			u = { id: reading.deviceId, status: 'normal', last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
+			u = { id: reading.deviceId, last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
+			// The only status this batch knows for sure; alarm levels follow as `status` events (events.ts).
+			if (revived.has(reading.deviceId)) u.status = 'normal';
 			byDevice.set(reading.deviceId, u);
 		}
 		u.values[reading.metric] = { value: reading.value, observed_at: reading.observedAt.toISOString(), flags: reading.flags };
 	}
-	const ids = [...byDevice.keys()];
-	db.query<{ id: string; status: string }>('SELECT id, status FROM devices WHERE id = ANY($1::text[])', [ids])
-		.then((res) => {
-			for (const row of res.rows) {
-				const u = byDevice.get(row.id);
-				if (u) u.status = row.status;
-			}
-			bus.emit('sensors', [...byDevice.values()]);
-		})
-		.catch((err) => log.warn({ err: (err as Error).message }, 'live update failed'));
+	bus.emit('sensors', [...byDevice.values()]);
 }

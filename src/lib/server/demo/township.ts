@@ -98,7 +98,7 @@ function round6(v: number): number {
 }
 
 /** mulberry32: a tiny 32-bit PRNG, good enough for layout jitter and reproducible across engines. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
 	let a = seed >>> 0;
 	return () => {
 		a = (a + 0x6d2b79f5) >>> 0;

@@ -22,6 +22,7 @@ export const POST: RequestHandler = async ({ params, locals }) => {
 	await rt.db.tx(async (q) => {
 		await q.query('UPDATE devices SET baseline = $2 WHERE id = $1', [params.id, JSON.stringify(baseline)]);
 		await audit(q, { id: locals.user!.id, name: locals.user!.username }, 'device_calibrated', { type: 'device', id: params.id }, { previous: d.rows[0].baseline, baseline });
+		await q.query("INSERT INTO device_events (device_id, kind, detail) VALUES ($1, 'calibrated', $2)", [params.id, JSON.stringify({ previous: d.rows[0].baseline, baseline, by: locals.user!.username })]);
 	});
 	rt.rules?.touch([params.id]);
 	return json({ id: params.id, baseline });

@@ -1,0 +1,197 @@
+// The rule runner's memory of each sensor's recent readings, so judging a sensor does not read its whole look-back
+// window back from the database every time. Measured (BENCHMARKS.md): with 1000 devices reporting ~10 times a
+// second, the per-pass read of up to 2000 points × metrics × devices was the ingest's largest cost — most of its
+// garbage collection and a third of the database's time.
+//
+// A sensor's series are loaded from the database once (the same query as before), then kept up to date from the
+// batches this process commits. That is only correct while this process sees every reading of the device: with a
+// share group (several ingest workers) each worker sees a share, so the runner does not use the cache then; and
+// every sensor is read from the database again every few minutes, in case some other process stored readings.
+// Memory is bounded: at most `maxPoints` per series, and `maxTotal` points over all sensors, least recently fed
+// sensors forgotten first (and read from the database again when next judged).
+import type { HistoryPoint } from '../src/lib/domain/rules.js';
+
+interface Series {
+	t: number[];
+	v: number[];
+}
+
+interface Entry {
+	/** What the series were loaded for (the sensor's kind): a different tag means reload. */
+	tag: string;
+	loadedAt: number;
+	/** Metrics this sensor is judged on; other metrics are not kept (but still move `newest`). */
+	metrics: ReadonlySet<string>;
+	series: Map<string, Series>;
+	/** Newest observation time over all the device's metrics (the look-back is counted back from it). */
+	newest: number;
+	points: number;
+}
+
+export interface FedReading {
+	deviceId: string;
+	metric: string;
+	observedAt: Date;
+	value: number;
+}
+
+export class HistoryCache {
+	private entries = new Map<string, Entry>();
+	/** Devices being loaded from the database: readings committed meanwhile are kept here and merged after. */
+	private loading = new Map<string, FedReading[]>();
+	private total = 0;
+
+	constructor(
+		private readonly maxPoints = 2000,
+		private readonly maxTotal = 4_000_000,
+		/**
+		 * Read each sensor from the database again after this long, so readings this process never saw (another
+		 * process's HTTP twin, a backfill, a manual fix) are in the judgement within minutes at worst.
+		 */
+		private readonly maxAgeMs = 5 * 60_000,
+		private readonly now: () => number = Date.now
+	) {}
+
+	get size(): number {
+		return this.entries.size;
+	}
+
+	get points(): number {
+		return this.total;
+	}
+
+	/** Loaded, and loaded for this tag (the sensor's kind: a sensor re-registered as another kind is read again). */
+	has(id: string, tag?: string): boolean {
+		const e = this.entries.get(id);
+		return !!e && (tag === undefined || e.tag === tag) && this.now() - e.loadedAt < this.maxAgeMs;
+	}
+
+	/** Readings this process has just committed. Unknown devices are ignored: they are loaded when judged. */
+	feed(readings: readonly FedReading[]): void {
+		const fed = new Set<string>();
+		for (const r of readings) {
+			const pending = this.loading.get(r.deviceId);
+			if (pending) {
+				pending.push(r);
+				continue;
+			}
+			const e = this.entries.get(r.deviceId);
+			if (!e) continue;
+			this.total += this.add(e, r.metric, r.observedAt.getTime(), r.value);
+			fed.add(r.deviceId);
+		}
+		// Least recently fed first in the map's order, so eviction forgets quiet sensors before busy ones.
+		for (const id of fed) {
+			const e = this.entries.get(id)!;
+			this.entries.delete(id);
+			this.entries.set(id, e);
+		}
+		this.evict();
+	}
+
+	/** Marks devices as being read from the database; call before the read starts. */
+	beginLoad(ids: Iterable<string>): void {
+		for (const id of ids) {
+			this.forget(id);
+			this.loading.set(id, []);
+		}
+	}
+
+	/** The database read for `id` (points newer than its look-back start), plus what was fed meanwhile. */
+	finishLoad(id: string, tag: string, metrics: ReadonlySet<string>, newest: number, points: readonly HistoryPoint[]): void {
+		const fed = this.loading.get(id) ?? [];
+		this.loading.delete(id);
+		const e: Entry = { tag, loadedAt: this.now(), metrics, series: new Map(), newest: Number.isFinite(newest) ? newest : -Infinity, points: 0 };
+		const sorted = [...points].sort((a, b) => a.t - b.t);
+		for (const p of sorted) this.add(e, p.metric, p.t, p.value);
+		for (const r of fed) this.add(e, r.metric, r.observedAt.getTime(), r.value);
+		this.forget(id);
+		this.entries.set(id, e);
+		this.total += e.points;
+		this.evict();
+	}
+
+	/** A failed database read: forget what was buffered (the next judgement reads again). */
+	abortLoad(ids: Iterable<string>): void {
+		for (const id of ids) this.loading.delete(id);
+	}
+
+	forget(id: string): void {
+		const e = this.entries.get(id);
+		if (!e) return;
+		this.total -= e.points;
+		this.entries.delete(id);
+	}
+
+	/**
+	 * The sensor's points inside its look-back window, counted back from its newest reading — the same set the
+	 * database query returns: per metric the newest `maxPoints` with t ≥ newest − lookback. Trims older points.
+	 */
+	history(id: string, lookbackMs: number): HistoryPoint[] | undefined {
+		const e = this.entries.get(id);
+		if (!e) return undefined;
+		const since = e.newest - lookbackMs;
+		const out: HistoryPoint[] = [];
+		for (const [metric, s] of e.series) {
+			const cut = lowerBound(s.t, since);
+			if (cut > 0) {
+				s.t.splice(0, cut);
+				s.v.splice(0, cut);
+				e.points -= cut;
+				this.total -= cut;
+			}
+			for (let i = Math.max(0, s.t.length - this.maxPoints); i < s.t.length; i++) out.push({ metric, t: s.t[i], value: s.v[i] });
+		}
+		return out;
+	}
+
+	/** Adds one point to a sensor's series; returns the change in its point count. */
+	private add(e: Entry, metric: string, t: number, value: number): number {
+		if (t > e.newest) e.newest = t;
+		if (!e.metrics.has(metric)) return 0;
+		let s = e.series.get(metric);
+		if (!s) e.series.set(metric, (s = { t: [], v: [] }));
+		const n = s.t.length;
+		let delta = 1;
+		if (n === 0 || t > s.t[n - 1]) {
+			s.t.push(t);
+			s.v.push(value);
+		} else {
+			const i = lowerBound(s.t, t);
+			// The database keeps the first reading for a (device, metric, time): a redelivery changes nothing.
+			if (s.t[i] === t) return 0;
+			s.t.splice(i, 0, t);
+			s.v.splice(i, 0, value);
+		}
+		// Keep the newest maxPoints, trimming in steps so a steady stream does not splice on every reading.
+		if (s.t.length > this.maxPoints * 1.25) {
+			const drop = s.t.length - this.maxPoints;
+			s.t.splice(0, drop);
+			s.v.splice(0, drop);
+			delta -= drop;
+		}
+		e.points += delta;
+		return delta;
+	}
+
+	private evict(): void {
+		if (this.total <= this.maxTotal) return;
+		for (const [id, e] of this.entries) {
+			if (this.total <= this.maxTotal * 0.9) break;
+			this.total -= e.points;
+			this.entries.delete(id);
+		}
+	}
+}
+
+/** First index i with xs[i] >= x (xs ascending). */
+function lowerBound(xs: number[], x: number): number {
+	let lo = 0;
+	let hi = xs.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (xs[mid] < x) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
+}

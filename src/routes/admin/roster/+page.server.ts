@@ -1,0 +1,48 @@
+// The duty roster (值班表) as a month calendar: set a day's duty officer and duty leader, or import a month from
+// CSV/XLSX (日期, 值班员, 值班领导) with row-by-row errors. Admin only (access.ts); audited.
+import { fail } from '@sveltejs/kit';
+import { z } from 'zod';
+import type { Actions, PageServerLoad } from './$types';
+import { runtime } from '$lib/server/runtime';
+import { rosterDaySchema, rosterMonth, setRosterDay } from '$lib/server/people';
+import { MAX_TABLE_BYTES, TableError, importPeople, readTable } from '$lib/server/people-import';
+
+const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/);
+const fileSchema = z.instanceof(File, { message: '请选择文件 choose a file' }).refine((f) => f.size > 0, { message: '请选择文件 choose a file' });
+
+export const load = (async ({ url }) => {
+	const rt = await runtime();
+	const todayLocal = new Intl.DateTimeFormat('en-CA', { timeZone: rt.config.TZ_DISPLAY, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+	const asked = monthSchema.safeParse(url.searchParams.get('month'));
+	const month = asked.success ? asked.data : todayLocal.slice(0, 7);
+	const cadres = await rt.db.query<{ id: number; name: string }>('SELECT id, name FROM cadres ORDER BY name, id');
+	return { month, today: todayLocal, days: await rosterMonth(rt.db, month), cadres: cadres.rows };
+}) satisfies PageServerLoad;
+
+export const actions = {
+	set: async ({ request, locals }) => {
+		const parsed = rosterDaySchema.safeParse(Object.fromEntries(await request.formData()));
+		if (!parsed.success) return fail(400, { action: 'set', errors: parsed.error.issues.map((i) => i.message) });
+		try {
+			await setRosterDay((await runtime()).db, parsed.data, { id: locals.user!.id, name: locals.user!.username });
+		} catch {
+			return fail(400, { action: 'set', errors: ['干部不存在 no such cadre'] });
+		}
+		return { action: 'set', day: parsed.data.day };
+	},
+	import: async ({ request, locals }) => {
+		const parsed = fileSchema.safeParse((await request.formData()).get('file'));
+		if (!parsed.success) return fail(400, { action: 'import', errors: parsed.error.issues.map((i) => i.message) });
+		if (parsed.data.size > MAX_TABLE_BYTES) return fail(400, { action: 'import', errors: ['文件太大 the file is too large'] });
+		try {
+			const rt = await runtime();
+			const table = await readTable(new Uint8Array(await parsed.data.arrayBuffer()), parsed.data.name);
+			const out = await importPeople(rt.db, 'roster', table, { id: locals.user!.id, name: locals.user!.username });
+			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows });
+			return { action: 'import', imported: out.saved, rows: out.rows };
+		} catch (err) {
+			if (err instanceof TableError) return fail(400, { action: 'import', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+	}
+} satisfies Actions;

@@ -1,0 +1,103 @@
+// Village boundaries and names: upload a boundary file (GeoJSON, KML/KMZ, zipped Shapefile) in any of the coordinate
+// systems a township's files come in, look at the preview and the report, then confirm; name villages from the
+// national division list. Admin only (access.ts). Every form is checked with zod before anything happens.
+import { fail, redirect } from '@sveltejs/kit';
+import { z } from 'zod';
+import type { Actions, PageServerLoad } from './$types';
+import { runtime } from '$lib/server/runtime';
+import { villagesGeoJSON } from '$lib/server/queries';
+import { confirmImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/village-setup';
+import { findTownships, villagesOfTownship } from '$lib/server/divisions';
+import { GK_ZONES, ImportError, MAX_IMPORT_BYTES, crsLabel, isCrsId, type CrsChoice } from '$geo/index';
+
+const CRS_OPTIONS = [
+	{ id: 'auto', zh: '自动识别', en: 'Detect' },
+	...(['wgs84', 'gcj02', 'bd09'] as const).map((id) => ({ id, ...crsLabel(id) })),
+	...GK_ZONES.map((z) => ({ id: `EPSG:${z.epsg}`, ...crsLabel(`EPSG:${z.epsg}`) }))
+];
+
+const previewSchema = z.object({
+	crs: z.string().refine((c) => c === 'auto' || isCrsId(c), { message: '未知坐标系 unknown coordinate system' }),
+	file: z
+		.instanceof(File, { message: '请选择文件 choose a file' })
+		.refine((f) => f.size > 0, { message: '请选择文件 choose a file' })
+});
+const confirmSchema = z.object({ id: z.coerce.number().int().positive() });
+const renameSchema = z.object({
+	id: z.coerce.number().int().positive(),
+	name: z.string().trim().min(1, '村名不能为空 name is required').max(100, '村名太长 name too long'),
+	code: z
+		.string()
+		.trim()
+		.regex(/^([0-9]{12})?$/, '区划代码是12位数字 the division code is 12 digits')
+		.transform((c) => (c === '' ? null : c))
+});
+
+export const load = (async ({ url }) => {
+	const rt = await runtime();
+	const importId = Number(url.searchParams.get('import'));
+	const staged = Number.isInteger(importId) && importId > 0 ? await getStagedImport(rt.db, importId) : null;
+	const townshipQuery = (url.searchParams.get('q') ?? '').slice(0, 40);
+	const townshipCode = url.searchParams.get('township') ?? '';
+	return {
+		villages: await listVillages(rt.db),
+		current: await villagesGeoJSON(rt.db),
+		staged,
+		crsOptions: CRS_OPTIONS,
+		maxMb: MAX_IMPORT_BYTES / 1024 / 1024,
+		townshipQuery,
+		townships: townshipQuery ? await findTownships(townshipQuery) : [],
+		townshipCode: /^[0-9]{9}$/.test(townshipCode) ? townshipCode : '',
+		divisions: await villagesOfTownship(townshipCode),
+		tz: rt.config.TZ_DISPLAY
+	};
+}) satisfies PageServerLoad;
+
+export const actions = {
+	preview: async ({ request, locals }) => {
+		const form = await request.formData();
+		const parsed = previewSchema.safeParse({ crs: form.get('crs') ?? 'auto', file: form.get('file') });
+		if (!parsed.success) return fail(400, { action: 'preview', errors: parsed.error.issues.map((i) => i.message) });
+		const { file, crs } = parsed.data;
+		// Refused before reading it into memory twice; geo/ checks again for callers that are not this form.
+		if (file.size > MAX_IMPORT_BYTES) {
+			return fail(400, {
+				action: 'preview',
+				errors: [`文件太大（${Math.round(file.size / 1024 / 1024)} MB），上限 ${MAX_IMPORT_BYTES / 1024 / 1024} MB / the file is too large (limit ${MAX_IMPORT_BYTES / 1024 / 1024} MB)`]
+			});
+		}
+		const rt = await runtime();
+		let id: number;
+		try {
+			id = await stageImport(rt.db, { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name }, crs as CrsChoice, { id: locals.user!.id, name: locals.user!.username });
+		} catch (err) {
+			if (err instanceof ImportError) return fail(400, { action: 'preview', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+		redirect(303, `/admin/villages?import=${id}`);
+	},
+	confirm: async ({ request, locals }) => {
+		const parsed = confirmSchema.safeParse(Object.fromEntries(await request.formData()));
+		if (!parsed.success) return fail(400, { action: 'confirm', errors: ['没有这个导入 no such import'] });
+		const rt = await runtime();
+		try {
+			const done = await confirmImport(rt.db, parsed.data.id, { id: locals.user!.id, name: locals.user!.username });
+			return { action: 'confirm', ...done };
+		} catch (err) {
+			if (err instanceof SetupError) return fail(400, { action: 'confirm', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+	},
+	rename: async ({ request, locals }) => {
+		const parsed = renameSchema.safeParse(Object.fromEntries(await request.formData()));
+		if (!parsed.success) return fail(400, { action: 'rename', errors: parsed.error.issues.map((i) => i.message) });
+		const rt = await runtime();
+		try {
+			await updateVillageName(rt.db, parsed.data.id, parsed.data.name, parsed.data.code, { id: locals.user!.id, name: locals.user!.username });
+			return { action: 'rename', id: parsed.data.id };
+		} catch (err) {
+			if (err instanceof SetupError) return fail(400, { action: 'rename', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+	}
+} satisfies Actions;
