@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SENSOR_KINDS } from '../domain/types.js';
 import { hashToken, newDeviceToken } from './device-tokens.js';
 import { audit } from './auth.js';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 import { VillageIndex } from '../../../geo/index.js';
 
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -55,6 +55,48 @@ export async function registerDevice(db: Db, d: NewDevice, actor: Actor): Promis
 		await audit(q, actor, 'device_added', { type: 'device', id: d.id }, { kind: d.kind, lng: d.lng, lat: d.lat, village_id: villageId });
 	});
 	return { token, villageId };
+}
+
+/** One row of `devices` as bulk seeding writes it (the demo township, the benchmark fixture). */
+export interface DeviceRow {
+	id: string;
+	name: string;
+	kind: string;
+	lng: number;
+	lat: number;
+	village_id: number | null;
+	interval_s: number;
+	token_hash: string | null;
+	thresholds: Record<string, unknown>;
+	baseline: Record<string, unknown> | null;
+	is_demo: boolean;
+}
+
+/**
+ * Inserts many devices in one statement (INSERT … SELECT FROM unnest: one round trip, and PGlite has no COPY).
+ * No device events or audit rows: this is for seeding, not for an admin registering a device (registerDevice).
+ */
+export async function insertDevices(q: Queryable, rows: DeviceRow[]): Promise<void> {
+	if (!rows.length) return;
+	await q.query(
+		`INSERT INTO devices (id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds, baseline, is_demo)
+		 SELECT id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds::jsonb, baseline::jsonb, is_demo
+		 FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], $11::bool[])
+		   AS x(id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds, baseline, is_demo)`,
+		[
+			rows.map((r) => r.id),
+			rows.map((r) => r.name),
+			rows.map((r) => r.kind),
+			rows.map((r) => r.lng),
+			rows.map((r) => r.lat),
+			rows.map((r) => r.village_id),
+			rows.map((r) => r.interval_s),
+			rows.map((r) => r.token_hash),
+			rows.map((r) => JSON.stringify(r.thresholds)),
+			rows.map((r) => (r.baseline ? JSON.stringify(r.baseline) : null)),
+			rows.map((r) => r.is_demo)
+		]
+	);
 }
 
 export async function rotateDeviceToken(db: Db, id: string, actor: Actor): Promise<string> {

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db.js';
 import type { Logger } from '../log.js';
 import { hashToken } from '../device-tokens.js';
+import { insertDevices } from '../devices.js';
 import { buildDemoTownship, DEMO_NOTICE } from './township.js';
 import { buildDemoHistory, insertDemoHistory } from './history.js';
 import type { Responsible } from '../incidents.js';
@@ -70,13 +71,22 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 		// With the simulator on, demo devices really report SIMULATE_SPEEDUP times faster than real ones; their expected
 		// interval says so, so offline detection judges them by what they actually do.
 		const interval = (s: number) => (config.SIMULATE ? Math.max(5, Math.round(s / config.SIMULATE_SPEEDUP)) : s);
-		for (const s of t.sensors) {
-			await q.query(
-				`INSERT INTO devices (id, name, kind, lng, lat, village_id, interval_s, token_hash, thresholds, baseline, is_demo)
-				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)`,
-				[s.id, s.name, s.kind, s.lng, s.lat, index.locate([s.lng, s.lat]), interval(s.interval_s), hashToken(demoDeviceToken(config, s.id)), JSON.stringify(s.thresholds), s.baseline ? JSON.stringify(s.baseline) : null]
-			);
-		}
+		await insertDevices(
+			q,
+			t.sensors.map((s) => ({
+				id: s.id,
+				name: s.name,
+				kind: s.kind,
+				lng: s.lng,
+				lat: s.lat,
+				village_id: index.locate([s.lng, s.lat]),
+				interval_s: interval(s.interval_s),
+				token_hash: hashToken(demoDeviceToken(config, s.id)),
+				thresholds: s.thresholds,
+				baseline: s.baseline,
+				is_demo: true
+			}))
+		);
 		// About three months of invented, marked case history for the leaders' review (./history.ts), judged against
 		// the assignments valid at each case's opening exactly as live cases are.
 		const cadreByKey = new Map(t.cadres.map((c) => [c.key, c]));

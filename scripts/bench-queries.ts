@@ -1,0 +1,133 @@
+// `npm run bench:queries` (issue 6): server time of the two read paths that grow with the township, on the 10,000-sensor
+// fixture (scripts/bench-fixture.ts), each beside a baseline measured in the same run, alternating app and baseline so
+// both see the same machine load:
+//
+// 1. GET /api/v1/sensors — the route's own code, sensorsGeoJSON (src/lib/server/queries.ts) plus the JSON.stringify its
+//    json() response does — beside the bare SELECT of the same device rows (no latest values, no JSON building).
+// 2. One sensor's 1-year chart — sensorHistory (src/lib/server/sensor-history.ts) with range=1y, which reads the daily
+//    rollup — beside the raw-table query that computes the same daily avg/min/max from the year's raw readings.
+//
+// Embedded PGlite in a temporary directory by default; real PostgreSQL when DATABASE_URL is set (a fresh database
+// shudi_bench_<rand> is created there and dropped afterwards).
+//
+//   npm run bench:queries -- [--repeat 30] [--sensors 10000]
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
+import { load, fmtMs, printTable, type Row } from './bench-stats.js';
+import { rootLogger } from '../src/lib/server/log.js';
+import { sensorsGeoJSON } from '../src/lib/server/queries.js';
+import { historyQuery, sensorHistory } from '../src/lib/server/sensor-history.js';
+
+const { values: args } = parseArgs({
+	options: {
+		repeat: { type: 'string', default: '30' },
+		sensors: { type: 'string', default: '10000' }
+	}
+});
+const REPEAT = Number(args.repeat);
+const WARMUP = 3;
+
+/** The same device rows the route returns, without latest values and without building JSON: the floor. */
+const SENSORS_BASELINE_SQL = `SELECT d.id, d.name, d.kind, d.village_id, d.status, d.last_seen, d.interval_s, d.lng, d.lat
+	 FROM devices d WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL ORDER BY d.id`;
+
+/** The 1-year chart computed from raw readings: what the rollups spare (same UTC-day buckets as 0007_rollups.sql). */
+const CHART_BASELINE_SQL = `SELECT date_trunc('day', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t, avg(value) AS avg, min(value) AS min, max(value) AS max
+	 FROM readings WHERE device_id = $1 AND metric = $2 AND observed_at > $3 AND observed_at <= $4
+	 GROUP BY 1 ORDER BY 1`;
+
+async function main() {
+	rootLogger(process.env.LOG_LEVEL ?? 'warn');
+	const url = process.env.DATABASE_URL || undefined;
+	let dir: string | null = null;
+	let admin: pg.Client | null = null;
+	let dbName = '';
+	let target: { url?: string; dataDir?: string };
+	if (url) {
+		dbName = `shudi_bench_${randomBytes(4).toString('hex')}`;
+		admin = new pg.Client({ connectionString: url });
+		await admin.connect();
+		await admin.query(`CREATE DATABASE ${dbName}`);
+		const u = new URL(url);
+		u.pathname = '/' + dbName;
+		target = { url: u.toString() };
+	} else {
+		dir = await mkdtemp(join(tmpdir(), 'shudi-bench-q-'));
+		target = { dataDir: join(dir, 'pgdata') };
+	}
+	const db = await openBenchDb(target);
+	try {
+		const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v.split(' on ')[0];
+		console.log(`bench:queries — ${db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'} (${version}); ${cpus().length} CPUs; Node ${process.version}; ${load()} at start; ${new Date().toISOString()}`);
+		const f = await buildBenchFixture(db, { sensors: Number(args.sensors) });
+		console.log(summarise(f));
+		if (db.kind === 'postgres') await db.query('ANALYZE');
+
+		const rows: Record<'sensors' | 'chart', Row> = {
+			sensors: { figure: `GET /api/v1/sensors (${f.sensors} sensors)`, app: [], baseline: [], target: 50 },
+			chart: { figure: `1-year chart, ${f.yearSensor} ${f.yearMetric}`, app: [], baseline: [], target: 150 }
+		};
+		const query = historyQuery.parse({ range: '1y', metric: f.yearMetric });
+		let bytes = 0;
+		let chartPoints = 0;
+		let rawRows = 0;
+		let baselineRows = 0;
+		let check = '';
+
+		const runs: Record<string, () => Promise<void>> = {
+			sensorsApp: async () => {
+				bytes = JSON.stringify(await sensorsGeoJSON(db, null)).length;
+			},
+			sensorsBaseline: async () => {
+				baselineRows = (await db.query(SENSORS_BASELINE_SQL)).rows.length;
+			},
+			chartApp: async () => {
+				const h = await sensorHistory(db, f.yearSensor, null, query, f.to);
+				if (!h.ok) throw new Error(`history: ${h.message}`);
+				chartPoints = h.history.points.length;
+			},
+			chartBaseline: async () => {
+				const r = await db.query(CHART_BASELINE_SQL, [f.yearSensor, f.yearMetric, new Date(f.to - 365 * 86400_000).toISOString(), new Date(f.to).toISOString()]);
+				rawRows = r.rows.length;
+			}
+		};
+		const time = async (fn: () => Promise<void>) => {
+			const t0 = performance.now();
+			await fn();
+			return performance.now() - t0;
+		};
+		for (let i = 0; i < WARMUP + REPEAT; i++) {
+			// Alternate the order each round, so neither side always runs right after the other's cache warm-up.
+			const order = i % 2 ? ['sensorsBaseline', 'sensorsApp', 'chartBaseline', 'chartApp'] : ['sensorsApp', 'sensorsBaseline', 'chartApp', 'chartBaseline'];
+			for (const name of order) {
+				const ms = await time(runs[name]);
+				if (i < WARMUP) continue;
+				const row = name.startsWith('sensors') ? rows.sensors : rows.chart;
+				(name.endsWith('App') ? row.app : row.baseline).push(ms);
+			}
+		}
+		// The app's chart and the raw baseline must describe the same days, or the comparison means nothing.
+		const n = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM readings WHERE device_id = $1 AND metric = $2`, [f.yearSensor, f.yearMetric])).rows[0].n;
+		check = `chart: ${chartPoints} daily points from readings_daily vs ${rawRows} days aggregated from ${n} raw rows; sensors: ${baselineRows} rows, ${(bytes / 1e6).toFixed(2)} MB of JSON`;
+
+		console.log(`${REPEAT} rounds after ${WARMUP} warm-up rounds, app and baseline alternating; times include the query and (app) building the response`);
+		printTable([rows.sensors, rows.chart]);
+		console.log(check);
+		console.log(`${load()} at the end`);
+		console.log(`app min–max: sensors ${fmtMs(Math.min(...rows.sensors.app))}–${fmtMs(Math.max(...rows.sensors.app))} ms; chart ${fmtMs(Math.min(...rows.chart.app))}–${fmtMs(Math.max(...rows.chart.app))} ms`);
+	} finally {
+		await db.close();
+		if (admin) {
+			await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+			await admin.end();
+		}
+		if (dir) await rm(dir, { recursive: true, force: true });
+	}
+}
+
+await main();
