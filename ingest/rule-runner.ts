@@ -18,6 +18,8 @@ const MAX_POINTS = 2000;
 const HEALTH_METRICS = ['battery_v', 'battery_pct'];
 /** Reading times judged per sensor and pass at most (see run()). */
 const MAX_JUDGED = 50;
+/** Sensors judged per run() (memory: their look-back windows are held together). */
+const CHUNK = 100;
 
 interface DeviceRow {
 	id: string;
@@ -101,13 +103,18 @@ export class RuleRunner {
 					this.pending.delete(id);
 					this.nextAllowed.set(id, now + (this.opts.minIntervalMs ?? 1000));
 				}
-				try {
-					const r = await this.run(ids);
-					this.opts.onResult?.(r);
-				} catch (err) {
-					this.opts.log?.error({ err: (err as Error).message }, 'rule run failed; will retry these sensors');
-					for (const id of ids) this.pending.add(id);
-					await new Promise((res) => setTimeout(res, 1000));
+				// A few hundred sensors at a time: each pass holds its sensors' look-back windows in memory at once (up to
+				// 2000 points per metric each), so a thousand busy sensors judged together peaked above 256 MB of heap.
+				for (let i = 0; i < ids.length; i += CHUNK) {
+					const chunk = ids.slice(i, i + CHUNK);
+					try {
+						const r = await this.run(chunk);
+						this.opts.onResult?.(r);
+					} catch (err) {
+						this.opts.log?.error({ err: (err as Error).message }, 'rule run failed; will retry these sensors');
+						for (const id of chunk) this.pending.add(id);
+						await new Promise((res) => setTimeout(res, 1000));
+					}
 				}
 			}
 		})().finally(() => (this.running = null));

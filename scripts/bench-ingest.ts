@@ -9,6 +9,7 @@
 //   npm run bench:ingest -- [--url mqtt://… (default: start an own mosquitto)] [--db postgres://postgres@127.0.0.1:5432/test]
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N]
+//                           [--ingest-node-args="--max-old-space-size=192"]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -355,6 +356,8 @@ interface Args {
 	window: number;
 	rate: number;
 	cpuProf?: string;
+	/** Extra node flags for the ingest child, e.g. --max-old-space-size=256. */
+	ingestNodeArgs: string[];
 	/** The bench's own mosquitto, for CPU accounting. */
 	brokerPid?: number;
 	batchRows?: number;
@@ -494,7 +497,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			clientId: `${tag}-ingest`,
 			batchRows: a.batchRows,
 			batchMs: a.batchMs,
-			nodeArgs: a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : []
+			nodeArgs: [...a.ingestNodeArgs, ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : [])]
 		});
 		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
 
@@ -670,6 +673,8 @@ async function main(): Promise<void> {
 			window: { type: 'string', default: '1000' },
 			rate: { type: 'string', default: '0' },
 			'cpu-prof': { type: 'string' },
+			// Extra node flags for the ingest child (experiments, e.g. a heap limit: BENCHMARKS.md, session 2).
+			'ingest-node-args': { type: 'string', default: '' },
 			'batch-rows': { type: 'string' },
 			'batch-ms': { type: 'string' },
 			'skip-baseline': { type: 'boolean', default: false }
@@ -691,6 +696,7 @@ async function main(): Promise<void> {
 		window: int('window', v.window, 1),
 		rate: int('rate', v.rate, 0),
 		cpuProf: v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined,
+		ingestNodeArgs: v['ingest-node-args']!.split(/\s+/).filter(Boolean),
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined
 	};
