@@ -27,15 +27,15 @@ describe('people import', () => {
 	it('reads a GBK CSV (no BOM) and imports the cadres', async () => {
 		const table = await readTable(fixture('cadres-gbk.csv'), 'cadres.csv');
 		expect(table[0]).toEqual(['姓名', '手机', '职务']);
-		const sut = await importPeople(t.db, 'cadres', table, admin);
+		const sut = await importPeople(t.db, 'cadres', table, admin, 'Asia/Shanghai');
 		expect(sut).toMatchObject({ rows: 3, errors: [], saved: { created: 3, updated: 0 } });
 		// Importing again updates instead of duplicating.
-		expect((await importPeople(t.db, 'cadres', table, admin)).saved).toEqual({ created: 0, updated: 3 });
+		expect((await importPeople(t.db, 'cadres', table, admin, 'Asia/Shanghai')).saved).toEqual({ created: 0, updated: 3 });
 		expect((await t.db.query('SELECT count(*)::int AS n FROM cadres')).rows[0]).toEqual({ n: 3 });
 	});
 
 	it('imports assignments with the dates people write; routing sees who answered when', async () => {
-		const sut = await importPeople(t.db, 'assignments', await readTable(fixture('assignments.csv'), 'a.csv'), admin);
+		const sut = await importPeople(t.db, 'assignments', await readTable(fixture('assignments.csv'), 'a.csv'), admin, 'Asia/Shanghai');
 		expect(sut.errors).toEqual([]);
 		const inMarch = await responsibleAt(t.db, village, new Date('2026-03-15T00:00:00Z'));
 		expect(inMarch.map((r) => [r.role, r.name])).toEqual([
@@ -48,7 +48,7 @@ describe('people import', () => {
 
 	it('names every bad row and saves nothing', async () => {
 		const before = (await t.db.query('SELECT count(*)::int AS n FROM assignments')).rows[0];
-		const sut = await importPeople(t.db, 'assignments', await readTable(fixture('assignments-bad.csv'), 'bad.csv'), admin);
+		const sut = await importPeople(t.db, 'assignments', await readTable(fixture('assignments-bad.csv'), 'bad.csv'), admin, 'Asia/Shanghai');
 		expect(sut.errors.map((e) => [e.row, e.en])).toEqual([
 			[3, 'no cadre “不存在的人” (import the cadre list first)'],
 			[4, 'no village “没有这个村”'],
@@ -62,7 +62,7 @@ describe('people import', () => {
 	});
 
 	it('imports the duty roster from XLSX; dutyOn reads it', async () => {
-		const sut = await importPeople(t.db, 'roster', await readTable(fixture('roster.xlsx'), 'roster.xlsx'), admin);
+		const sut = await importPeople(t.db, 'roster', await readTable(fixture('roster.xlsx'), 'roster.xlsx'), admin, 'Asia/Shanghai');
 		expect(sut).toMatchObject({ rows: 2, errors: [], saved: { created: 2, updated: 0 } });
 		const duty = await dutyOn(t.db, new Date('2026-12-01T04:00:00Z'), 'Asia/Shanghai');
 		expect(duty.map((d) => [d.role, d.name])).toEqual([
@@ -80,7 +80,7 @@ describe('people import', () => {
 	])('%s is a plain error', async (_l, text, en) => {
 		const bytes = text.startsWith('\u00d0') ? new Uint8Array([0xd0, 0xcf, 0x11, 0xe0]) : new TextEncoder().encode(text);
 		const err = await readTable(bytes, text.startsWith('\u00d0') ? 'old.xls' : 'x.csv')
-			.then((table) => importPeople(t.db, 'assignments', table, admin))
+			.then((table) => importPeople(t.db, 'assignments', table, admin, 'Asia/Shanghai'))
 			.catch((e: unknown) => e);
 		expect(err).toBeInstanceOf(TableError);
 		expect((err as TableError).en).toMatch(en);
@@ -88,7 +88,12 @@ describe('people import', () => {
 
 	it('a handover ends the previous holder; ending and roster edits are audited', async () => {
 		const c = await createCadre(t.db, { name: '钱新', phone: '13900000109', position: null }, admin);
-		await assign(t.db, { cadre_id: c, village_id: village, role: 'cadre', valid_from: '2026-09-01', handover: true }, admin);
+		await assign(t.db, { cadre_id: c, village_id: village, role: 'cadre', valid_from: '2026-09-01', handover: true }, admin, 'Asia/Shanghai');
+		// The handover happens at midnight in the township (Asia/Shanghai, UTC+8), not at midnight UTC (08:00 there).
+		const lastNight = await responsibleAt(t.db, village, new Date('2026-08-31T15:30:00Z')); // 23:30 on 31 August
+		expect(lastNight.filter((r) => r.role === 'cadre').map((r) => r.name)).toEqual(['赵小明']);
+		const firstNight = await responsibleAt(t.db, village, new Date('2026-08-31T16:30:00Z')); // 00:30 on 1 September
+		expect(firstNight.filter((r) => r.role === 'cadre').map((r) => r.name)).toEqual(['钱新']);
 		const sept = await responsibleAt(t.db, village, new Date('2026-09-15T00:00:00Z'));
 		expect(sept.filter((r) => r.role === 'cadre').map((r) => r.name)).toEqual(['钱新']);
 		// The earlier holder's row is ended, not deleted: August still shows 赵小明.

@@ -7,6 +7,7 @@ import { readSheet } from 'read-excel-file/node';
 import { z } from 'zod';
 import type { Db, Queryable } from './db.js';
 import { audit } from './auth.js';
+import { LOCAL_DAY } from './people.js';
 
 export type ImportKind = 'cadres' | 'assignments' | 'roster';
 export const MAX_TABLE_BYTES = 5 * 1024 * 1024;
@@ -173,7 +174,8 @@ export interface ImportOutcome {
 }
 
 /** Check every row, then (only if all are good) save them in one transaction, audited. */
-export async function importPeople(db: Db, kind: ImportKind, table: string[][], actor: { id: number | null; name: string }): Promise<ImportOutcome> {
+/** `tz`: the township's zone (TZ_DISPLAY); assignment dates start at its midnight (people.ts LOCAL_DAY). */
+export async function importPeople(db: Db, kind: ImportKind, table: string[][], actor: { id: number | null; name: string }, tz: string): Promise<ImportOutcome> {
 	const cols = mapHeader(table[0], kind);
 	const body = table.slice(1);
 	const get = (r: string[], f: string) => (cols[f] === undefined ? '' : (r[cols[f]] ?? '').trim());
@@ -217,7 +219,7 @@ export async function importPeople(db: Db, kind: ImportKind, table: string[][], 
 			if (toText && !to) return err(row, `结束日期“${toText}”看不懂 / end date “${toText}” is not a date`);
 			if (to && to <= from) return err(row, '结束日期必须晚于开始日期 / the end date must be after the start date');
 			ops.push(async (q) => {
-				await q.query('INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5)', [cadre.id, village.id, role, from, to]);
+				await q.query(`INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, ${LOCAL_DAY(4, 6)}, ${LOCAL_DAY(5, 6)})`, [cadre.id, village.id, role, from, to, tz]);
 				return 'created';
 			});
 		} else {

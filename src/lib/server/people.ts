@@ -67,7 +67,14 @@ export async function updateCadre(db: Db, id: number, c: CadreInput, actor: Acto
 	});
 }
 
-export async function assign(db: Db, a: z.infer<typeof assignmentSchema>, actor: Actor): Promise<number> {
+/**
+ * A day as the township means it: from midnight in `tz` (TZ_DISPLAY). A bare '2026-03-01' handed to a timestamptz
+ * column is midnight in the database session's zone (UTC here), which made a handover start at 08:00 Beijing time
+ * and left the night's cases with the previous holder.
+ */
+export const LOCAL_DAY = (p: number, tz: number) => `($${p}::date::timestamp AT TIME ZONE $${tz})`;
+
+export async function assign(db: Db, a: z.infer<typeof assignmentSchema>, actor: Actor, tz: string): Promise<number> {
 	return db.tx(async (q) => {
 		const ok = await q.query('SELECT (SELECT count(*) FROM cadres WHERE id = $1)::int AS c, (SELECT count(*) FROM villages WHERE id = $2)::int AS v', [a.cadre_id, a.village_id]);
 		const { c, v } = ok.rows[0] as { c: number; v: number };
@@ -75,16 +82,17 @@ export async function assign(db: Db, a: z.infer<typeof assignmentSchema>, actor:
 		let ended = 0;
 		if (a.handover) {
 			const r = await q.query(
-				'UPDATE assignments SET valid_to = $3 WHERE village_id = $1 AND role = $2 AND valid_to IS NULL AND valid_from < $3',
-				[a.village_id, a.role, a.valid_from]
+				`UPDATE assignments SET valid_to = ${LOCAL_DAY(3, 4)} WHERE village_id = $1 AND role = $2 AND valid_to IS NULL AND valid_from < ${LOCAL_DAY(3, 4)}`,
+				[a.village_id, a.role, a.valid_from, tz]
 			);
 			ended = r.rowCount ?? 0;
 		}
-		const r = await q.query<{ id: number }>('INSERT INTO assignments (cadre_id, village_id, role, valid_from) VALUES ($1, $2, $3, $4) RETURNING id', [
+		const r = await q.query<{ id: number }>(`INSERT INTO assignments (cadre_id, village_id, role, valid_from) VALUES ($1, $2, $3, ${LOCAL_DAY(4, 5)}) RETURNING id`, [
 			a.cadre_id,
 			a.village_id,
 			a.role,
-			a.valid_from
+			a.valid_from,
+			tz
 		]);
 		await audit(q, actor, 'assignment_created', { type: 'assignment', id: r.rows[0].id }, { ...a, ended_previous: ended });
 		return r.rows[0].id;

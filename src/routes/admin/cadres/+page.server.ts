@@ -49,7 +49,8 @@ export const actions = {
 		const parsed = assignmentSchema.safeParse(Object.fromEntries(await request.formData()));
 		if (!parsed.success) return fail(400, { action: 'assign', errors: messages(parsed.error) });
 		try {
-			const id = await assign((await runtime()).db, parsed.data, actorOf(locals));
+			const rt = await runtime();
+			const id = await assign(rt.db, parsed.data, actorOf(locals), rt.config.TZ_DISPLAY);
 			return { action: 'assign', id };
 		} catch (err) {
 			return fail(400, { action: 'assign', errors: [plain(err)] });
@@ -73,7 +74,7 @@ export const actions = {
 		try {
 			const rt = await runtime();
 			const table = await readTable(new Uint8Array(await parsed.data.file.arrayBuffer()), parsed.data.file.name);
-			const out = await importPeople(rt.db, parsed.data.kind, table, actorOf(locals));
+			const out = await importPeople(rt.db, parsed.data.kind, table, actorOf(locals), rt.config.TZ_DISPLAY);
 			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows });
 			return { action: 'import', imported: out.saved, rows: out.rows, kind: out.kind };
 		} catch (err) {

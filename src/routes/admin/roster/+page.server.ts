@@ -37,7 +37,7 @@ export const actions = {
 		try {
 			const rt = await runtime();
 			const table = await readTable(new Uint8Array(await parsed.data.arrayBuffer()), parsed.data.name);
-			const out = await importPeople(rt.db, 'roster', table, { id: locals.user!.id, name: locals.user!.username });
+			const out = await importPeople(rt.db, 'roster', table, { id: locals.user!.id, name: locals.user!.username }, rt.config.TZ_DISPLAY);
 			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows });
 			return { action: 'import', imported: out.saved, rows: out.rows };
 		} catch (err) {
