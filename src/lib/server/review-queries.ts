@@ -135,25 +135,14 @@ function where(f: ReviewFilter, tz: string, p: unknown[]): string {
 	return w.length ? 'WHERE ' + w.join(' AND ') : '';
 }
 
-interface FactRow {
-	id: number;
-	title: string;
-	category: string;
-	level: Level | null;
-	status: string;
-	village_id: number | null;
-	village: string | null;
-	cadres: { id: number; name: string }[];
-	lng: number | null;
-	lat: number | null;
-	is_demo: boolean;
+/** A row of the facts query: the case fields as CaseFacts has them, the step times still as the driver gives them. */
+type FactRow = Omit<CaseFacts, 'opened' | 'acknowledged' | 'arrived' | 'resolved'> & {
 	opened_at: Date;
 	acknowledged: Date | null;
 	arrived: Date | null;
 	resolved: Date | null;
-	reopened: number;
 	is_overdue: boolean;
-}
+};
 
 const t = (d: Date | string | null) => (d === null ? null : new Date(d).getTime());
 const toFacts = (r: FactRow): CaseFacts => ({
