@@ -107,6 +107,9 @@ describe('duty console, simulator off', () => {
 			console.log(`publish → red symbol ${Math.round(red - t0)} ms, case on top of the queue ${Math.round(onTop - t0)} ms, both seen by the test ${elapsed} ms`);
 			expect(elapsed).toBeLessThanOrEqual(2000);
 
+			// The colour came first through feature-state (a repaint); the property followed with the batched updateData.
+			expect(await page.evaluate((sid) => window.shudiMap!.getFeatureState({ source: 'sensors', id: sid }).status, DEVICE)).toBe('red');
+
 			const top = page.getByTestId('queue-item').first();
 			redCase = Number(await top.getAttribute('data-case-id'));
 			expect(await top.locator('.bar').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(215, 25, 28)');
