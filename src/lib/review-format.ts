@@ -14,6 +14,15 @@ export function duration(ms: number | null, lang: Lang): string {
 	return `${(min / 1440).toFixed(1)} ${u.d}`;
 }
 
+/** The period presets of the review pages: value of `p` in the query string, and its i18n key. */
+export const PERIOD_PRESETS = [
+	['7', 'rv_last7'],
+	['30', 'rv_last30'],
+	['90', 'rv_last90'],
+	['this_month', 'rv_this_month'],
+	['last_month', 'rv_last_month']
+] as const;
+
 export function percent(rate: number | null): string {
 	return rate === null ? '—' : `${(rate * 100).toFixed(1)}%`;
 }

@@ -202,6 +202,19 @@ export function casesPerDay(cases: readonly CaseFacts[], key: (c: CaseFacts) => 
 	return { days, series };
 }
 
+const LEVEL_WORDS: Record<Level, { zh: string; en: string }> = { red: { zh: '红', en: 'red' }, orange: { zh: '橙', en: 'orange' }, yellow: { zh: '黄', en: 'yellow' }, blue: { zh: '蓝', en: 'blue' } };
+
+/** "红 10分钟/2小时，橙 …" — the acknowledge / resolve limit of each level, from TIME_LIMITS. */
+function limitsText(lang: 'zh' | 'en'): string {
+	const span = (ms: number) => {
+		const min = ms / 60_000;
+		return min < 60 ? (lang === 'zh' ? `${min}分钟` : `${min} min`) : lang === 'zh' ? `${min / 60}小时` : `${min / 60} h`;
+	};
+	return (Object.keys(LEVEL_WORDS) as Level[])
+		.map((l) => `${LEVEL_WORDS[l][lang]} ${span(TIME_LIMITS[l].ackMs)}${lang === 'zh' ? '/' : ' / '}${span(TIME_LIMITS[l].resolveMs)}`)
+		.join(lang === 'zh' ? '，' : ', ');
+}
+
 /** How each figure is made: shown on the review page and the monthly report, and in README. */
 export const REVIEW_DEFINITIONS: readonly { term: { zh: string; en: string }; def: { zh: string; en: string } }[] = [
 	{
@@ -228,9 +241,10 @@ export const REVIEW_DEFINITIONS: readonly { term: { zh: string; en: string }; de
 	},
 	{
 		term: { zh: '时限', en: 'Time limits' },
+		// Written from TIME_LIMITS, so the page can never state a limit the figures do not use.
 		def: {
-			zh: '从上报时刻起算，按案件级别：红 10分钟/2小时，橙 30分钟/12小时，黄 2小时/24小时，蓝 24小时/72小时（受理/处置）；无级别按蓝色。',
-			en: 'Counted from opening, by the case level: red 10 min / 2 h, orange 30 min / 12 h, yellow 2 h / 24 h, blue 24 h / 72 h (acknowledge / resolve); no level counts as blue.'
+			zh: `从上报时刻起算，按案件级别：${limitsText('zh')}（受理/处置）；无级别按蓝色。`,
+			en: `Counted from opening, by the case level: ${limitsText('en')} (acknowledge / resolve); no level counts as blue.`
 		}
 	},
 	{
