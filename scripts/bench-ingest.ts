@@ -244,7 +244,7 @@ export async function startOwnMosquitto(): Promise<{ url: string; pid: number; s
 	const conf = resolve(dir, 'mosquitto.conf');
 	writeFileSync(
 		conf,
-		[`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000000', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n'
+		[`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000000', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n'
 	);
 	const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
 	const errors: string[] = [];
