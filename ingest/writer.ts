@@ -77,18 +77,29 @@ function rollupUpsert(table: 'readings_hourly' | 'readings_daily', unit: 'hour' 
 }
 
 /**
- * One batch's readings and their rollups in one statement; $1…$7 are the unnest arrays. Exported for
- * `npm run bench:rollup`, which times it against the plain INSERT it replaced.
+ * One batch's readings and their rollups in one statement; $1…$7 are the unnest arrays. `onConflict` keeps a
+ * redelivered reading out (idempotent storage); without it the statement fails on a duplicate (23505), which costs
+ * a third less per row when there is none (BENCHMARKS.md) — the writer's fast path, see BatchWriter.write().
  */
-export const READINGS_INSERT_SQL = `WITH ins AS (
+function readingsInsertSql(onConflict: boolean): string {
+	return `WITH ins AS (
 	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
 	   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[], $7::int8[])
-	   ON CONFLICT DO NOTHING
+	   ${onConflict ? 'ON CONFLICT DO NOTHING' : ''}
 	   RETURNING device_id, metric, observed_at, value
 	 ), hourly AS (${rollupUpsert('readings_hourly', 'hour')}
 	 ), daily AS (${rollupUpsert('readings_daily', 'day')}
 	 )
 	 SELECT count(*)::int AS inserted FROM ins`;
+}
+
+/** The idempotent statement (exported for `npm run bench:rollup`, which times it against a plain INSERT). */
+export const READINGS_INSERT_SQL = readingsInsertSql(true);
+/** The fast path: the same without ON CONFLICT, for batches that hold no reading stored before. */
+export const READINGS_INSERT_FAST_SQL = readingsInsertSql(false);
+
+/** Batches written with ON CONFLICT after a duplicate was seen: redeliveries come in bursts (a reconnect, a restart). */
+const CAREFUL_BATCHES = 20;
 
 export class BatchWriter {
 	private lastSeenWritten = new Map<string, number>();
@@ -250,7 +261,28 @@ export class BatchWriter {
 		for (const r of w) r();
 	}
 
+	/** Batches left to write with ON CONFLICT (see CAREFUL_BATCHES). */
+	private careful = 0;
+
+	/**
+	 * Writes one batch. Fast path first: a plain INSERT, since almost every batch holds only new readings. A duplicate
+	 * (a redelivery after a reconnect or restart) makes it fail with 23505 and roll back whole; the batch is then written
+	 * again with ON CONFLICT DO NOTHING, and so are the next few, because redeliveries come in bursts. Either way a
+	 * reading is stored once and counted in the rollups once.
+	 */
 	private async write(readings: Reading[], dead: DeadLetter[]): Promise<BatchResult> {
+		const careful = this.careful > 0 || !readings.length;
+		if (this.careful > 0) this.careful--;
+		try {
+			return await this.writeTx(readings, dead, careful ? READINGS_INSERT_SQL : READINGS_INSERT_FAST_SQL);
+		} catch (err) {
+			if (careful || (err as { code?: string }).code !== '23505') throw err;
+			this.careful = CAREFUL_BATCHES;
+			return await this.writeTx(readings, dead, READINGS_INSERT_SQL);
+		}
+	}
+
+	private async writeTx(readings: Reading[], dead: DeadLetter[], insertSql: string): Promise<BatchResult> {
 		const latestMap = new Map<string, Reading>();
 		const seen = new Map<string, Date>();
 		for (const r of readings) {
@@ -272,7 +304,7 @@ export class BatchWriter {
 				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
 				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
 				const res = await q.query<{ inserted: number }>(
-					READINGS_INSERT_SQL,
+					insertSql,
 					[
 						readings.map((r) => r.deviceId),
 						readings.map((r) => r.metric),
