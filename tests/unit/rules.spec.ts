@@ -20,6 +20,8 @@ import {
 	type RuleResult
 } from '../../src/lib/domain/rules.js';
 import { SENSOR_KINDS, type SensorKind } from '../../src/lib/domain/types.js';
+import { KIND_METRICS } from '../../src/lib/domain/metrics.js';
+import fc from 'fast-check';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -752,5 +754,38 @@ describe('NaN-free', () => {
 			'soil_moisture'
 		);
 		expect(r).toMatchObject({ level: 'orange', threshold: 45 });
+	});
+});
+
+describe('replay against evaluate, step by step (property)', () => {
+	// replay() sorts the history once and cuts it at each step; this checks it against the plain definition: evaluate
+	// at each time with the levels carried from the step before, for every kind, over random histories with
+	// duplicate times, unsorted input, NaN values, readings after the last judged time and random thresholds.
+	it('gives the same results as evaluate() at each time with the carried levels', () => {
+		const metricsOf = (kind: SensorKind) => [...new Set([...(KIND_METRICS[kind] ?? []), 'battery_v'])];
+		fc.assert(
+			fc.property(
+				fc.constantFrom(...SENSOR_KINDS),
+				fc.array(fc.tuple(fc.nat(40), fc.integer({ min: -3 * 60, max: 10 }), fc.oneof(fc.double({ min: -50, max: 200, noNaN: true }), fc.constant(Number.NaN))), { maxLength: 60 }),
+				fc.array(fc.integer({ min: -3 * 60, max: 10 }), { minLength: 1, maxLength: 12 }),
+				fc.option(fc.double({ min: 0, max: 5, noNaN: true }), { nil: undefined }),
+				(kind, raw, timeOffsets, hyst) => {
+					const metrics = metricsOf(kind);
+					const history: HistoryPoint[] = raw.map(([m, off, v]) => ({ metric: metrics[m % metrics.length], t: AT + off * MIN, value: v }));
+					const thresholds = hyst === undefined ? {} : { hysteresis: Object.fromEntries(rulesFor(kind).map((r) => [r, hyst])) };
+					const times = timeOffsets.map((o) => AT + o * MIN);
+					const got = replay({ kind, thresholds, history }, times);
+					const carried: Partial<Record<RuleId, RuleLevel>> = {};
+					const want: RuleResult[][] = [];
+					for (const at of [...new Set(times)].sort((a, b) => a - b)) {
+						const res = evaluate({ kind, thresholds, history, at, previous: { ...carried } });
+						for (const r of res) if (r.level !== 'unknown') carried[r.rule] = r.level;
+						want.push(res);
+					}
+					expect(got.steps).toEqual(want);
+				}
+			),
+			{ numRuns: 400 }
+		);
 	});
 });

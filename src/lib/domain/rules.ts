@@ -322,8 +322,19 @@ export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[
 	const levels: Partial<Record<RuleId, RuleLevel[]>> = {};
 	for (const rule of rulesFor(input.kind)) levels[rule] = [];
 	const steps: RuleResult[][] = [];
+	// Sort and de-duplicate the history once; each step sees the prefix up to its time, exactly what evaluate()'s own
+	// context() would build (equal times fall on the same side of any cut). A busy sensor's pass judges tens of times
+	// over thousands of points, and sorting per step was most of the rule runner's CPU (BENCHMARKS.md).
+	const all = context({ ...input, at: Infinity });
+	const fns = rulesFor(input.kind).map((rule) => [rule, RULE_FNS[rule]] as const);
 	for (const at of sorted) {
-		const results = evaluate({ ...input, at, previous: { ...carried } });
+		const series = new Map<string, HistoryPoint[]>();
+		for (const [metric, list] of all.series) {
+			const n = countUpTo(list, at);
+			if (n) series.set(metric, n === list.length ? list : list.slice(0, n));
+		}
+		const ctx: Ctx = { ...all, at, previous: { ...carried }, series };
+		const results = fns.map(([rule, fn]) => fn(ctx, rule));
 		for (const r of results) {
 			levels[r.rule]!.push(r.level);
 			if (r.level !== 'unknown') carried[r.rule] = r.level;
@@ -331,6 +342,18 @@ export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[
 		steps.push(results);
 	}
 	return { times: sorted, levels, steps, last: carried };
+}
+
+/** How many points of an ascending list have t ≤ at (binary search). */
+function countUpTo(list: readonly HistoryPoint[], at: number): number {
+	let lo = 0;
+	let hi = list.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (list[mid].t <= at) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
 }
 
 /** Distinct observation times in a history, ascending: the natural `times` for `replay`. */
