@@ -70,7 +70,7 @@ export class IngestSubscriber {
 			// MQTT 5: let the broker keep enough messages in flight to us to fill batches while earlier PUBACKs wait for
 			// their commit — but bounded, so a backlog waits in the broker's queue instead of this process's heap.
 			// (65,535 in flight cost ~1 GB RSS and a quarter of the CPU in garbage collection: BENCHMARKS.md.)
-			properties: o.protocolVersion === 5 ? { receiveMaximum: o.receiveMaximum ?? 20_000, sessionExpiryInterval: 7 * 24 * 3600 } : undefined
+			properties: o.protocolVersion === 5 ? { receiveMaximum: o.receiveMaximum ?? 10_000, sessionExpiryInterval: 7 * 24 * 3600 } : undefined
 		};
 		const client = mqtt.connect(o.url, options);
 		this.client = client;
@@ -88,7 +88,7 @@ export class IngestSubscriber {
 			});
 		});
 		client.on('close', () => {
-			if (this.connected) o.log.warn('ingest lost the broker; reconnecting');
+			if (this.connected && this.client) o.log.warn('ingest lost the broker; reconnecting');
 			this.connected = false;
 			// The held callback belongs to the dead connection's stream; its messages are redelivered.
 			this.paused = null;
@@ -161,7 +161,7 @@ export class IngestSubscriber {
 
 	/** Messages handed to the pipeline and not yet committed, at most: the receive maximum we ask the broker for. */
 	private get window(): number {
-		return this.opts.receiveMaximum ?? 20_000;
+		return this.opts.receiveMaximum ?? 10_000;
 	}
 
 	private resumeReading(): void {

@@ -8,8 +8,8 @@
 //
 //   npm run bench:ingest -- [--url mqtt://… (default: start an own mosquitto)] [--db postgres://postgres@127.0.0.1:5432/test]
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
-//                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N]
-//                           [--ingest-node-args="--max-old-space-size=192"]
+//                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N] [--receive-max N]
+//                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,7 @@ export interface SpawnIngestOptions {
 	logLevel?: string;
 	batchRows?: number;
 	batchMs?: number;
+	receiveMax?: number;
 	/** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
 	nodeArgs?: string[];
 	/** Ready once this log line appears; default 'ingest running'. */
@@ -59,7 +60,16 @@ export interface SpawnIngestOptions {
 }
 
 /**
- * Starts `node --import tsx ingest/main.ts` (not `npx tsx`: then the pid we hold is the ingest itself, so SIGKILL
+ * The node flags `npm run start:ingest` runs the ingest with (its heap limit), read from package.json so the bench
+ * and the fault tests measure the process as shipped.
+ */
+export function shippedIngestNodeArgs(): string[] {
+	const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+	return pkg.scripts['start:ingest'].split(/\s+/).filter((a) => /^--max-(old|semi)-space-size=\d+$/.test(a));
+}
+
+/**
+ * Starts `node --import tsx ingest/main.ts` with the shipped node flags unless `nodeArgs` are given (not `npx tsx`: then the pid we hold is the ingest itself, so SIGKILL
  * really kills it and /proc/<pid>/status is its RSS) and waits until it logs that it is running.
  */
 export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
@@ -72,9 +82,10 @@ export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
 		LOG_LEVEL: o.logLevel ?? 'info',
 		...(o.shareGroup ? { INGEST_SHARE_GROUP: o.shareGroup } : {}),
 		...(o.batchRows ? { INGEST_BATCH_ROWS: String(o.batchRows) } : {}),
-		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {})
+		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {}),
+		...(o.receiveMax ? { INGEST_RECEIVE_MAX: String(o.receiveMax) } : {})
 	});
-	const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'ingest/main.ts'], {
+	const child = spawn(process.execPath, [...(o.nodeArgs ?? shippedIngestNodeArgs()), '--import', 'tsx', 'ingest/main.ts'], {
 		cwd: ROOT,
 		env,
 		stdio: ['ignore', 'pipe', 'pipe']
@@ -362,6 +373,7 @@ interface Args {
 	brokerPid?: number;
 	batchRows?: number;
 	batchMs?: number;
+	receiveMax?: number;
 }
 
 interface PhaseDrive {
@@ -497,7 +509,8 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			clientId: `${tag}-ingest`,
 			batchRows: a.batchRows,
 			batchMs: a.batchMs,
-			nodeArgs: [...a.ingestNodeArgs, ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : [])]
+			receiveMax: a.receiveMax,
+			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : [])]
 		});
 		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
 
@@ -677,6 +690,7 @@ async function main(): Promise<void> {
 			'ingest-node-args': { type: 'string', default: '' },
 			'batch-rows': { type: 'string' },
 			'batch-ms': { type: 'string' },
+			'receive-max': { type: 'string' },
 			'skip-baseline': { type: 'boolean', default: false }
 		},
 		strict: true
@@ -698,7 +712,8 @@ async function main(): Promise<void> {
 		cpuProf: v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined,
 		ingestNodeArgs: v['ingest-node-args']!.split(/\s+/).filter(Boolean),
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
-		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined
+		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined,
+		receiveMax: v['receive-max'] ? int('receive-max', v['receive-max'], 100) : undefined
 	};
 	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
 	const own = v.url ? null : await startOwnMosquitto();

@@ -52,11 +52,11 @@ const schema = z.object({
 	/** Multiplier applied to demo devices' report intervals' inverse: 20 means 20x faster than real life. */
 	SIMULATE_SPEEDUP: z.coerce.number().positive().max(10_000).default(20),
 	/** Ingest batch limits (issue 3): rows per batch and maximum age of a batch in ms. */
-	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
+	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(15_000),
 	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
 	// Messages the broker may have in flight to one ingest worker before their PUBACKs (MQTT 5 receive maximum).
 	// Bounds the worker's memory; the rest waits in the broker's queue (size it: README, production).
-	INGEST_RECEIVE_MAX: z.coerce.number().int().min(100).max(65_535).default(20_000),
+	INGEST_RECEIVE_MAX: z.coerce.number().int().min(100).max(65_535).default(10_000),
 	/** Shared-subscription group for several ingest workers on one external broker (`$share/<group>/…`). */
 	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 	/** Alarm rules and cases run in the ingest process (off: ingest only stores, e.g. for a pure throughput bench). */
