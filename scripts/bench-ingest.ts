@@ -311,9 +311,14 @@ export async function postgresPids(pool: pg.Pool): Promise<number[]> {
 
 export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
 
-/** A good native message: three values, device time `tsMs`, sequence `seq`. */
+/**
+ * A good native message: three values, device time `tsMs`, sequence `seq`. The water level wanders by a few
+ * millimetres, below every default threshold: the rules judge every device, as in a normal hour, without an alarm
+ * storm. (Until session 3 it swung 2.00 → 2.99 m every 100 messages, so all 1,000 devices raised and cleared a
+ * rise alarm every ten seconds — a benchmark of case handling, not of ingest.)
+ */
 export function nativePayload(tsMs: number, seq: number): string {
-	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 100) / 100).toFixed(2)},"battery_v":3.9,"rssi_dbm":-80}}`;
+	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 10) / 1000).toFixed(3)},"battery_v":3.9,"rssi_dbm":-80}}`;
 }
 
 /** A persistent session outlives its client: end it, or the broker keeps queueing for it (7-day expiry). */
@@ -428,6 +433,7 @@ async function drive(
 }
 
 const median = (xs: number[]) => quantile(xs, 0.5);
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 function quantile(xs: number[], q: number): number {
 	if (!xs.length) return NaN;
 	const s = [...xs].sort((x, y) => x - y);
@@ -464,7 +470,7 @@ async function baseline(a: Args): Promise<{ rate: number; received: number; publ
 	await sub.endAsync(true);
 	// Drop the first second (connections warming up) and the last partial one.
 	const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
-	return { rate: median(steady), received, published: d.published };
+	return { rate: mean(steady), received, published: d.published };
 }
 
 interface IngestFigures {
@@ -612,10 +618,12 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			 FROM (SELECT extract(epoch FROM received_at - observed_at) * 1000 AS ms FROM readings WHERE metric = 'water_level_m') x`
 		);
 		const distinct = Number(msgs.rows[0].n);
-		// Per-second stored rates while publishing: skip the first second (ramp-up) and the drain after it.
+		// Stored rate while publishing: the mean of the per-second counts, first second (ramp-up) and the drain after it
+		// dropped. Not their median: a batch of 15,000 rows commits 5,000 messages at once, so single seconds read 0 or
+		// 5,000 and their median says little about what is sustained.
 		const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
 		return {
-			rate: median(steady),
+			rate: mean(steady),
 			published: d.published,
 			publishRate: d.published / d.seconds,
 			stored: distinct,
@@ -747,7 +755,7 @@ async function main(): Promise<void> {
 	const lost = Math.max(...runs.map((r) => r.ing.lost + r.ing.duplicates));
 	const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 	const rows: string[][] = [
-		['stored msg/s (median of per-second rates)', fmt(stored), '≥ 15,000', mark(stored >= 15_000)],
+		['stored msg/s (mean while publishing)', fmt(stored), '≥ 15,000', mark(stored >= 15_000)],
 		['bare pass-through msg/s (broker → counting subscriber)', fmt(bare), '', ''],
 		a.rate
 			? ['ratio stored / bare (meaningless with --rate: both phases get the same paced input)', fmt(ratio, 2), '≥ 0.60', '—']
