@@ -13,7 +13,8 @@ import { migrate } from '../src/lib/server/migrate.js';
 import { READINGS_INSERT_SQL } from '../ingest/writer.js';
 
 const BASELINE_SQL = `INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
-	 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::timestamptz[], $6::int2[], $7::int8[])
+	 SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
+	 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
 	 ON CONFLICT DO NOTHING`;
 
 const { values: args } = parseArgs({
@@ -34,15 +35,15 @@ const METRICS = ['water_level_m', 'battery_v', 'rssi_dbm'];
  * report every 10 s — so a batch touches ~ROWS/3 device×time pairs and one or two hourly buckets per device×metric.
  */
 function batch(b: number, base: number): unknown[][] {
-	const dev: string[] = [], met: string[] = [], obs: string[] = [], val: number[] = [], rec: string[] = [], flg: number[] = [], seq: (number | null)[] = [];
+	const dev: string[] = [], met: string[] = [], obs: number[] = [], val: number[] = [], rec: number[] = [], flg: number[] = [], seq: (number | null)[] = [];
 	for (let i = 0; i < ROWS; i++) {
 		const msg = b * Math.ceil(ROWS / 3) + Math.floor(i / 3);
 		const t = base + Math.floor(msg / DEVICES) * 10_000;
 		dev.push(`BENCH-${String(msg % DEVICES).padStart(4, '0')}`);
 		met.push(METRICS[i % 3]);
-		obs.push(new Date(t).toISOString());
+		obs.push(t);
 		val.push(Math.sin(msg) * 3 + 2);
-		rec.push(new Date(t + 200).toISOString());
+		rec.push(t + 200);
 		flg.push(0);
 		seq.push(msg);
 	}
