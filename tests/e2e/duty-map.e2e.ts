@@ -225,7 +225,11 @@ describe('duty console, simulator off', () => {
 		try {
 			// Switched on the console, the choice carries over to the case page (it is kept on the device).
 			await page.goto(server.url + '/');
+			// Click only once the page has hydrated (the map exists): a click on the server-rendered button before
+			// that does nothing, which made this test fail on a busy machine.
+			await page.waitForFunction(() => 'shudiMap' in window);
 			await page.getByRole('button', { name: 'English' }).click();
+			await expect.poll(() => page.locator('button.lang').textContent()).toBe('中文');
 			await page.goto(`${server.url}/incidents/${redCase}`);
 			await expect.poll(() => page.getByTestId('level-badge').textContent()).toBe('Red');
 			expect(await page.getByTestId('case-status').textContent()).toBe('Accepted');
