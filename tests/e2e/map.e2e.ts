@@ -8,7 +8,10 @@ import { collectPageErrors, launchBrowser, mapIdle, renderedCount, renderedSenso
 
 interface SensorFeature {
 	geometry: { type: 'Point'; coordinates: [number, number] };
-	properties: { id: string; name: string; values: Record<string, { value: number; observed_at: string; flags: number }> };
+	properties: { id: string; name: string };
+}
+interface SensorDetail extends SensorFeature {
+	properties: SensorFeature['properties'] & { values: Record<string, { value: number; observed_at: string; flags: number }> };
 }
 
 async function sensors(server: TestServer): Promise<SensorFeature[]> {
@@ -17,8 +20,12 @@ async function sensors(server: TestServer): Promise<SensorFeature[]> {
 	return ((await res.json()) as { features: SensorFeature[] }).features;
 }
 
-async function sensor(server: TestServer, id: string): Promise<SensorFeature | undefined> {
-	return (await sensors(server)).find((f) => f.properties.id === id);
+/** One sensor with its latest values (the list carries none). */
+async function sensor(server: TestServer, id: string): Promise<SensorDetail | undefined> {
+	const res = await fetch(`${server.url}/api/v1/sensors/${id}`, { headers: { cookie: await sessionCookie(server, 'duty') } });
+	if (res.status === 404) return undefined;
+	expect(res.status).toBe(200);
+	return (await res.json()) as SensorDetail;
 }
 
 let browser: Browser;
