@@ -123,6 +123,18 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		expect(one.properties!.values.water_level_m).toEqual({ value: 2.77, observed_at: ts, flags: 0 });
 	});
 
+	it('writes any name as valid JSON in the list (PostgreSQL writes the text)', async () => {
+		const name = 'a "quoted" \\ back\nslash\t\u0001 名 </script>';
+		const old = (await rt.db.query<{ name: string }>("SELECT name FROM devices WHERE id = 'RL-04'")).rows[0].name;
+		await rt.db.query("UPDATE devices SET name = $1 WHERE id = 'RL-04'", [name]);
+		try {
+			const list = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
+			expect(list.features.find((f) => f.id === 'RL-04')!.properties!.name).toBe(name);
+		} finally {
+			await rt.db.query("UPDATE devices SET name = $1 WHERE id = 'RL-04'", [old]);
+		}
+	});
+
 	it('gives a cadre only their villages’ sensors, in the list and one by one, and never a revoked device', async () => {
 		const cadre = (await rt.db.query<SessionUser>("SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = 'cadre'")).rows[0];
 		const asCadre = (init: Parameters<typeof ev>[0]) => ({ ...ev(init), locals: { user: cadre, apiToken: null, sessionToken: undefined } });

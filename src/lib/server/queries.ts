@@ -42,16 +42,17 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  * returned has a fixed cost) took longer than the bare SELECT of the devices, and the object built from them then
  * had to go through JSON.stringify. One concatenated string took 0.4× that bare SELECT on PGlite and 1.2× on
  * PostgreSQL; json_build_object per row was ~2× slower than concatenation (npm run bench:queries, BENCHMARKS.md
- * "Session 3"). Strings that could hold any character (id, name) go through to_json for JSON escaping; kind and status
- * are CHECK-constrained words, numbers are PostgreSQL's shortest exact float text.
+ * "Session 3"). The name can hold any character and goes through to_json for JSON escaping; id, kind and status cannot
+ * need it — devices_id_check allows only [A-Za-z0-9_.:-], kind and status are CHECK-constrained words (0001_backbone.sql)
+ * — and skipping to_json for them saved a tenth of the time. Numbers are PostgreSQL's shortest exact float text.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
  */
 export async function sensorsListJSON(db: Queryable, scope: Set<number> | null = null): Promise<string> {
 	const r = await db.query<{ body: string | null }>(
 		`SELECT string_agg(
-		   '{"type":"Feature","id":' || to_json(d.id)::text
-		   || ',"geometry":{"type":"Point","coordinates":[' || d.lng::text || ',' || d.lat::text || ']}'
-		   || ',"properties":{"id":' || to_json(d.id)::text || ',"name":' || to_json(d.name)::text
+		   '{"type":"Feature","id":"' || d.id
+		   || '","geometry":{"type":"Point","coordinates":[' || d.lng::text || ',' || d.lat::text || ']}'
+		   || ',"properties":{"id":"' || d.id || '","name":' || to_json(d.name)::text
 		   || ',"kind":"' || d.kind || '","village_id":' || coalesce(d.village_id::text, 'null')
 		   || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
 		   || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}',
