@@ -6,7 +6,10 @@
 //    features (a `render` listener on window.shudiMap checks isSourceLoaded, then queryRenderedFeatures once). Each
 //    repetition is a fresh browser context, app and baseline alternating.
 // 2. 1,000 status changes: from the first change handed to the page until MapLibre is `idle` with every changed sensor
-//    that was drawn before drawn again with its new status. The app's changes enter through its own live path: the
+//    that was drawn before drawn again with its new status. Like for like: the console clusters when zoomed out, so
+//    both pages first go to the same view, zoomed in (from the console's starting view, half a zoom level at a time)
+//    until the console draws at least 1,000 normal sensors as their own symbols; those are the ones changed, and
+//    both pages draw every one of them individually. The app's changes enter through its own live path: the
 //    bench wraps window.EventSource before the page loads and dispatches SSE MessageEvents on the page's real
 //    EventSource, so the page's own `status` / `sensors` handlers (and everything they trigger) run exactly as for
 //    events from /api/v1/live. Two shapes, as the server sends them: 1,000 `status` events (rule runner and offline
@@ -171,6 +174,46 @@ async function waitDrawn(p: { ids: string[]; status: string; source: string; tim
 	return { at: null, expected, seen };
 }
 
+/**
+ * In the page: zooms in from the current view, half a level at a time, until at least `n` sensors with status normal
+ * are drawn as their own symbols (not inside a cluster), and returns that view.
+ */
+async function zoomUntilDrawn(p: { source: string; n: number }): Promise<{ center: [number, number]; zoom: number; drawn: number }> {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
+	const idle = () => new Promise<void>((done) => {
+		map.once('idle', () => done());
+		map.triggerRepaint();
+	});
+	const normal = () => new Set(map.queryRenderedFeatures({ layers }).filter((f) => f.properties?.status === 'normal').map((f) => String(f.properties?.id))).size;
+	let drawn = normal();
+	while (drawn < p.n && map.getZoom() < 17) {
+		map.jumpTo({ zoom: map.getZoom() + 0.5 });
+		await idle();
+		drawn = normal();
+	}
+	const c = map.getCenter();
+	return { center: [c.lng, c.lat], zoom: map.getZoom(), drawn };
+}
+
+/** In the page: goes to a view and waits until it is drawn. */
+async function setView(p: { center: [number, number]; zoom: number }): Promise<void> {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	map.jumpTo(p);
+	await new Promise<void>((done) => {
+		map.once('idle', () => done());
+		map.triggerRepaint();
+	});
+}
+
+/** In the page: how many of `ids` are drawn (as their own features) in the current view. */
+function countDrawn(p: { source: string; ids: string[] }): number {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
+	const wanted = new Set(p.ids);
+	return new Set(map.queryRenderedFeatures({ layers }).map((f) => String(f.properties?.id)).filter((id) => wanted.has(id))).size;
+}
+
 /** A bare MapLibre page: the sensors source and one circle layer styled like the console's, nothing else. */
 function baselineHtml(): string {
 	const match = (prop: string, colours: Record<string, string>, fallback: string) => ['match', ['get', prop], ...Object.entries(colours).flat(), fallback];
@@ -320,11 +363,15 @@ async function main() {
 				if (side === 'app') htmlReady.push(o.first.responseEnd);
 			}
 		}
-		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, data inline) fully received at median ${fmtMs(median(htmlReady))} ms`);
+		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, without the sensors since session 3) fully received at median ${fmtMs(median(htmlReady))} ms`);
 
 		// 2. Status changes, each side on one loaded page; the same 1,000 sensors (normal, drawn) flip between two levels.
 		const app = await openPage(browser, `${server.url}/`, cookie);
 		const bare = await openPage(browser, `${baseline.url}/`, null);
+		// The same view on both pages, zoomed in until the console draws the changed sensors as their own symbols.
+		const view = await inPage(app.page, zoomUntilDrawn, { source: SOURCE, n: CHANGES });
+		await inPage(app.page, setView, { center: view.center, zoom: view.zoom });
+		await inPage(bare.page, setView, { center: view.center, zoom: view.zoom });
 		const ids: string[] = await inPage(
 			app.page,
 			({ source, n }) => {
@@ -336,6 +383,13 @@ async function main() {
 			{ source: SOURCE, n: CHANGES }
 		);
 		if (ids.length < CHANGES) notes.push(`only ${ids.length} normal sensors are drawn individually; changing those`);
+		const drawnIds = { app: await inPage(app.page, countDrawn, { source: SOURCE, ids }), bare: await inPage(bare.page, countDrawn, { source: SOURCE, ids }) };
+		notes.push(
+			`status changes: both pages at zoom ${view.zoom.toFixed(1)} around [${view.center.map((x) => x.toFixed(4)).join(', ')}]; of the ${ids.length} changed sensors the app draws ${drawnIds.app} ` +
+				`and the bare page ${drawnIds.bare} as their own symbols`
+		);
+		if (drawnIds.app !== drawnIds.bare) throw new Error(`not like for like: app draws ${drawnIds.app}, bare ${drawnIds.bare} of the changed sensors`);
+		await saveScreenshot(app.page, 'bench-map-app-zoomed');
 		const dispatch: Record<string, number[]> = { app: [], appBatch: [], bare: [], bareBatch: [], bareState: [] };
 		for (let i = 0; i < REPEAT + 1; i++) {
 			const status = i % 2 ? 'yellow' : 'orange';
