@@ -194,4 +194,47 @@ describe('a reading published by hand, simulator off', () => {
 			await ctx.close();
 		}
 	});
+
+	it('holds live changes that arrive while the sensor list loads and applies them after it, with a loading notice meanwhile', async () => {
+		// RL-01 goes red (above its 保证水位 4.2 m) after the page has asked for the list but before it has the answer:
+		// the list it gets is the one from before the reading, so only the held live event can make the symbol red.
+		const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+		const page = await ctx.newPage();
+		const errors = collectPageErrors(page);
+		try {
+			await signIn(page, server, 'duty');
+			let listRead!: () => void;
+			const read = new Promise<void>((r) => (listRead = r));
+			let release!: () => void;
+			const released = new Promise<void>((r) => (release = r));
+			await page.route('**/api/v1/sensors', async (route) => {
+				const before = await route.fetch();
+				const body = await before.text();
+				listRead();
+				await released;
+				await route.fulfill({ status: 200, contentType: 'application/json', body });
+			});
+			await page.goto(server.url + '/');
+			await read;
+			await expect.poll(() => page.getByTestId('sensors-loading').isVisible()).toBe(true);
+			await saveScreenshot(page, 'console-loading');
+			await publish(DEVICE, { water_level_m: 4.6 });
+			await expect.poll(async () => ((await sensor(server, DEVICE))?.properties as { status?: string } | undefined)?.status, { timeout: 5000, interval: 100 }).toBe('red');
+			release();
+			await mapIdle(page);
+			const at = (await sensor(server, DEVICE))!.geometry.coordinates;
+			await page.evaluate((center) => window.shudiMap!.jumpTo({ center, zoom: 16 }), at);
+			await mapIdle(page);
+			const drawn = () =>
+				page.evaluate((id) => {
+					const f = window.shudiMap!.queryRenderedFeatures({ layers: ['sensor-symbols'] }).find((x) => x.properties.id === id);
+					return f ? String(f.state?.status ?? f.properties.status) : null;
+				}, DEVICE);
+			await expect.poll(drawn, { timeout: 5000 }).toBe('red');
+			expect(await page.getByTestId('sensors-loading').count()).toBe(0);
+			expect(errors).toEqual([]);
+		} finally {
+			await ctx.close();
+		}
+	});
 });
