@@ -269,6 +269,9 @@ interface FirstRender {
 	rendered: number;
 	responseEnd: number;
 	hookedAt: number;
+	/** When the page asked for the sensors list and when it had all of it (resource timing), ms from navigation start. */
+	listStart: number;
+	listEnd: number;
 }
 
 async function openPage(browser: Browser, url: string, cookie: string | null): Promise<{ ctx: BrowserContext; page: Page; errors: string[]; first: FirstRender }> {
@@ -290,7 +293,8 @@ async function openPage(browser: Browser, url: string, cookie: string | null): P
 	const first = await page.evaluate(() => {
 		const b = (window as unknown as BenchWindow).__bench;
 		const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-		return { ms: b.firstRender!, rendered: b.rendered, responseEnd: nav.responseEnd, hookedAt: b.hookedAt ?? NaN };
+		const list = performance.getEntriesByType('resource').find((e) => /\/api\/v1\/sensors$|\/sensors\.json$/.test(e.name)) as PerformanceResourceTiming | undefined;
+		return { ms: b.firstRender!, rendered: b.rendered, responseEnd: nav.responseEnd, hookedAt: b.hookedAt ?? NaN, listStart: list?.startTime ?? NaN, listEnd: list?.responseEnd ?? NaN };
 	});
 	return { ctx, page, errors, first };
 }
@@ -351,6 +355,7 @@ async function main() {
 
 		// 1. First render, a fresh context each time, alternating which side goes first.
 		const htmlReady: number[] = [];
+		const steps: Record<'app' | 'bare', { map: number[]; listStart: number[]; listEnd: number[] }> = { app: { map: [], listStart: [], listEnd: [] }, bare: { map: [], listStart: [], listEnd: [] } };
 		let drawn = { app: 0, bare: 0 };
 		for (let i = 0; i < REPEAT + 1; i++) {
 			for (const side of i % 2 ? (['bare', 'app'] as const) : (['app', 'bare'] as const)) {
@@ -363,7 +368,14 @@ async function main() {
 				if (i === 0) continue;
 				(side === 'app' ? rows.first.app : rows.first.baseline).push(o.first.ms);
 				if (side === 'app') htmlReady.push(o.first.responseEnd);
+				steps[side].map.push(o.first.hookedAt);
+				steps[side].listStart.push(o.first.listStart);
+				steps[side].listEnd.push(o.first.listEnd);
 			}
+		}
+		for (const side of ['app', 'bare'] as const) {
+			const st = steps[side];
+			notes.push(`first render, ${side} (medians, ms from navigation start): map created ${fmtMs(median(st.map))}, sensors list requested ${fmtMs(median(st.listStart))}, received ${fmtMs(median(st.listEnd))}, first frame with sensors ${fmtMs(median(side === 'app' ? rows.first.app : rows.first.baseline))}`);
 		}
 		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, without the sensors since session 3) fully received at median ${fmtMs(median(htmlReady))} ms`);
 
