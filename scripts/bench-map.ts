@@ -6,7 +6,10 @@
 //    features (a `render` listener on window.shudiMap checks isSourceLoaded, then queryRenderedFeatures once). Each
 //    repetition is a fresh browser context, app and baseline alternating.
 // 2. 1,000 status changes: from the first change handed to the page until MapLibre is `idle` with every changed sensor
-//    that was drawn before drawn again with its new status. The app's changes enter through its own live path: the
+//    that was drawn before drawn again with its new status. Like for like: the console clusters when zoomed out, so
+//    both pages first go to the same view, zoomed in (from the console's starting view, half a zoom level at a time)
+//    until the console draws at least 1,000 normal sensors as their own symbols; those are the ones changed, and
+//    both pages draw every one of them individually. The app's changes enter through its own live path: the
 //    bench wraps window.EventSource before the page loads and dispatches SSE MessageEvents on the page's real
 //    EventSource, so the page's own `status` / `sensors` handlers (and everything they trigger) run exactly as for
 //    events from /api/v1/live. Two shapes, as the server sends them: 1,000 `status` events (rule runner and offline
@@ -156,19 +159,61 @@ async function waitDrawn(p: { ids: string[]; status: string; source: string; tim
 	const expected = new Set(drawn().map((f) => String(f.properties?.id))).size;
 	const deadline = Date.now() + p.timeoutMs;
 	let seen = 0;
-	while (Date.now() < deadline) {
+	for (let first = true; Date.now() < deadline; first = false) {
 		const at = await new Promise<number | null>((done) => {
 			const timer = setTimeout(() => done(null), Math.max(0, deadline - Date.now()));
 			map.once('idle', () => {
 				clearTimeout(timer);
 				done(Date.now());
 			});
+			// A map with nothing to do fires no idle: one repaint, so a state already reached is seen at once.
+			if (first) map.triggerRepaint();
 		});
 		if (at === null) break;
 		seen = drawn().filter((f) => f.properties?.status === p.status).length;
 		if (seen >= expected) return { at, expected, seen };
 	}
 	return { at: null, expected, seen };
+}
+
+/**
+ * In the page: zooms in from the current view, half a level at a time, until at least `n` sensors with status normal
+ * are drawn as their own symbols (not inside a cluster), and returns that view.
+ */
+async function zoomUntilDrawn(p: { source: string; n: number }): Promise<{ center: [number, number]; zoom: number; drawn: number }> {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
+	const idle = () => new Promise<void>((done) => {
+		map.once('idle', () => done());
+		map.triggerRepaint();
+	});
+	const normal = () => new Set(map.queryRenderedFeatures({ layers }).filter((f) => f.properties?.status === 'normal').map((f) => String(f.properties?.id))).size;
+	let drawn = normal();
+	while (drawn < p.n && map.getZoom() < 17) {
+		map.jumpTo({ zoom: map.getZoom() + 0.5 });
+		await idle();
+		drawn = normal();
+	}
+	const c = map.getCenter();
+	return { center: [c.lng, c.lat], zoom: map.getZoom(), drawn };
+}
+
+/** In the page: goes to a view and waits until it is drawn. */
+async function setView(p: { center: [number, number]; zoom: number }): Promise<void> {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	map.jumpTo(p);
+	await new Promise<void>((done) => {
+		map.once('idle', () => done());
+		map.triggerRepaint();
+	});
+}
+
+/** In the page: which of `ids` are drawn (as their own features) in the current view. */
+function drawnAmong(p: { source: string; ids: string[] }): string[] {
+	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
+	const wanted = new Set(p.ids);
+	return [...new Set(map.queryRenderedFeatures({ layers }).map((f) => String(f.properties?.id)).filter((id) => wanted.has(id)))];
 }
 
 /** A bare MapLibre page: the sensors source and one circle layer styled like the console's, nothing else. */
@@ -224,6 +269,9 @@ interface FirstRender {
 	rendered: number;
 	responseEnd: number;
 	hookedAt: number;
+	/** When the page asked for the sensors list and when it had all of it (resource timing), ms from navigation start. */
+	listStart: number;
+	listEnd: number;
 }
 
 async function openPage(browser: Browser, url: string, cookie: string | null): Promise<{ ctx: BrowserContext; page: Page; errors: string[]; first: FirstRender }> {
@@ -245,7 +293,8 @@ async function openPage(browser: Browser, url: string, cookie: string | null): P
 	const first = await page.evaluate(() => {
 		const b = (window as unknown as BenchWindow).__bench;
 		const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-		return { ms: b.firstRender!, rendered: b.rendered, responseEnd: nav.responseEnd, hookedAt: b.hookedAt ?? NaN };
+		const list = performance.getEntriesByType('resource').find((e) => /\/api\/v1\/sensors$|\/sensors\.json$/.test(e.name)) as PerformanceResourceTiming | undefined;
+		return { ms: b.firstRender!, rendered: b.rendered, responseEnd: nav.responseEnd, hookedAt: b.hookedAt ?? NaN, listStart: list?.startTime ?? NaN, listEnd: list?.responseEnd ?? NaN };
 	});
 	return { ctx, page, errors, first };
 }
@@ -306,6 +355,7 @@ async function main() {
 
 		// 1. First render, a fresh context each time, alternating which side goes first.
 		const htmlReady: number[] = [];
+		const steps: Record<'app' | 'bare', { map: number[]; listStart: number[]; listEnd: number[] }> = { app: { map: [], listStart: [], listEnd: [] }, bare: { map: [], listStart: [], listEnd: [] } };
 		let drawn = { app: 0, bare: 0 };
 		for (let i = 0; i < REPEAT + 1; i++) {
 			for (const side of i % 2 ? (['bare', 'app'] as const) : (['app', 'bare'] as const)) {
@@ -318,24 +368,46 @@ async function main() {
 				if (i === 0) continue;
 				(side === 'app' ? rows.first.app : rows.first.baseline).push(o.first.ms);
 				if (side === 'app') htmlReady.push(o.first.responseEnd);
+				steps[side].map.push(o.first.hookedAt);
+				steps[side].listStart.push(o.first.listStart);
+				steps[side].listEnd.push(o.first.listEnd);
 			}
 		}
-		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, data inline) fully received at median ${fmtMs(median(htmlReady))} ms`);
+		for (const side of ['app', 'bare'] as const) {
+			const st = steps[side];
+			notes.push(`first render, ${side} (medians, ms from navigation start): map created ${fmtMs(median(st.map))}, sensors list requested ${fmtMs(median(st.listStart))}, received ${fmtMs(median(st.listEnd))}, first frame with sensors ${fmtMs(median(side === 'app' ? rows.first.app : rows.first.baseline))}`);
+		}
+		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, without the sensors since session 3) fully received at median ${fmtMs(median(htmlReady))} ms`);
 
 		// 2. Status changes, each side on one loaded page; the same 1,000 sensors (normal, drawn) flip between two levels.
 		const app = await openPage(browser, `${server.url}/`, cookie);
 		const bare = await openPage(browser, `${baseline.url}/`, null);
-		const ids: string[] = await inPage(
+		// The same view on both pages, zoomed in until the console draws the changed sensors as their own symbols. The
+		// pages' maps differ in width (the console has its panel) and a symbol near the edge counts while its anchor is
+		// just outside, where the bare page's smaller circle does not: the changed sensors are taken among those both draw.
+		const view = await inPage(app.page, zoomUntilDrawn, { source: SOURCE, n: Math.ceil(CHANGES * 1.2) });
+		await inPage(app.page, setView, { center: view.center, zoom: view.zoom });
+		await inPage(bare.page, setView, { center: view.center, zoom: view.zoom });
+		const appNormal: string[] = await inPage(
 			app.page,
-			({ source, n }) => {
+			({ source }) => {
 				const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
 				const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === source);
 				const normal = map.queryRenderedFeatures({ layers }).filter((f) => f.properties?.status === 'normal').map((f) => String(f.properties?.id));
-				return [...new Set(normal)].sort().slice(0, n);
+				return [...new Set(normal)].sort();
 			},
-			{ source: SOURCE, n: CHANGES }
+			{ source: SOURCE }
 		);
-		if (ids.length < CHANGES) notes.push(`only ${ids.length} normal sensors are drawn individually; changing those`);
+		const onBare = new Set(await inPage(bare.page, drawnAmong, { source: SOURCE, ids: appNormal }));
+		const ids = appNormal.filter((id) => onBare.has(id)).slice(0, CHANGES);
+		if (ids.length < CHANGES) notes.push(`only ${ids.length} normal sensors are drawn individually on both pages; changing those`);
+		const drawnIds = { app: (await inPage(app.page, drawnAmong, { source: SOURCE, ids })).length, bare: (await inPage(bare.page, drawnAmong, { source: SOURCE, ids })).length };
+		notes.push(
+			`status changes: both pages at zoom ${view.zoom.toFixed(1)} around [${view.center.map((x) => x.toFixed(4)).join(', ')}]; of the ${ids.length} changed sensors the app draws ${drawnIds.app} ` +
+				`and the bare page ${drawnIds.bare} as their own symbols`
+		);
+		if (drawnIds.app !== ids.length || drawnIds.bare !== ids.length) throw new Error(`not like for like: app draws ${drawnIds.app}, bare ${drawnIds.bare} of the ${ids.length} changed sensors`);
+		await saveScreenshot(app.page, 'bench-map-app-zoomed');
 		const dispatch: Record<string, number[]> = { app: [], appBatch: [], bare: [], bareBatch: [], bareState: [] };
 		for (let i = 0; i < REPEAT + 1; i++) {
 			const status = i % 2 ? 'yellow' : 'orange';

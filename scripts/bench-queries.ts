@@ -2,8 +2,10 @@
 // fixture (scripts/bench-fixture.ts), each beside a baseline measured in the same run, alternating app and baseline so
 // both see the same machine load:
 //
-// 1. GET /api/v1/sensors — the route's own code, sensorsGeoJSON (src/lib/server/queries.ts) plus the JSON.stringify its
-//    json() response does — beside the bare SELECT of the same device rows (no latest values, no JSON building).
+// 1. GET /api/v1/sensors — the route's own code, sensorsListJSON (src/lib/server/queries.ts), which returns the response
+//    body as text — beside the bare SELECT of the same device rows (no battery or maintenance join, no JSON building).
+//    A second row adds the route's gzip (level 1), which a browser asks for: the server time a browser sees.
+//    No cache is involved: every round runs the query.
 // 2. One sensor's 1-year chart — sensorHistory (src/lib/server/sensor-history.ts) with range=1y, which reads the daily
 //    rollup — beside the raw-table query that computes the same daily avg/min/max from the year's raw readings.
 //
@@ -15,12 +17,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import pg from 'pg';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
 import { load, fmtMs, printTable, type Row } from './bench-stats.js';
 import { rootLogger } from '../src/lib/server/log.js';
-import { sensorsGeoJSON } from '../src/lib/server/queries.js';
+import { sensorsListJSON } from '../src/lib/server/queries.js';
 import { historyQuery, sensorHistory } from '../src/lib/server/sensor-history.js';
 
 const { values: args } = parseArgs({
@@ -68,12 +71,15 @@ async function main() {
 		console.log(summarise(f));
 		if (db.kind === 'postgres') await db.query('ANALYZE');
 
-		const rows: Record<'sensors' | 'chart', Row> = {
+		const rows: Record<'sensors' | 'sensorsGzip' | 'chart', Row> = {
 			sensors: { figure: `GET /api/v1/sensors (${f.sensors} sensors)`, app: [], baseline: [], target: 50 },
+			sensorsGzip: { figure: 'same, gzipped (a browser)', app: [], baseline: [], target: 50 },
 			chart: { figure: `1-year chart, ${f.yearSensor} ${f.yearMetric}`, app: [], baseline: [], target: 150 }
 		};
 		const query = historyQuery.parse({ range: '1y', metric: f.yearMetric });
 		let bytes = 0;
+		let gzBytes = 0;
+		const gzipAsync = promisify(gzip);
 		let chartPoints = 0;
 		let rawRows = 0;
 		let baselineRows = 0;
@@ -81,7 +87,10 @@ async function main() {
 
 		const runs: Record<string, () => Promise<void>> = {
 			sensorsApp: async () => {
-				bytes = JSON.stringify(await sensorsGeoJSON(db, null)).length;
+				bytes = Buffer.byteLength(await sensorsListJSON(db, null));
+			},
+			sensorsGzipApp: async () => {
+				gzBytes = (await gzipAsync(await sensorsListJSON(db, null), { level: 1 })).length;
 			},
 			sensorsBaseline: async () => {
 				baselineRows = (await db.query(SENSORS_BASELINE_SQL)).rows.length;
@@ -103,20 +112,21 @@ async function main() {
 		};
 		for (let i = 0; i < WARMUP + REPEAT; i++) {
 			// Alternate the order each round, so neither side always runs right after the other's cache warm-up.
-			const order = i % 2 ? ['sensorsBaseline', 'sensorsApp', 'chartBaseline', 'chartApp'] : ['sensorsApp', 'sensorsBaseline', 'chartApp', 'chartBaseline'];
+			const order = i % 2 ? ['sensorsBaseline', 'sensorsApp', 'sensorsGzipApp', 'chartBaseline', 'chartApp'] : ['sensorsApp', 'sensorsGzipApp', 'sensorsBaseline', 'chartApp', 'chartBaseline'];
 			for (const name of order) {
 				const ms = await time(runs[name]);
 				if (i < WARMUP) continue;
-				const row = name.startsWith('sensors') ? rows.sensors : rows.chart;
-				(name.endsWith('App') ? row.app : row.baseline).push(ms);
+				if (name === 'sensorsGzipApp') rows.sensorsGzip.app.push(ms);
+				else if (name === 'sensorsBaseline') rows.sensors.baseline.push(ms), rows.sensorsGzip.baseline.push(ms);
+				else (name.endsWith('App') ? (name.startsWith('sensors') ? rows.sensors : rows.chart).app : rows.chart.baseline).push(ms);
 			}
 		}
 		// The app's chart and the raw baseline must describe the same days, or the comparison means nothing.
 		const n = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM readings WHERE device_id = $1 AND metric = $2`, [f.yearSensor, f.yearMetric])).rows[0].n;
-		check = `chart: ${chartPoints} daily points from readings_daily vs ${rawRows} days aggregated from ${n} raw rows; sensors: ${baselineRows} rows, ${(bytes / 1e6).toFixed(2)} MB of JSON`;
+		check = `chart: ${chartPoints} daily points from readings_daily vs ${rawRows} days aggregated from ${n} raw rows; sensors: ${baselineRows} rows, ${(bytes / 1e6).toFixed(2)} MB of JSON, ${(gzBytes / 1e6).toFixed(2)} MB gzipped`;
 
 		console.log(`${REPEAT} rounds after ${WARMUP} warm-up rounds, app and baseline alternating; times include the query and (app) building the response`);
-		printTable([rows.sensors, rows.chart]);
+		printTable([rows.sensors, rows.sensorsGzip, rows.chart]);
 		console.log(check);
 		console.log(`${load()} at the end`);
 		console.log(`app min–max: sensors ${fmtMs(Math.min(...rows.sensors.app))}–${fmtMs(Math.max(...rows.sensors.app))} ms; chart ${fmtMs(Math.min(...rows.chart.app))}–${fmtMs(Math.max(...rows.chart.app))} ms`);

@@ -41,6 +41,9 @@ const STRINGS = {
 	choose_cadre: { zh: '派遣给…', en: 'Dispatch to…' },
 	back: { zh: '返回', en: 'Back' },
 	logout: { zh: '退出', en: 'Sign out' },
+	loading_sensors: { zh: '正在载入监测点…', en: 'Loading sensors…' },
+	sensors_failed: { zh: '监测点载入失败，正在重试', en: 'Could not load the sensors; retrying' },
+	loading: { zh: '载入中…', en: 'Loading…' },
 	click_hint: { zh: '点击地图上的监测点查看读数', en: 'Click a sensor on the map to see its readings' },
 	clock_flag: { zh: '设备时钟不可信，按接收时间记录', en: 'device clock untrusted: stored at receipt time' },
 	// Leaders' review (/review, issue 7)

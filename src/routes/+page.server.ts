@@ -1,8 +1,10 @@
-// The duty console loads the whole township picture once on the server; live changes then arrive over SSE.
+// The duty console's page data: villages, map features, cases, people and duty. The sensors are not in it: at 10,000
+// they made the HTML megabytes of serialised data to parse and hydrate before the map could start (BENCHMARKS.md), so
+// the page reads them from /api/v1/sensors once the map exists, and live changes then arrive over SSE.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
-import { mapFeatures, sensorsGeoJSON, villagesGeoJSON } from '$lib/server/queries';
+import { mapFeatures, villagesGeoJSON } from '$lib/server/queries';
 import { listIncidents } from '$lib/server/incident-queries';
 import { dutyOn } from '$lib/server/incidents';
 import { rasterBasemaps } from '$lib/domain/basemap';
@@ -12,7 +14,7 @@ export const load = (async ({ locals }) => {
 	// hooks.server.ts has already checked the role; here the cadre's view is narrowed to their own villages.
 	const user = locals.user!;
 	const scope = await visibleVillageIds(rt.db, user);
-	const [villages, sensors, features] = [await villagesGeoJSON(rt.db, scope), await sensorsGeoJSON(rt.db, scope), await mapFeatures(rt.db)];
+	const [villages, features] = [await villagesGeoJSON(rt.db, scope), await mapFeatures(rt.db)];
 	const incidents = await listIncidents(rt.db, user, { status: 'open', limit: 500 });
 	// Who answers for each village now (包村领导, 包村干部, 村支书 …), for the village panel's call list.
 	const resp = await rt.db.query<{ village_id: number; role: string; cadre_id: number; name: string; phone: string | null; position: string | null }>(
@@ -32,7 +34,6 @@ export const load = (async ({ locals }) => {
 	);
 	return {
 		villages,
-		sensors,
 		features,
 		incidents,
 		responsible: resp.rows,

@@ -8,7 +8,10 @@ import { collectPageErrors, launchBrowser, mapIdle, renderedCount, renderedSenso
 
 interface SensorFeature {
 	geometry: { type: 'Point'; coordinates: [number, number] };
-	properties: { id: string; name: string; values: Record<string, { value: number; observed_at: string; flags: number }> };
+	properties: { id: string; name: string };
+}
+interface SensorDetail extends SensorFeature {
+	properties: SensorFeature['properties'] & { values: Record<string, { value: number; observed_at: string; flags: number }> };
 }
 
 async function sensors(server: TestServer): Promise<SensorFeature[]> {
@@ -17,8 +20,12 @@ async function sensors(server: TestServer): Promise<SensorFeature[]> {
 	return ((await res.json()) as { features: SensorFeature[] }).features;
 }
 
-async function sensor(server: TestServer, id: string): Promise<SensorFeature | undefined> {
-	return (await sensors(server)).find((f) => f.properties.id === id);
+/** One sensor with its latest values (the list carries none). */
+async function sensor(server: TestServer, id: string): Promise<SensorDetail | undefined> {
+	const res = await fetch(`${server.url}/api/v1/sensors/${id}`, { headers: { cookie: await sessionCookie(server, 'duty') } });
+	if (res.status === 404) return undefined;
+	expect(res.status).toBe(200);
+	return (await res.json()) as SensorDetail;
 }
 
 let browser: Browser;
@@ -182,6 +189,49 @@ describe('a reading published by hand, simulator off', () => {
 			await publish(id, { water_level_m: 1.87 });
 			await expect.poll(async () => (await sensor(server, id))?.properties.values.water_level_m?.value, { timeout: 2000 }).toBe(1.87);
 			await expect.poll(() => panel.textContent(), { timeout: 5000 }).toContain('1.87');
+			expect(errors).toEqual([]);
+		} finally {
+			await ctx.close();
+		}
+	});
+
+	it('holds live changes that arrive while the sensor list loads and applies them after it, with a loading notice meanwhile', async () => {
+		// RL-01 goes red (above its 保证水位 4.2 m) after the page has asked for the list but before it has the answer:
+		// the list it gets is the one from before the reading, so only the held live event can make the symbol red.
+		const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+		const page = await ctx.newPage();
+		const errors = collectPageErrors(page);
+		try {
+			await signIn(page, server, 'duty');
+			let listRead!: () => void;
+			const read = new Promise<void>((r) => (listRead = r));
+			let release!: () => void;
+			const released = new Promise<void>((r) => (release = r));
+			await page.route('**/api/v1/sensors', async (route) => {
+				const before = await route.fetch();
+				const body = await before.text();
+				listRead();
+				await released;
+				await route.fulfill({ status: 200, contentType: 'application/json', body });
+			});
+			await page.goto(server.url + '/');
+			await read;
+			await expect.poll(() => page.getByTestId('sensors-loading').isVisible()).toBe(true);
+			await saveScreenshot(page, 'console-loading');
+			await publish(DEVICE, { water_level_m: 4.6 });
+			await expect.poll(async () => ((await sensor(server, DEVICE))?.properties as { status?: string } | undefined)?.status, { timeout: 5000, interval: 100 }).toBe('red');
+			release();
+			await mapIdle(page);
+			const at = (await sensor(server, DEVICE))!.geometry.coordinates;
+			await page.evaluate((center) => window.shudiMap!.jumpTo({ center, zoom: 16 }), at);
+			await mapIdle(page);
+			const drawn = () =>
+				page.evaluate((id) => {
+					const f = window.shudiMap!.queryRenderedFeatures({ layers: ['sensor-symbols'] }).find((x) => x.properties.id === id);
+					return f ? String(f.state?.status ?? f.properties.status) : null;
+				}, DEVICE);
+			await expect.poll(drawn, { timeout: 5000 }).toBe('red');
+			expect(await page.getByTestId('sensors-loading').count()).toBe(0);
 			expect(errors).toEqual([]);
 		} finally {
 			await ctx.close();

@@ -199,9 +199,11 @@ export async function renderedSensors(page: Page): Promise<number> {
 	});
 }
 
-/** Resolves once the map exists and has finished loading and rendering (MapLibre's 'idle'). */
+/** Resolves once the map exists, the console's sensors are in, and MapLibre has finished loading and rendering ('idle'). */
 export async function mapIdle(page: Page): Promise<void> {
 	await page.waitForFunction(() => !!window.shudiMap, undefined, { timeout: 30_000 });
+	// The console reads its sensors after the page has loaded and shows a notice until they are in.
+	await page.waitForFunction(() => !document.querySelector('[data-testid="sensors-loading"]'), undefined, { timeout: 30_000 });
 	await page.evaluate(
 		() =>
 			new Promise<void>((done) => {

@@ -34,6 +34,7 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/api/v1/health': { GET: EVERYONE },
 	'/api/v1/villages': { GET: [...SIGNED_IN, 'token_read'] },
 	'/api/v1/sensors': { GET: [...SIGNED_IN, 'token_read'] },
+	'/api/v1/sensors/[id]': { GET: [...SIGNED_IN, 'token_read'] },
 	'/api/v1/sensors/[id]/history': { GET: [...SIGNED_IN, 'token_read'] },
 	'/api/v1/live': { GET: SIGNED_IN },
 	'/api/v1/incidents': { GET: [...SIGNED_IN, 'token_read'], POST: [...SIGNED_IN, 'token_report'] },

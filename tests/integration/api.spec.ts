@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parseConfig } from '../../src/lib/server/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
 import { demoDeviceToken } from '../../src/lib/server/demo/seed';
@@ -11,12 +12,14 @@ import { POST as postReadings } from '../../src/routes/api/v1/devices/[id]/readi
 import { GET as getDeadLetters } from '../../src/routes/api/v1/dead-letters/+server';
 import { POST as postReplay } from '../../src/routes/api/v1/dead-letters/replay/+server';
 import { GET as getSensors } from '../../src/routes/api/v1/sensors/+server';
+import { GET as getSensor } from '../../src/routes/api/v1/sensors/[id]/+server';
 import { GET as getVillages } from '../../src/routes/api/v1/villages/+server';
 import { GET as getHealth } from '../../src/routes/api/v1/health/+server';
 import { GET as getMetrics } from '../../src/routes/metrics/+server';
 import { OfflineWatcher } from '../../ingest/offline';
 import { REAL_DB, waitFor } from '../support/services';
 import type { SensorUpdate } from '../../src/lib/server/events';
+import { visibleVillageIds, type SessionUser } from '../../src/lib/server/auth';
 
 let rt: Runtime;
 const config = parseConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'shudi-api-')), MQTT_PORT: '0', SIMULATE: 'off', DEMO: 'on', LOG_LEVEL: 'silent', INGEST_BATCH_MS: '10' });
@@ -73,7 +76,35 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		expect(v.features.map((f) => f.properties!.name)).toContain('松林村');
 		const s = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
 		expect(s.features.length).toBeGreaterThanOrEqual(40);
-		expect(Object.keys(s.features[0].properties!).sort()).toEqual(['id', 'interval_s', 'kind', 'last_seen', 'name', 'status', 'values', 'village_id']);
+		// What the map needs and no more: latest values come per sensor (GET /api/v1/sensors/{id}).
+		expect(Object.keys(s.features[0].properties!).sort()).toEqual(['id', 'kind', 'last_seen', 'low_battery', 'name', 'status', 'village_id']);
+	});
+
+	it('gzips the sensor list for a client that accepts it, and says the body varies with Accept-Encoding', async () => {
+		const plain = await getSensors(ev({}));
+		expect(plain.headers.get('content-encoding')).toBeNull();
+		expect(plain.headers.get('vary')).toBe('Accept-Encoding');
+		const text = await plain.text();
+		const zipped = await getSensors(ev({ request: new Request('http://x/', { headers: { 'accept-encoding': 'gzip, deflate, br' } }) }));
+		expect(zipped.headers.get('content-encoding')).toBe('gzip');
+		const bytes = Buffer.from(await zipped.arrayBuffer());
+		expect(bytes.length).toBeLessThan(text.length / 3);
+		expect(gunzipSync(bytes).toString()).toBe(text);
+	});
+
+	it('serves one sensor with every latest value, and 404 for an unknown or revoked one', async () => {
+		const ts = new Date(Date.now() - 4000).toISOString();
+		expect((await status(twin('RL-03', { ts, values: { water_level_m: 1.5, battery_v: 3.1 } }, demoDeviceToken(config, 'RL-03')))).status).toBe(200);
+		const r = await status(getSensor(ev({ params: { id: 'RL-03' } })));
+		expect(r.status).toBe(200);
+		const f = r.body as GeoJSON.Feature<GeoJSON.Point, { id: string; kind: string; interval_s: number; low_battery: boolean; values: Record<string, unknown> }>;
+		expect(f.properties).toMatchObject({ id: 'RL-03', kind: 'river_level', low_battery: true });
+		expect(f.properties.interval_s).toBeGreaterThan(0);
+		expect(f.properties.values.water_level_m).toEqual({ value: 1.5, observed_at: ts, flags: 0 });
+		// The list agrees: 3.1 V is under the 3.4 V mark.
+		const list = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
+		expect(list.features.find((x) => x.properties!.id === 'RL-03')!.properties!.low_battery).toBe(true);
+		expect((await status(getSensor(ev({ params: { id: 'NO-SUCH' } })))).status).toBe(404);
 	});
 
 	it('stores readings posted by a device with its token (HTTP twin) and shows them in /sensors', async () => {
@@ -82,8 +113,51 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		expect(r).toEqual({ status: 200, body: { stored: 2, rejected: [] } });
 		const s = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
 		const f = s.features.find((x) => x.properties!.id === 'RL-02')!;
-		expect(f.properties!.values.water_level_m).toEqual({ value: 2.77, observed_at: ts, flags: 0 });
 		expect(f.properties!.status).toBe('normal');
+		// last_seen is the receipt time, as ISO-8601 UTC with milliseconds (written by PostgreSQL, so checked here).
+		const seen = String(f.properties!.last_seen);
+		expect(new Date(seen).toISOString()).toBe(seen);
+		expect(Math.abs(Date.parse(seen) - Date.now())).toBeLessThan(60_000);
+		expect(f.properties!.low_battery).toBe(false);
+		const one = (await status(getSensor(ev({ params: { id: 'RL-02' } })))).body as GeoJSON.Feature;
+		expect(one.properties!.values.water_level_m).toEqual({ value: 2.77, observed_at: ts, flags: 0 });
+	});
+
+	it('writes any name as valid JSON in the list (PostgreSQL writes the text)', async () => {
+		const name = 'a "quoted" \\ back\nslash\t\u0001 名 </script>';
+		const old = (await rt.db.query<{ name: string }>("SELECT name FROM devices WHERE id = 'RL-04'")).rows[0].name;
+		await rt.db.query("UPDATE devices SET name = $1 WHERE id = 'RL-04'", [name]);
+		try {
+			const list = (await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection;
+			expect(list.features.find((f) => f.id === 'RL-04')!.properties!.name).toBe(name);
+		} finally {
+			await rt.db.query("UPDATE devices SET name = $1 WHERE id = 'RL-04'", [old]);
+		}
+	});
+
+	it('gives a cadre only their villages’ sensors, in the list and one by one, and never a revoked device', async () => {
+		const cadre = (await rt.db.query<SessionUser>("SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = 'cadre'")).rows[0];
+		const asCadre = (init: Parameters<typeof ev>[0]) => ({ ...ev(init), locals: { user: cadre, apiToken: null, sessionToken: undefined } });
+		const scope = (await visibleVillageIds(rt.db, cadre))!;
+		const all = ((await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection).features;
+		const mine = ((await status(getSensors(asCadre({})))).body as GeoJSON.FeatureCollection).features;
+		expect(mine.length).toBeGreaterThan(0);
+		expect(mine.length).toBeLessThan(all.length);
+		expect(mine.every((f) => scope.has(f.properties!.village_id))).toBe(true);
+		expect(mine.map((f) => f.id)).toEqual(all.filter((f) => scope.has(f.properties!.village_id)).map((f) => f.id));
+		const other = all.find((f) => !scope.has(f.properties!.village_id))!;
+		expect((await status(getSensor(asCadre({ params: { id: String(other.id) } })))).status).toBe(404);
+		expect((await status(getSensor(asCadre({ params: { id: String(mine[0].id) } })))).status).toBe(200);
+
+		const revoked = String(all[all.length - 1].id);
+		await rt.db.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [revoked]);
+		try {
+			const after = ((await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection).features;
+			expect(after.map((f) => f.id)).toEqual(all.map((f) => f.id).filter((id) => id !== revoked));
+			expect((await status(getSensor(ev({ params: { id: revoked } })))).status).toBe(404);
+		} finally {
+			await rt.db.query('UPDATE devices SET revoked_at = NULL WHERE id = $1', [revoked]);
+		}
 	});
 
 	it('sends live updates that claim a status only when the batch changed it (alarm levels are the rule runner’s)', async () => {

@@ -35,6 +35,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/api/v1/health': { GET: 'public' },
 	'/api/v1/villages': { GET: { roles: ALL, scopes: ['read'] } },
 	'/api/v1/sensors': { GET: { roles: ALL, scopes: ['read'] } },
+	'/api/v1/sensors/[id]': { GET: { roles: ALL, scopes: ['read'] } },
 	'/api/v1/sensors/[id]/history': { GET: { roles: ALL, scopes: ['read'] } },
 	'/api/v1/live': { GET: { roles: ALL } },
 	'/api/v1/incidents': { GET: { roles: ALL, scopes: ['read'] }, POST: { roles: ALL, scopes: ['report'] } },
