@@ -151,7 +151,11 @@ export class RuleRunner {
 		);
 		const activeBy = new Map<string, ActiveAlarm[]>();
 		for (const a of alarms.rows) (activeBy.get(a.device_id) ?? activeBy.set(a.device_id, []).get(a.device_id)!).push(a);
+		let judged = 0;
 		for (const d of devs.rows) {
+			// Judging a busy sensor can take milliseconds (thousands of points, tens of times): every few sensors, let
+			// the ingest's I/O (socket reads, commits and their PUBACKs) run, so the alarm path never holds it for long.
+			if (++judged % 8 === 0) await new Promise((res) => setImmediate(res));
 			const history = histories.get(d.id) ?? [];
 			if (!history.length) continue;
 			const active = { rows: activeBy.get(d.id) ?? [] };

@@ -42,6 +42,8 @@ interface Entry {
 	dead: DeadLetter[];
 	resolve: () => void;
 	reject: (e: Error) => void;
+	/** When it was queued (performance.now()): a batch is due once its oldest message is maxAgeMs old. */
+	at: number;
 }
 
 export interface WriterStats {
@@ -145,7 +147,7 @@ export class BatchWriter {
 		if (this.closed) throw new Error('writer closed');
 		const limit = this.opts.maxBuffered ?? this.opts.maxRows * 20;
 		while (this.rows >= limit) await new Promise<void>((r) => this.roomWaiters.push(r));
-		const p = new Promise<void>((resolve, reject) => this.queue.push({ readings, dead, resolve, reject }));
+		const p = new Promise<void>((resolve, reject) => this.queue.push({ readings, dead, resolve, reject, at: performance.now() }));
 		this.rows += readings.length + dead.length;
 		if (this.rows >= this.opts.maxRows) this.kick();
 		else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
@@ -215,9 +217,12 @@ export class BatchWriter {
 				backoff = Math.min(backoff * 2, 5000);
 				continue;
 			}
-			// Keep writing at once while a full batch waits; otherwise let the age timer gather more rows.
-			if (this.queue.length && this.rows < this.opts.maxRows && !this.closing) {
-				this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
+			// Keep writing at once while a full batch waits or the oldest waiting message is already due (it arrived
+			// during this write); otherwise let the age timer gather more rows until it is due. Counting the age from
+			// the oldest message, not from the last commit, keeps a steady stream from waiting a whole extra period.
+			const wait = this.queue.length ? this.opts.maxAgeMs - (performance.now() - this.queue[0].at) : 0;
+			if (this.queue.length && this.rows < this.opts.maxRows && !this.closing && wait > 0) {
+				this.timer = setTimeout(() => this.kick(), wait);
 				return;
 			}
 		}
