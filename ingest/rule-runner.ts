@@ -107,9 +107,6 @@ export class RuleRunner {
 				// 2000 points per metric each), so a thousand busy sensors judged together peaked above 256 MB of heap.
 				for (let i = 0; i < ids.length; i += CHUNK) {
 					const chunk = ids.slice(i, i + CHUNK);
-					// Let the ingest's I/O in between chunks: judging 100 busy sensors can take a few hundred
-					// milliseconds of this thread, which also reads the broker's socket and resolves commits.
-					if (i > 0) await new Promise((res) => setImmediate(res));
 					try {
 						const r = await this.run(chunk);
 						this.opts.onResult?.(r);
