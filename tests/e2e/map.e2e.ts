@@ -195,9 +195,11 @@ describe('a reading published by hand, simulator off', () => {
 		}
 	});
 
-	it('holds live changes that arrive while the sensor list loads and applies them after it, with a loading notice meanwhile', async () => {
+	it('catches up on what changed while the sensor list loaded, by replay from the list’s cursor, with a loading notice meanwhile', async () => {
 		// RL-01 goes red (above its 保证水位 4.2 m) after the page has asked for the list but before it has the answer:
-		// the list it gets is the one from before the reading, so only the held live event can make the symbol red.
+		// the list it gets is the one from before the reading, so only the live stream, opened from the list's cursor
+		// and replaying what came after it, can make the symbol red. The list is read once: the preload link's request
+		// is the one the page uses, and no resync was needed.
 		const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
 		const page = await ctx.newPage();
 		const errors = collectPageErrors(page);
@@ -207,12 +209,15 @@ describe('a reading published by hand, simulator off', () => {
 			const read = new Promise<void>((r) => (listRead = r));
 			let release!: () => void;
 			const released = new Promise<void>((r) => (release = r));
+			let listReads = 0;
 			await page.route('**/api/v1/sensors', async (route) => {
+				listReads++;
 				const before = await route.fetch();
 				const body = await before.text();
 				listRead();
 				await released;
-				await route.fulfill({ status: 200, contentType: 'application/json', body });
+				// With its headers: X-Live-Cursor says where the live stream takes over.
+				await route.fulfill({ response: before, body });
 			});
 			await page.goto(server.url + '/');
 			await read;
@@ -232,6 +237,7 @@ describe('a reading published by hand, simulator off', () => {
 				}, DEVICE);
 			await expect.poll(drawn, { timeout: 5000 }).toBe('red');
 			expect(await page.getByTestId('sensors-loading').count()).toBe(0);
+			expect(listReads).toBe(1);
 			expect(errors).toEqual([]);
 		} finally {
 			await ctx.close();

@@ -16,6 +16,7 @@ import { GET as getSensor } from '../../src/routes/api/v1/sensors/[id]/+server';
 import { GET as getVillages } from '../../src/routes/api/v1/villages/+server';
 import { GET as getHealth } from '../../src/routes/api/v1/health/+server';
 import { GET as getMetrics } from '../../src/routes/metrics/+server';
+import { GET as getLive } from '../../src/routes/api/v1/live/+server';
 import { OfflineWatcher } from '../../ingest/offline';
 import { REAL_DB, waitFor } from '../support/services';
 import type { SensorUpdate } from '../../src/lib/server/events';
@@ -178,6 +179,84 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		} finally {
 			rt.bus.off('sensors', on);
 		}
+	});
+
+	/** Opens the live stream (as an integration, or `as`), reads until `done` holds for what came (or `ms`, 5 s), closes it. */
+	async function readLive(url: string, done: (events: { id?: string; event: string; data: unknown }[]) => boolean, init: { headers?: Record<string, string>; as?: (i: Parameters<typeof ev>[0]) => Ev; ms?: number } = {}) {
+		const ac = new AbortController();
+		const res = await getLive((init.as ?? ev)({ url, request: new Request(url, { headers: init.headers, signal: ac.signal }) }));
+		expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+		const reader = res.body!.getReader();
+		const dec = new TextDecoder();
+		let text = '';
+		const events = () =>
+			text
+				.split('\n\n')
+				.filter((b) => /^(id|event|data):/m.test(b))
+				.map((b) => {
+					const f = Object.fromEntries(b.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+					return { id: f.id as string | undefined, event: f.event as string, data: JSON.parse(f.data) as unknown };
+				});
+		const deadline = Date.now() + (init.ms ?? 5000);
+		try {
+			while (!done(events()) && Date.now() < deadline) {
+				const r = await Promise.race([reader.read(), new Promise<null>((ok) => setTimeout(() => ok(null), 200))]);
+				if (r?.done) break;
+				if (r?.value) text += dec.decode(r.value, { stream: true });
+			}
+		} finally {
+			ac.abort();
+			await reader.cancel().catch(() => {});
+		}
+		return events();
+	}
+
+	it('replays to a stream opened from the list’s cursor what happened after the list was read, and a reconnect only what it missed', async () => {
+		const listed = await getSensors(ev({}));
+		const cursor = listed.headers.get('x-live-cursor')!;
+		expect(cursor).toMatch(/^[A-Za-z0-9_-]+\.\d+$/);
+		// After the list, before the stream: a reading stored by the HTTP twin (a `sensors` event from the real batch path).
+		await status(twin('RL-02', { ts: new Date().toISOString(), values: { water_level_m: 2.61 } }, demoDeviceToken(config, 'RL-02')));
+		await waitFor(async () => rt.bus.since(cursor)!.some((e) => e.event === 'sensors') || undefined);
+		const got = await readLive(`http://x/api/v1/live?after=${cursor}`, (es) => es.some((e) => e.event === 'sensors'));
+		expect(got[0].event).toBe('hello');
+		expect(got.some((e) => e.event === 'resync')).toBe(false);
+		const replayed = got.find((e) => e.event === 'sensors')!;
+		expect((replayed.data as SensorUpdate[]).find((u) => u.id === 'RL-02')!.values.water_level_m.value).toBe(2.61);
+		expect(replayed.id).toMatch(new RegExp(`^${rt.bus.epoch}\\.\\d+$`));
+
+		// A browser reconnecting sends the id of the last event it had: nothing before it is sent again, even though
+		// its URL still names the older cursor.
+		const again = await readLive(`http://x/api/v1/live?after=${cursor}`, () => false, { headers: { 'last-event-id': replayed.id! }, ms: 1000 });
+		expect(again.filter((e) => e.event === 'sensors' && (e.data as SensorUpdate[]).some((u) => u.id === 'RL-02' && u.values.water_level_m?.value === 2.61))).toEqual([]);
+		expect(again.some((e) => e.event === 'resync')).toBe(false);
+	});
+
+	it.each([
+		['from another process or an earlier run', 'zzzz.1'],
+		['without a cursor', ''],
+		['with a hostile cursor', 'x\nevent: sensors\ndata: []']
+	])('tells a stream opened %s to read the list again (resync)', async (_what, after) => {
+		const got = await readLive(`http://x/api/v1/live${after ? `?after=${encodeURIComponent(after)}` : ''}`, (es) => es.some((e) => e.event === 'resync'));
+		expect(got.map((e) => e.event)).toEqual(['hello', 'resync']);
+		// Its id is where the stream now stands: a reconnect after the re-read resumes from there.
+		expect(got[1].id).toBe((got[1].data as { cursor: string }).cursor);
+	});
+
+	it('replays to a cadre only their own villages’ sensors', async () => {
+		const cadre = (await rt.db.query<SessionUser>("SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = 'cadre'")).rows[0];
+		const asCadre = (init: Parameters<typeof ev>[0]) => ({ ...ev(init), locals: { user: cadre, apiToken: null, sessionToken: undefined } });
+		const scope = await visibleVillageIds(rt.db, cadre);
+		const ids = (await rt.db.query<{ id: string; mine: boolean }>('SELECT id, village_id = ANY($1::int[]) AS mine FROM devices WHERE village_id IS NOT NULL ORDER BY id', [[...scope!]])).rows;
+		const mine = ids.find((r) => r.mine)!.id;
+		const theirs = ids.find((r) => !r.mine)!.id;
+		const cursor = (await getSensors(asCadre({}))).headers.get('x-live-cursor')!;
+		rt.bus.emit('status', { id: theirs, status: 'red', at: new Date().toISOString() });
+		rt.bus.emit('status', { id: mine, status: 'orange', at: new Date().toISOString() });
+		rt.bus.emit('sensors', [{ id: theirs, last_seen: null, values: {} }]);
+		const got = await readLive(`http://x/api/v1/live?after=${cursor}`, (es) => es.some((e) => e.event === 'status'), { as: asCadre });
+		expect(got.filter((e) => e.event === 'status').map((e) => (e.data as { id: string }).id)).toEqual([mine]);
+		expect(got.some((e) => e.event === 'sensors')).toBe(false);
 	});
 
 	it.each([

@@ -1,6 +1,16 @@
 // In-process live event bus: ingest publishes what changed after each committed batch, the web layer fans it out
 // to browsers over server-sent events. Small updates only (changed sensors), never the whole map.
+//
+// Every event that changes what a console shows (`sensors`, `status`, `incident`) gets a sequence number and is kept
+// for a while in a bounded log, so a reader can say "everything after N" and miss nothing:
+// - the sensor list (GET /api/v1/sensors) carries the cursor of the last event emitted before its query ran, so the
+//   console can read the list first — in parallel with loading its code — and then open the live stream from there;
+// - the live stream sends each event's cursor as its SSE `id`, so after a network drop the browser's own
+//   `Last-Event-ID` on reconnect brings exactly the missed events instead of a re-read of the whole list.
+// A cursor from another process or an earlier run of this one (another epoch), or older than the log, cannot be
+// served: the stream then says `resync` and the console reads the full list again.
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 
 export interface SensorUpdate {
 	id: string;
@@ -23,10 +33,120 @@ export interface LiveEvents {
 	shutdown: [];
 }
 
+export type LoggedEvent = 'sensors' | 'status' | 'incident';
+const LOGGED = new Set<string>(['sensors', 'status', 'incident']);
+
+export interface LogEntry {
+	seq: number;
+	event: LoggedEvent;
+	data: LiveEvents[LoggedEvent][0];
+}
+
+export interface LiveLogLimits {
+	/** Sensor updates (a `sensors` event counts one per sensor, others one each) kept at most. */
+	maxItems: number;
+	/** How long an event stays replayable, ms. */
+	maxAgeMs: number;
+	/** After a list is served, events are logged for this long even with no stream open (the console is loading). */
+	listGraceMs: number;
+}
+
+/** ~50,000 sensor updates are a few tens of MB at most; five minutes covers a phone's network drop or a server restart's reconnect. */
+export const DEFAULT_LOG_LIMITS: LiveLogLimits = { maxItems: 50_000, maxAgeMs: 5 * 60_000, listGraceMs: 60_000 };
+
 export class LiveBus extends EventEmitter<LiveEvents> {
-	constructor() {
+	/** Names this process's run: cursors from another process or an earlier run are told apart. */
+	readonly epoch = randomBytes(6).toString('base64url');
+	private seq = 0;
+	private log: (LogEntry & { at: number; items: number })[] = [];
+	private head = 0;
+	private items = 0;
+	private listServedAt = -Infinity;
+
+	constructor(
+		private readonly limits: LiveLogLimits = DEFAULT_LOG_LIMITS,
+		private readonly now: () => number = Date.now
+	) {
 		super();
 		// One listener per open browser tab.
 		this.setMaxListeners(10_000);
+	}
+
+	override emit<K extends keyof LiveEvents>(event: K, ...args: LiveEvents[K]): boolean {
+		if (LOGGED.has(event)) this.record(event as LoggedEvent, args[0] as LiveEvents[LoggedEvent][0]);
+		return super.emit(event, ...(args as never));
+	}
+
+	/** The cursor of the newest event so far; inside a listener, the cursor of the event being handled. */
+	cursor(): string {
+		return `${this.epoch}.${this.seq}`;
+	}
+
+	/**
+	 * Whether anyone can still need an event: a stream is open, or a list was served a moment ago and its reader's
+	 * stream is about to open. Producers use it to skip building events nobody will read.
+	 */
+	wanted(event: LoggedEvent): boolean {
+		return this.listenerCount(event) > 0 || this.now() - this.listServedAt < this.limits.listGraceMs;
+	}
+
+	/** A sensor list was read: its reader will ask for what came after its cursor. Returns that cursor. */
+	listServed(): string {
+		this.listServedAt = this.now();
+		return this.cursor();
+	}
+
+	/**
+	 * A producer left out an event because nobody wanted it (`wanted`): no earlier cursor can be served any more, so
+	 * a reader that still holds one resyncs instead of silently missing that event.
+	 */
+	gap(): void {
+		this.seq++;
+		this.log = [];
+		this.head = 0;
+		this.items = 0;
+	}
+
+	/**
+	 * The logged events after `cursor`, oldest first, or null when they cannot all be given: a cursor of another
+	 * epoch, malformed, from the future, or older than the log reaches.
+	 */
+	since(cursor: string | null | undefined): LogEntry[] | null {
+		const m = /^([A-Za-z0-9_-]{1,32})\.(\d{1,15})$/.exec(cursor ?? '');
+		if (!m || m[1] !== this.epoch) return null;
+		const after = Number(m[2]);
+		if (after > this.seq) return null;
+		this.trim();
+		const live = this.log.length - this.head;
+		// Every event from after+1 on must still be here: the oldest kept one is at most after+1.
+		const oldest = live ? this.log[this.head].seq : this.seq + 1;
+		if (oldest > after + 1) return null;
+		const out: LogEntry[] = [];
+		for (let i = this.head; i < this.log.length; i++) {
+			const e = this.log[i];
+			if (e.seq > after) out.push({ seq: e.seq, event: e.event, data: e.data });
+		}
+		return out;
+	}
+
+	private record(event: LoggedEvent, data: LiveEvents[LoggedEvent][0]): void {
+		this.seq++;
+		const items = event === 'sensors' ? Math.max(1, (data as SensorUpdate[]).length) : 1;
+		this.log.push({ seq: this.seq, event, data, at: this.now(), items });
+		this.items += items;
+		this.trim();
+	}
+
+	private trim(): void {
+		const oldestAt = this.now() - this.limits.maxAgeMs;
+		while (this.head < this.log.length && (this.items > this.limits.maxItems || this.log[this.head].at < oldestAt)) {
+			this.items -= this.log[this.head].items;
+			this.head++;
+		}
+		// Compact now and then, not on every shift.
+		if (this.head > 1024 && this.head * 2 > this.log.length) {
+			this.log = this.log.slice(this.head);
+			this.head = 0;
+		}
 	}
 }

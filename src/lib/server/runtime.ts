@@ -264,7 +264,10 @@ async function enqueueNotices(db: Db, notices: IncidentNotice[]): Promise<void> 
 
 /** After each committed batch: tell live clients which sensors changed (small updates, not the whole map). */
 function publishUpdates(bus: LiveBus, r: BatchResult): void {
-	if (!r.latest.length || bus.listenerCount('sensors') === 0) return;
+	if (!r.latest.length) return;
+	// Nobody can read it (no stream open, no console loading): skip building it, and say so, so that no reader can
+	// later be served the events around it as if they were all there.
+	if (!bus.wanted('sensors')) return bus.gap();
 	const revived = new Set(r.revived);
 	const byDevice = new Map<string, SensorUpdate>();
 	for (const reading of r.latest) {

@@ -1,35 +1,53 @@
-// Server-sent events: small updates for sensors that changed in each committed batch. The browser's EventSource
-// reconnects by itself after a server restart or a network drop and then re-reads the full state once.
+// Server-sent events: small updates for sensors that changed in each committed batch, status changes and case
+// changes. Each event's `id` is its cursor in the bus's log (src/lib/server/events.ts). A stream opened with
+// `?after=<cursor>` (the cursor the sensor list came with) or reopened by the browser with `Last-Event-ID` first
+// gets every logged event after that cursor, then live ones, with nothing lost or repeated in between: listening and
+// the replay happen in one synchronous step. When the cursor cannot be served (another process or run, too old, none
+// given) the stream begins with `resync`: the console then reads the full list again.
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
-import type { SensorUpdate } from '$lib/server/events';
+import type { LiveEvents, LoggedEvent, SensorUpdate } from '$lib/server/events';
 
-export const GET: RequestHandler = async ({ request, locals }) => {
+export const GET: RequestHandler = async ({ request, locals, url }) => {
 	const rt = await runtime();
 	// A cadre's stream carries only their own villages' sensors.
 	const scope = locals.user ? await visibleVillageIds(rt.db, locals.user) : null;
 	const allowed = scope ? new Set((await rt.db.query<{ id: string }>('SELECT id FROM devices WHERE village_id = ANY($1::int[])', [[...scope]])).rows.map((r) => r.id)) : null;
+	// The browser's own header on a reconnect is newer than the cursor in the URL it first opened.
+	const after = request.headers.get('last-event-id') || url.searchParams.get('after');
 	const enc = new TextEncoder();
 	let cleanup = () => {};
 	const stream = new ReadableStream<Uint8Array>({
 		start(controller) {
-			const send = (event: string, data: unknown) => {
+			const write = (text: string) => {
 				try {
-					controller.enqueue(enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+					controller.enqueue(enc.encode(text));
 				} catch {
 					cleanup();
 				}
 			};
-			const onSensors = (updates: SensorUpdate[]) => {
-				const mine = allowed ? updates.filter((u) => allowed.has(u.id)) : updates;
-				if (mine.length) send('sensors', mine);
+			const send = (event: string, data: unknown, id?: string) => write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+			/** What of one logged event this stream may carry (null: none of it). */
+			const visible = (event: LoggedEvent, data: LiveEvents[LoggedEvent][0]): unknown => {
+				if (event === 'sensors') {
+					const updates = data as SensorUpdate[];
+					const mine = allowed ? updates.filter((u) => allowed.has(u.id)) : updates;
+					return mine.length ? mine : null;
+				}
+				if (event === 'status') return !allowed || allowed.has((data as LiveEvents['status'][0]).id) ? data : null;
+				// Case changes carry only the id and kind; the console re-reads the cases it may see.
+				const e = data as LiveEvents['incident'][0];
+				return { id: e.id, type: e.type };
 			};
-			// Case changes carry only the id and kind; the console re-reads the cases it may see.
-			const onIncident = (e: { id: number; type: string }) => send('incident', { id: e.id, type: e.type });
-			const onStatus = (change: { id: string; status: string; at: string }) => {
-				if (!allowed || allowed.has(change.id)) send('status', change);
+			const forward = (event: LoggedEvent) => (data: LiveEvents[LoggedEvent][0]) => {
+				const out = visible(event, data);
+				// Inside a listener the bus's cursor is this event's own.
+				if (out !== null) send(event, out, rt.bus.cursor());
 			};
+			const onSensors = forward('sensors');
+			const onStatus = forward('status');
+			const onIncident = forward('incident');
 			const onShutdown = () => {
 				cleanup();
 				try {
@@ -39,13 +57,7 @@ export const GET: RequestHandler = async ({ request, locals }) => {
 				}
 			};
 			// A comment line every 20 s keeps proxies from closing an idle stream.
-			const ping = setInterval(() => {
-				try {
-					controller.enqueue(enc.encode(': ping\n\n'));
-				} catch {
-					cleanup();
-				}
-			}, 20_000);
+			const ping = setInterval(() => write(': ping\n\n'), 20_000);
 			cleanup = () => {
 				clearInterval(ping);
 				rt.bus.off('sensors', onSensors);
@@ -57,8 +69,15 @@ export const GET: RequestHandler = async ({ request, locals }) => {
 			rt.bus.on('status', onStatus);
 			rt.bus.on('incident', onIncident);
 			rt.bus.on('shutdown', onShutdown);
-			controller.enqueue(enc.encode('retry: 2000\n\n'));
-			send('hello', { at: new Date().toISOString() });
+			write('retry: 2000\n\n');
+			send('hello', { at: new Date().toISOString(), cursor: rt.bus.cursor() });
+			const missed = rt.bus.since(after);
+			if (missed === null) send('resync', { cursor: rt.bus.cursor() }, rt.bus.cursor());
+			else
+				for (const e of missed) {
+					const out = visible(e.event, e.data);
+					if (out !== null) send(e.event, out, `${rt.bus.epoch}.${e.seq}`);
+				}
 			request.signal.addEventListener('abort', onShutdown);
 		},
 		cancel() {
