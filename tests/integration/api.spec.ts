@@ -136,6 +136,23 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		}
 	});
 
+	it('shows a device moved, renamed or given another village in the list at once, and leaves out one without a position', async () => {
+		const before = (await rt.db.query<{ name: string; lng: number; lat: number; village_id: number | null }>("SELECT name, lng, lat, village_id FROM devices WHERE id = 'RL-05'")).rows[0];
+		const other = (await rt.db.query<{ id: number }>('SELECT id FROM villages WHERE id <> $1 ORDER BY id LIMIT 1', [before.village_id ?? -1])).rows[0].id;
+		const listed = async () => ((await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection<GeoJSON.Point>).features.find((f) => f.id === 'RL-05');
+		try {
+			await rt.db.query("UPDATE devices SET lng = 107.5, lat = 26.5, name = '新名字', village_id = $1 WHERE id = 'RL-05'", [other]);
+			const moved = (await listed())!;
+			expect(moved.geometry.coordinates).toEqual([107.5, 26.5]);
+			expect(moved.properties).toMatchObject({ name: '新名字', village_id: other });
+			await rt.db.query("UPDATE devices SET lng = NULL, lat = NULL WHERE id = 'RL-05'");
+			expect(await listed()).toBeUndefined();
+		} finally {
+			await rt.db.query("UPDATE devices SET name = $1, lng = $2, lat = $3, village_id = $4 WHERE id = 'RL-05'", [before.name, before.lng, before.lat, before.village_id]);
+		}
+		expect((await listed())!.geometry.coordinates).toEqual([before.lng, before.lat]);
+	});
+
 	it('gives a cadre only their villages’ sensors, in the list and one by one, and never a revoked device', async () => {
 		const cadre = (await rt.db.query<SessionUser>("SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = 'cadre'")).rows[0];
 		const asCadre = (init: Parameters<typeof ev>[0]) => ({ ...ev(init), locals: { user: cadre, apiToken: null, sessionToken: undefined } });
@@ -199,10 +216,15 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 				});
 		const deadline = Date.now() + (init.ms ?? 5000);
 		try {
+			// One read at a time, kept across waits: a read given up on would lose its chunk.
+			let pending: ReturnType<typeof reader.read> | null = null;
 			while (!done(events()) && Date.now() < deadline) {
-				const r = await Promise.race([reader.read(), new Promise<null>((ok) => setTimeout(() => ok(null), 200))]);
-				if (r?.done) break;
-				if (r?.value) text += dec.decode(r.value, { stream: true });
+				pending ??= reader.read();
+				const r = await Promise.race([pending, new Promise<null>((ok) => setTimeout(() => ok(null), 200))]);
+				if (!r) continue;
+				pending = null;
+				if (r.done) break;
+				text += dec.decode(r.value, { stream: true });
 			}
 		} finally {
 			ac.abort();

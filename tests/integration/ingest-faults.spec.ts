@@ -11,6 +11,9 @@ import mqtt from 'mqtt';
 import { freshDb, REAL_DB, REAL_MQTT, uniq, waitFor, type TestDb } from '../support/services';
 import { hashToken, newDeviceToken } from '../../src/lib/server/device-tokens';
 import type { Db } from '../../src/lib/server/db';
+import { LiveBus } from '../../src/lib/server/events';
+import { startRelayIn } from '../../src/lib/server/live-relay';
+import { logger } from '../../src/lib/server/log';
 import { Publisher, dropSession, nativePayload, nativeTopic, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/bench-ingest';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -193,6 +196,27 @@ describe.skipIf(!REAL_DB || !REAL_MQTT)('ingest process under faults (PostgreSQL
 		expect(stray.rows[0].n).toBe(0);
 		expect(child.alive()).toBe(true);
 		expect(readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(/State:\s+[RSD]/);
+	});
+
+	it('tells a web process what two workers stored, live: their readings reach its bus through PostgreSQL', { timeout: 60_000 }, async () => {
+		const t = await db();
+		const ids = await addDevices(t.db, 10);
+		const group = uniq('grp').replace(/[^A-Za-z0-9_-]/g, '');
+		// The web process's side of the relay, as runtime() wires it for SHUDI_ROLE=web.
+		const web = new LiveBus();
+		cleanup.push(await startRelayIn(web, t.url, logger('test')));
+		const seen = new Map<string, number>();
+		web.on('sensors', (updates) => {
+			for (const u of updates) seen.set(u.id, Math.max(seen.get(u.id) ?? 0, u.values.water_level_m?.value ?? 0));
+		});
+		await ingest({ databaseUrl: t.url, clientId: uniq('live-a'), shareGroup: group, batchMs: 50 });
+		await ingest({ databaseUrl: t.url, clientId: uniq('live-b'), shareGroup: group, batchMs: 50 });
+		await waitUntilSubscribed(REAL_MQTT!, t.db, uniq('probe'));
+		const pub = await publisher(2, 100);
+		await publishAll(pub, ids, 5);
+		await expectExactlyOnce(t.db, ids, 5, 20_000);
+		// Every device's newest value (seq 5: 2.005 m) reached the web bus, whichever worker stored it.
+		await waitFor(async () => ids.every((id) => seen.get(id) === 2.005) || undefined, 10_000);
 	});
 
 	it('two workers sharing one subscription store every message once, and both do work', { timeout: 60_000 }, async () => {

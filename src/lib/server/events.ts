@@ -29,6 +29,8 @@ export interface LiveEvents {
 	status: [{ id: string; status: string; at: string }];
 	/** A case opened, changed level, was escalated or acted on: consoles re-read it. */
 	incident: [{ id: number; type: string; text_zh?: string; to?: { name: string; role: string }[] }];
+	/** Events were lost (a producer skipped one, another process's relay broke): open streams tell consoles to re-read. */
+	resync: [];
 	/** The process is stopping: live streams end so the HTTP server can close. */
 	shutdown: [];
 }
@@ -97,14 +99,16 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	}
 
 	/**
-	 * A producer left out an event because nobody wanted it (`wanted`): no earlier cursor can be served any more, so
-	 * a reader that still holds one resyncs instead of silently missing that event.
+	 * Events were lost: a producer left one out because nobody wanted it (`wanted`), or events from another process
+	 * did not arrive (live-relay.ts). No earlier cursor can be served any more, so a reader that still holds one
+	 * resyncs instead of silently missing them, and open streams are told to resync now (`resync`).
 	 */
 	gap(): void {
 		this.seq++;
 		this.log = [];
 		this.head = 0;
 		this.items = 0;
+		this.emit('resync');
 	}
 
 	/**

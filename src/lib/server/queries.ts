@@ -45,22 +45,24 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  * "Session 3"). The name can hold any character and goes through to_json for JSON escaping; id, kind and status cannot
  * need it — devices_id_check allows only [A-Za-z0-9_.:-], kind and status are CHECK-constrained words (0001_backbone.sql)
  * — and skipping to_json for them saved a tenth of the time. Numbers are PostgreSQL's shortest exact float text.
+ * The part of each Feature that changes only when a device is registered, moved or renamed (id, position, name,
+ * kind, village) is kept ready in devices.list_head by a trigger (migrations/0010): concatenating it for every
+ * sensor on every read was most of the time (BENCHMARKS.md "Session 4 (issue 6)"); only status, last_seen and the
+ * battery flag are written per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
+ * through the locale.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
  */
 export async function sensorsListJSON(db: Queryable, scope: Set<number> | null = null): Promise<string> {
 	const r = await db.query<{ body: string | null }>(
 		`SELECT string_agg(
-		   '{"type":"Feature","id":"' || d.id
-		   || '","geometry":{"type":"Point","coordinates":[' || d.lng::text || ',' || d.lat::text || ']}'
-		   || ',"properties":{"id":"' || d.id || '","name":' || to_json(d.name)::text
-		   || ',"kind":"' || d.kind || '","village_id":' || coalesce(d.village_id::text, 'null')
+		   d.list_head
 		   || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
 		   || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}',
-		   ',' ORDER BY d.id) AS body
+		   ',' ORDER BY d.id COLLATE "C") AS body
 		 FROM devices d
 		 ${IN_MAINTENANCE}
 		 ${LOW_BATTERY}
-		 WHERE d.revoked_at IS NULL AND d.lng IS NOT NULL AND d.lat IS NOT NULL
+		 WHERE d.revoked_at IS NULL AND d.list_head IS NOT NULL
 		   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))`,
 		[scope ? [...scope] : null, LOW_BATTERY_MARK.battery_v, LOW_BATTERY_MARK.battery_pct]
 	);

@@ -11,6 +11,7 @@ import { migrate } from './migrate.js';
 import { logger, rootLogger, type Logger } from './log.js';
 import type { EmbeddedBroker } from './broker.js';
 import { LiveBus, type SensorUpdate } from './events.js';
+import { startRelayIn, startRelayOut } from './live-relay.js';
 import { seedDemoIfEmpty, seedDemoUsersIfNone } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
 import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
@@ -105,6 +106,11 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		}
 
 		const bus = new LiveBus();
+		// Several processes on one PostgreSQL: events travel between them (live-relay.ts), so a console on any web
+		// process sees what every ingest worker stored and judged. A lone `all` process needs none of it.
+		const split = db.kind === 'postgres' && (role !== 'all' || !!config.INGEST_SHARE_GROUP);
+		if (split && role !== 'web') stops.push(startRelayOut(bus, db, logger('live-relay')));
+		if (split && role !== 'ingest' && config.DATABASE_URL) stops.push(await startRelayIn(bus, config.DATABASE_URL, logger('live-relay')));
 		const registry = new DeviceRegistry(db);
 		await registry.start();
 		stops.push(async () => registry.stop());
@@ -132,7 +138,11 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 					for (const id of r.incidentsTouched) if (!r.notices.some((n) => n.incident_id === id)) bus.emit('incident', { id, type: 'incident.updated' });
 				}
 			});
-			stops.push(async () => rules!.stop());
+			// Stopped after the ingest (stops run in reverse): the last batch it flushes is judged before the database closes.
+			stops.push(async () => {
+				await rules!.idle();
+				rules!.stop();
+			});
 		}
 		if (role !== 'web' && config.RULES) {
 			// The durable escalation scheduler: deadlines are rows, so a restart only delays the next pass.

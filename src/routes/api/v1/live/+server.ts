@@ -3,7 +3,8 @@
 // `?after=<cursor>` (the cursor the sensor list came with) or reopened by the browser with `Last-Event-ID` first
 // gets every logged event after that cursor, then live ones, with nothing lost or repeated in between: listening and
 // the replay happen in one synchronous step. When the cursor cannot be served (another process or run, too old, none
-// given) the stream begins with `resync`: the console then reads the full list again.
+// given) the stream begins with `resync`: the console then reads the full list again. The same is sent on an open
+// stream when events were lost on the way (events.ts `gap`, live-relay.ts).
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
@@ -48,6 +49,7 @@ export const GET: RequestHandler = async ({ request, locals, url }) => {
 			const onSensors = forward('sensors');
 			const onStatus = forward('status');
 			const onIncident = forward('incident');
+			const onResync = () => send('resync', { cursor: rt.bus.cursor() }, rt.bus.cursor());
 			const onShutdown = () => {
 				cleanup();
 				try {
@@ -63,11 +65,13 @@ export const GET: RequestHandler = async ({ request, locals, url }) => {
 				rt.bus.off('sensors', onSensors);
 				rt.bus.off('status', onStatus);
 				rt.bus.off('incident', onIncident);
+				rt.bus.off('resync', onResync);
 				rt.bus.off('shutdown', onShutdown);
 			};
 			rt.bus.on('sensors', onSensors);
 			rt.bus.on('status', onStatus);
 			rt.bus.on('incident', onIncident);
+			rt.bus.on('resync', onResync);
 			rt.bus.on('shutdown', onShutdown);
 			write('retry: 2000\n\n');
 			send('hello', { at: new Date().toISOString(), cursor: rt.bus.cursor() });
