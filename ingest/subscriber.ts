@@ -67,6 +67,9 @@ export class IngestSubscriber {
 			connectTimeout: 10_000,
 			keepalive: 30,
 			resubscribe: true,
+			// MQTT.js logs through \`debug\`, whose logger collects its arguments into an array on every call even when
+			// logging is off — several calls per message, a tenth of the ingest's allocations (BENCHMARKS.md, session 4).
+			log: () => {},
 			// MQTT 5: let the broker keep enough messages in flight to us to fill batches while earlier PUBACKs wait for
 			// their commit — but bounded, so a backlog waits in the broker's queue instead of this process's heap.
 			// (65,535 in flight cost ~1 GB RSS and a quarter of the CPU in garbage collection: BENCHMARKS.md.)
