@@ -187,17 +187,25 @@ export class IngestSubscriber {
 		}
 	}
 
-	private async process(packet: IPublishPacket): Promise<boolean> {
+	/** Not an async function: nothing of the packet stays reachable while its batch waits for the commit (pipeline.ts). */
+	private process(packet: IPublishPacket): Promise<boolean> {
 		const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+		const topic = packet.topic;
+		let stored: Promise<unknown>;
 		try {
-			await this.pipeline.handle(packet.topic, payload);
-			return true;
+			stored = this.pipeline.handle(topic, payload);
 		} catch (err) {
-			// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
-			// the broker redelivers after we reconnect: the message is not lost.
-			this.opts.log.error({ err: (err as Error).message, topic: packet.topic }, 'message not stored; leaving it unacknowledged');
-			return false;
+			stored = Promise.reject(err);
 		}
+		return stored.then(
+			() => true,
+			(err: unknown) => {
+				// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
+				// the broker redelivers after we reconnect: the message is not lost.
+				this.opts.log.error({ err: (err as Error).message, topic }, 'message not stored; leaving it unacknowledged');
+				return false;
+			}
+		);
 	}
 
 	private topics(): string[] {
