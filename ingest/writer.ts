@@ -148,9 +148,6 @@ export const READINGS_INSERT_SQL = readingsInsertSql(true);
 /** The fast path: the same without ON CONFLICT, for batches that hold no reading stored before. */
 export const READINGS_INSERT_FAST_SQL = readingsInsertSql(false);
 
-/** The dead letters of a message that has none (shared: the writer never changes a message's arrays). */
-const NO_DEAD: DeadLetter[] = [];
-
 /** Batches written with ON CONFLICT after a duplicate was seen: redeliveries come in bursts (a reconnect, a restart). */
 const CAREFUL_BATCHES = 20;
 
@@ -214,24 +211,11 @@ export class BatchWriter {
 		return this.rows;
 	}
 
-	/**
-	 * Queues one message's rows; resolves once they are committed. Waits for room when the buffer is full. Not an
-	 * async function when there is room (nearly always): that would wrap the commit promise in one more, with its
-	 * extra ticks, for every message.
-	 */
-	add(readings: Reading[], dead: DeadLetter[] = NO_DEAD): Promise<void> {
-		if (this.closed) return Promise.reject(new Error('writer closed'));
-		if (this.rows >= (this.opts.maxBuffered ?? this.opts.maxRows * 20)) return this.addWhenRoom(readings, dead);
-		return this.enqueue(readings, dead);
-	}
-
-	private async addWhenRoom(readings: Reading[], dead: DeadLetter[]): Promise<void> {
+	/** Queues one message's rows; resolves once they are committed. Waits for room when the buffer is full. */
+	async add(readings: Reading[], dead: DeadLetter[] = []): Promise<void> {
+		if (this.closed) throw new Error('writer closed');
 		const limit = this.opts.maxBuffered ?? this.opts.maxRows * 20;
 		while (this.rows >= limit) await new Promise<void>((r) => this.roomWaiters.push(r));
-		return this.enqueue(readings, dead);
-	}
-
-	private enqueue(readings: Reading[], dead: DeadLetter[]): Promise<void> {
 		const p = new Promise<void>((resolve, reject) => this.queue.push({ readings, dead, resolve, reject, at: performance.now() }));
 		this.rows += readings.length + dead.length;
 		if (this.rows >= this.opts.maxRows) this.kick();
