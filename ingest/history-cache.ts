@@ -9,12 +9,23 @@
 // every sensor is read from the database again every few minutes, in case some other process stored readings.
 // Memory is bounded: at most `maxPoints` per series, and `maxTotal` points over all sensors, least recently fed
 // sensors forgotten first (and read from the database again when next judged).
-import type { HistoryPoint } from '../src/lib/domain/rules.js';
+//
+// Each series is kept in columns (Float64Array times and values), and history() hands the rules views of them
+// (src/lib/domain/rules.ts replaySeries): no object per point per pass, which was most of the ingest's garbage
+// (BENCHMARKS.md, session 4). A view must stay what it was while the rules judge it, across awaits in which new
+// batches are fed: so a slot below `end` is never written again — appends go past `end`, trimming moves `start`,
+// and anything else (a late reading inserted in the middle, compaction when the buffer is full) copies into new arrays.
+import type { HistoryPoint, Series as SeriesView, SeriesMap } from '../src/lib/domain/rules.js';
 
 interface Series {
-	t: number[];
-	v: number[];
+	t: Float64Array;
+	v: Float64Array;
+	/** Live points are [start, end). */
+	start: number;
+	end: number;
 }
+
+const MIN_CAPACITY = 16;
 
 interface Entry {
 	/** What the series were loaded for (the sensor's kind): a different tag means reload. */
@@ -127,20 +138,20 @@ export class HistoryCache {
 	 * The sensor's points inside its look-back window, counted back from its newest reading — the same set the
 	 * database query returns: per metric the newest `maxPoints` with t ≥ newest − lookback. Trims older points.
 	 */
-	history(id: string, lookbackMs: number): HistoryPoint[] | undefined {
+	history(id: string, lookbackMs: number): SeriesMap | undefined {
 		const e = this.entries.get(id);
 		if (!e) return undefined;
 		const since = e.newest - lookbackMs;
-		const out: HistoryPoint[] = [];
+		const out = new Map<string, SeriesView>();
 		for (const [metric, s] of e.series) {
-			const cut = lowerBound(s.t, since);
+			const cut = lowerBound(s.t, s.start, s.end, since) - s.start;
 			if (cut > 0) {
-				s.t.splice(0, cut);
-				s.v.splice(0, cut);
+				s.start += cut;
 				e.points -= cut;
 				this.total -= cut;
 			}
-			for (let i = Math.max(0, s.t.length - this.maxPoints); i < s.t.length; i++) out.push({ metric, t: s.t[i], value: s.v[i] });
+			const from = Math.max(s.start, s.end - this.maxPoints);
+			out.set(metric, { t: s.t.subarray(from, s.end), v: s.v.subarray(from, s.end) });
 		}
 		return out;
 	}
@@ -150,28 +161,51 @@ export class HistoryCache {
 		if (t > e.newest) e.newest = t;
 		if (!e.metrics.has(metric)) return 0;
 		let s = e.series.get(metric);
-		if (!s) e.series.set(metric, (s = { t: [], v: [] }));
-		const n = s.t.length;
+		if (!s) e.series.set(metric, (s = { t: new Float64Array(MIN_CAPACITY), v: new Float64Array(MIN_CAPACITY), start: 0, end: 0 }));
 		let delta = 1;
-		if (n === 0 || t > s.t[n - 1]) {
-			s.t.push(t);
-			s.v.push(value);
+		if (s.end === s.start || t > s.t[s.end - 1]) {
+			if (s.end === s.t.length) this.regrow(s, s.end, 0);
+			s.t[s.end] = t;
+			s.v[s.end] = value;
+			s.end++;
 		} else {
-			const i = lowerBound(s.t, t);
+			const i = lowerBound(s.t, s.start, s.end, t);
 			// The database keeps the first reading for a (device, metric, time): a redelivery changes nothing.
 			if (s.t[i] === t) return 0;
-			s.t.splice(i, 0, t);
-			s.v.splice(i, 0, value);
+			// Into new arrays, leaving a gap at i: the old ones may be under a view the rules are judging.
+			const at = i - s.start;
+			this.regrow(s, i, 1);
+			s.t[at] = t;
+			s.v[at] = value;
+			s.end++;
 		}
-		// Keep the newest maxPoints, trimming in steps so a steady stream does not splice on every reading.
-		if (s.t.length > this.maxPoints * 1.25) {
-			const drop = s.t.length - this.maxPoints;
-			s.t.splice(0, drop);
-			s.v.splice(0, drop);
+		// Keep the newest maxPoints, trimming in steps so a steady stream does not trim on every reading.
+		if (s.end - s.start > this.maxPoints * 1.25) {
+			const drop = s.end - s.start - this.maxPoints;
+			s.start += drop;
 			delta -= drop;
 		}
 		e.points += delta;
 		return delta;
+	}
+
+	/**
+	 * Moves a series' live points into new arrays with room to grow, leaving `gap` free slots before old index `at`
+	 * (an insertion). Never writes the old arrays (see the module header). `start` becomes 0; `end` is the old count.
+	 */
+	private regrow(s: Series, at: number, gap: number): void {
+		const n = s.end - s.start;
+		const cap = Math.max(MIN_CAPACITY, n + gap + 1, Math.min(2 * (n + gap), Math.ceil(this.maxPoints * 1.5) + 1));
+		const t = new Float64Array(cap);
+		const v = new Float64Array(cap);
+		t.set(s.t.subarray(s.start, at));
+		v.set(s.v.subarray(s.start, at));
+		t.set(s.t.subarray(at, s.end), at - s.start + gap);
+		v.set(s.v.subarray(at, s.end), at - s.start + gap);
+		s.t = t;
+		s.v = v;
+		s.end = n;
+		s.start = 0;
 	}
 
 	private evict(): void {
@@ -184,10 +218,8 @@ export class HistoryCache {
 	}
 }
 
-/** First index i with xs[i] >= x (xs ascending). */
-function lowerBound(xs: number[], x: number): number {
-	let lo = 0;
-	let hi = xs.length;
+/** First index i in [lo, hi) with xs[i] >= x (xs ascending there); hi when none. */
+function lowerBound(xs: Float64Array, lo: number, hi: number, x: number): number {
 	while (lo < hi) {
 		const mid = (lo + hi) >>> 1;
 		if (xs[mid] < x) lo = mid + 1;

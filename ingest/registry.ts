@@ -65,14 +65,20 @@ export class DeviceRegistry {
 
 	/** Looks a device up, reloading once if it is missing and the cache is older than minMissReloadMs. */
 	async find(key: { id?: string; tokenHash?: string; devEui?: string }): Promise<DeviceEntry | undefined> {
-		const look = () =>
-			key.id !== undefined ? this.byId.get(key.id) : key.tokenHash !== undefined ? this.byToken.get(key.tokenHash) : key.devEui !== undefined ? this.byEui.get(key.devEui) : undefined;
-		let e = look();
+		let e = this.cached(key);
 		if (!e && Date.now() - this.lastLoad > (this.opts.minMissReloadMs ?? 1000)) {
 			await this.reload().catch(() => undefined);
-			e = look();
+			e = this.cached(key);
 		}
 		return e;
+	}
+
+	/** The cached entry, without reloading on a miss: the ingest's per-message fast path (find() on a miss). */
+	cached(key: { id?: string; tokenHash?: string; devEui?: string }): DeviceEntry | undefined {
+		if (key.id !== undefined) return this.byId.get(key.id);
+		if (key.tokenHash !== undefined) return this.byToken.get(key.tokenHash);
+		if (key.devEui !== undefined) return this.byEui.get(key.devEui);
+		return undefined;
 	}
 
 	all(): DeviceEntry[] {

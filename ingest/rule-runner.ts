@@ -6,7 +6,7 @@
 // `everyMs`; a failure is logged and the sensors are tried again on the next pass.
 import type { Db } from '../src/lib/server/db.js';
 import type { Logger } from '../src/lib/server/log.js';
-import { LOOKBACK_MS, replay, worstLevel, type HistoryPoint, type RuleId, type RuleLevel } from '../src/lib/domain/rules.js';
+import { LOOKBACK_MS, replaySeries, toSeries, worstLevel, type HistoryPoint, type RuleId, type RuleLevel, type Series, type SeriesMap } from '../src/lib/domain/rules.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
 import type { Level, SensorKind } from '../src/lib/domain/types.js';
 import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/incidents.js';
@@ -153,18 +153,17 @@ export class RuleRunner {
 			// Judging a busy sensor can take milliseconds (thousands of points, tens of times): every few sensors, let
 			// the ingest's I/O (socket reads, commits and their PUBACKs) run, so the alarm path never holds it for long.
 			if (++judged % 8 === 0) await new Promise((res) => setImmediate(res));
-			const history = histories.get(d.id) ?? [];
-			if (!history.length) continue;
-			const active = { rows: activeBy.get(d.id) ?? [] };
-			const last = this.lastJudged.get(d.id) ?? -Infinity;
+			const history = histories.get(d.id);
+			if (!history) continue;
 			// Judge at every reading time not judged yet (late readings included), in time order. A sensor reporting
 			// faster than the rules run is judged on an even sample of at most MAX_JUDGED of them, always the newest.
-			const times = [...new Set(history.map((h) => h.t))].sort((a, b) => a - b);
-			const newTimes = times.filter((t) => t > last);
-			const judgeTimes = sample(newTimes.length ? newTimes : times.slice(-1), MAX_JUDGED);
+			const times = timesToJudge(history, this.lastJudged.get(d.id) ?? -Infinity);
+			if (!times.length) continue;
+			const judgeTimes = sample(times, MAX_JUDGED);
+			const active = { rows: activeBy.get(d.id) ?? [] };
 			const previous: Partial<Record<RuleId, RuleLevel>> = {};
 			for (const a of active.rows) previous[a.rule] = a.level;
-			const rep = replay({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, history, previous }, judgeTimes);
+			const rep = replaySeries({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, series: history, previous }, judgeTimes);
 			this.lastJudged.set(d.id, judgeTimes[judgeTimes.length - 1]);
 			out.devicesJudged++;
 			if (!changes(rep.steps, previous, d.status)) continue; // nothing rises, falls or clears: no transaction
@@ -214,10 +213,17 @@ export class RuleRunner {
 		return out;
 	}
 
-	/** Each sensor's readings in its look-back window before its newest reading: from the cache, or one query for the rest. */
-	private async histories(devs: DeviceRow[]): Promise<Map<string, HistoryPoint[]>> {
+	/**
+	 * Each sensor's readings in its look-back window before its newest reading, in columns: from the cache (views of
+	 * its arrays), or one query for the rest. Sensors without a reading are left out.
+	 */
+	private async histories(devs: DeviceRow[]): Promise<Map<string, SeriesMap>> {
 		const cache = this.cache;
-		if (!cache) return new Map([...(await this.readHistories(devs))].map(([id, r]) => [id, r.points]));
+		if (!cache) {
+			const out = new Map<string, SeriesMap>();
+			for (const [id, r] of await this.readHistories(devs)) if (r.points.length) out.set(id, toSeries(r.points));
+			return out;
+		}
 		const cold = devs.filter((d) => !cache.has(d.id, d.kind));
 		if (cold.length) {
 			cache.beginLoad(cold.map((d) => d.id));
@@ -240,12 +246,12 @@ export class RuleRunner {
 		);
 		const held = new Map<string, [number, number][]>();
 		for (const w of windows.rows) (held.get(w.device_id) ?? held.set(w.device_id, []).get(w.device_id)!).push([new Date(w.starts_at).getTime(), new Date(w.ends_at).getTime()]);
-		const out = new Map<string, HistoryPoint[]>();
+		const out = new Map<string, SeriesMap>();
 		for (const d of devs) {
 			let h = cache.history(d.id, LOOKBACK_MS[d.kind]);
 			const ws = held.get(d.id);
-			if (h && ws) h = h.filter((p) => !ws.some(([a, b]) => p.t >= a && p.t < b));
-			if (h?.length) out.set(d.id, h);
+			if (h && ws) h = new Map([...h].map(([metric, s]) => [metric, outside(s, ws)]));
+			if (h && [...h.values()].some((s) => s.t.length > 0)) out.set(d.id, h);
 		}
 		return out;
 	}
@@ -288,6 +294,40 @@ export class RuleRunner {
 		for (const row of r.rows) out.get(row.device_id)!.points.push({ metric: row.metric, t: new Date(row.observed_at).getTime(), value: row.value });
 		return out;
 	}
+}
+
+/** A series without its readings inside any of the windows [from, to) (maintenance: kept, never judged). */
+function outside(s: Series, windows: [number, number][]): Series {
+	const t: number[] = [];
+	const v: number[] = [];
+	for (let i = 0; i < s.t.length; i++) {
+		if (windows.some(([a, b]) => s.t[i] >= a && s.t[i] < b)) continue;
+		t.push(s.t[i]);
+		v.push(s.v[i]);
+	}
+	return { t, v };
+}
+
+/**
+ * The reading times after `last` over all of a sensor's series, ascending and distinct; when there is none, its
+ * newest reading time alone (judged again, e.g. after the thresholds changed); empty for a sensor without readings.
+ * Series are ascending, so only the new end of each is looked at.
+ */
+function timesToJudge(history: SeriesMap, last: number): number[] {
+	const out: number[] = [];
+	let newest = -Infinity;
+	for (const s of history.values()) {
+		const n = s.t.length;
+		if (n === 0) continue;
+		if (s.t[n - 1] > newest) newest = s.t[n - 1];
+		for (let i = n - 1; i >= 0 && s.t[i] > last; i--) out.push(s.t[i]);
+	}
+	if (!out.length) return newest === -Infinity ? [] : [newest];
+	out.sort((a, b) => a - b);
+	let k = 0;
+	for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[k - 1]) out[k++] = out[i];
+	out.length = k;
+	return out;
 }
 
 /** At most n of the sorted times, evenly spaced, always including the last. */

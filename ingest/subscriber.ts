@@ -67,6 +67,9 @@ export class IngestSubscriber {
 			connectTimeout: 10_000,
 			keepalive: 30,
 			resubscribe: true,
+			// MQTT.js logs through \`debug\`, whose logger collects its arguments into an array on every call even when
+			// logging is off — several calls per message, a tenth of the ingest's allocations (BENCHMARKS.md, session 4).
+			log: () => {},
 			// MQTT 5: let the broker keep enough messages in flight to us to fill batches while earlier PUBACKs wait for
 			// their commit — but bounded, so a backlog waits in the broker's queue instead of this process's heap.
 			// (65,535 in flight cost ~1 GB RSS and a quarter of the CPU in garbage collection: BENCHMARKS.md.)
@@ -184,17 +187,25 @@ export class IngestSubscriber {
 		}
 	}
 
-	private async process(packet: IPublishPacket): Promise<boolean> {
+	/** Not an async function: nothing of the packet stays reachable while its batch waits for the commit (pipeline.ts). */
+	private process(packet: IPublishPacket): Promise<boolean> {
 		const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+		const topic = packet.topic;
+		let stored: Promise<unknown>;
 		try {
-			await this.pipeline.handle(packet.topic, payload);
-			return true;
+			stored = this.pipeline.handle(topic, payload);
 		} catch (err) {
-			// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
-			// the broker redelivers after we reconnect: the message is not lost.
-			this.opts.log.error({ err: (err as Error).message, topic: packet.topic }, 'message not stored; leaving it unacknowledged');
-			return false;
+			stored = Promise.reject(err);
 		}
+		return stored.then(
+			() => true,
+			(err: unknown) => {
+				// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
+				// the broker redelivers after we reconnect: the message is not lost.
+				this.opts.log.error({ err: (err as Error).message, topic }, 'message not stored; leaving it unacknowledged');
+				return false;
+			}
+		);
 	}
 
 	private topics(): string[] {

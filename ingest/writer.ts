@@ -58,6 +58,38 @@ export interface WriterStats {
 
 const LAST_SEEN_EVERY_MS = 5000;
 
+// PostgreSQL array literals for the unnest parameters, built here rather than by pg: pg's conversion calls
+// toString, two regex replaces and a quoting concatenation per element and grows the literal one element at a time —
+// a sixth of the ingest's allocations at 15,000 rows a batch (BENCHMARKS.md, session 4). Numbers go in as JavaScript
+// prints them (shortest round-trip form, which float8 and integer input read back exactly); strings are quoted and
+// escaped once per distinct string (device ids and metric names repeat in every batch).
+const quotedCache = new Map<string, string>();
+
+/** `"…"` with `\` and `"` escaped: an array element PostgreSQL reads back as exactly `s` (arrays.html, "Array Value Input"). */
+function quoted(s: string): string {
+	let q = quotedCache.get(s);
+	if (q === undefined) {
+		if (quotedCache.size >= 50_000) quotedCache.clear();
+		q = '"' + s.replace(/[\\"]/g, '\\$&') + '"';
+		quotedCache.set(s, q);
+	}
+	return q;
+}
+
+/** Array literal of strings. */
+export function textArrayLiteral(xs: readonly string[]): string {
+	const parts = new Array<string>(xs.length);
+	for (let i = 0; i < xs.length; i++) parts[i] = quoted(xs[i]);
+	return '{' + parts.join(',') + '}';
+}
+
+/** Array literal of finite numbers; null → NULL. */
+export function numberArrayLiteral(xs: readonly (number | null)[]): string {
+	const parts = new Array<number | string>(xs.length);
+	for (let i = 0; i < xs.length; i++) parts[i] = xs[i] ?? 'NULL';
+	return '{' + parts.join(',') + '}';
+}
+
 /** SQLSTATE class 22 (data exception) or 23 (integrity violation): the data is at fault, not the connection. */
 function isDataError(err: unknown): boolean {
 	const code = (err as { code?: unknown })?.code;
@@ -65,16 +97,15 @@ function isDataError(err: unknown): boolean {
 }
 
 /**
- * The upsert of one rollup table from the `ins` CTE (the rows this batch stored). Buckets are UTC hours / days,
- * whatever the session time zone (the same expression as migrations/0007_rollups.sql). `last_*` follow the newest
- * observation, so a late reading for an old bucket does not overwrite its last value.
+ * The upsert of one rollup table from `source`, rows already grouped per (device, metric, bucket) with n, sum, min,
+ * max, last_at, last_value. Buckets are UTC hours / days, whatever the session time zone (the same expression as
+ * migrations/0007_rollups.sql). `last_*` follow the newest observation, so a late reading for an old bucket does not
+ * overwrite its last value.
  */
-function rollupUpsert(table: 'readings_hourly' | 'readings_daily', unit: 'hour' | 'day'): string {
+function rollupUpsert(table: 'readings_hourly' | 'readings_daily', source: string): string {
 	return `
 	   INSERT INTO ${table} AS t (device_id, metric, bucket, n, sum, min, max, last_at, last_value)
-	   SELECT device_id, metric, date_trunc('${unit}', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), min(value), max(value),
-	          max(observed_at), (array_agg(value ORDER BY observed_at DESC))[1]
-	   FROM ins GROUP BY 1, 2, 3
+	   ${source}
 	   ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
 	     n = t.n + excluded.n, sum = t.sum + excluded.sum, min = LEAST(t.min, excluded.min), max = GREATEST(t.max, excluded.max),
 	     last_value = CASE WHEN excluded.last_at >= t.last_at THEN excluded.last_value ELSE t.last_value END,
@@ -85,6 +116,10 @@ function rollupUpsert(table: 'readings_hourly' | 'readings_daily', unit: 'hour' 
  * One batch's readings and their rollups in one statement; $1…$7 are the unnest arrays. `onConflict` keeps a
  * redelivered reading out (idempotent storage); without it the statement fails on a duplicate (23505), which costs
  * a third less per row when there is none (BENCHMARKS.md) — the writer's fast path, see BatchWriter.write().
+ * The stored rows are grouped per hour once (`hour`); the daily rollup is grouped from those groups (a few per device
+ * and metric) rather than from every row again: the same figures with one sort of every row less (BENCHMARKS.md,
+ * session 4). A day's `sum` then adds per-hour sums, so its last bits may differ from adding row by row; sums already
+ * depend on the order batches arrive in.
  */
 function readingsInsertSql(onConflict: boolean): string {
 	return `WITH ins AS (
@@ -93,8 +128,17 @@ function readingsInsertSql(onConflict: boolean): string {
 	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
 	   ${onConflict ? 'ON CONFLICT DO NOTHING' : ''}
 	   RETURNING device_id, metric, observed_at, value
-	 ), hourly AS (${rollupUpsert('readings_hourly', 'hour')}
-	 ), daily AS (${rollupUpsert('readings_daily', 'day')}
+	 ), hour AS (
+	   SELECT device_id, metric, date_trunc('hour', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, count(*)::int AS n, sum(value) AS sum,
+	          min(value) AS min, max(value) AS max, max(observed_at) AS last_at, (array_agg(value ORDER BY observed_at DESC))[1] AS last_value
+	   FROM ins GROUP BY 1, 2, 3
+	 ), hourly AS (${rollupUpsert('readings_hourly', 'SELECT device_id, metric, bucket, n, sum, min, max, last_at, last_value FROM hour')}
+	 ), daily AS (${rollupUpsert(
+			'readings_daily',
+			`SELECT device_id, metric, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n)::int, sum(sum), min(min), max(max),
+	          max(last_at), (array_agg(last_value ORDER BY last_at DESC))[1]
+	   FROM hour GROUP BY 1, 2, 3`
+		)}
 	 )
 	 SELECT count(*)::int AS inserted FROM ins`;
 }
@@ -106,6 +150,31 @@ export const READINGS_INSERT_FAST_SQL = readingsInsertSql(false);
 
 /** Batches written with ON CONFLICT after a duplicate was seen: redeliveries come in bursts (a reconnect, a restart). */
 const CAREFUL_BATCHES = 20;
+
+/** The unnest parameters of readings: device, metric, observed ms, value, received ms, flags[, seq]. */
+function readingColumns(readings: readonly Reading[], withSeq: boolean): string[] {
+	const n = readings.length;
+	const device = new Array<string>(n);
+	const metric = new Array<string>(n);
+	const observed = new Array<number>(n);
+	const value = new Array<number>(n);
+	const received = new Array<number>(n);
+	const flags = new Array<number>(n);
+	const seq = new Array<number | null>(n);
+	for (let i = 0; i < n; i++) {
+		const r = readings[i];
+		device[i] = r.deviceId;
+		metric[i] = r.metric;
+		observed[i] = r.observedAt.getTime();
+		value[i] = r.value;
+		received[i] = r.receivedAt.getTime();
+		flags[i] = r.flags;
+		seq[i] = r.seq ?? null;
+	}
+	const cols = [textArrayLiteral(device), textArrayLiteral(metric), numberArrayLiteral(observed), numberArrayLiteral(value), numberArrayLiteral(received), numberArrayLiteral(flags)];
+	if (withSeq) cols.push(numberArrayLiteral(seq));
+	return cols;
+}
 
 export class BatchWriter {
 	private lastSeenWritten = new Map<string, number>();
@@ -292,16 +361,19 @@ export class BatchWriter {
 	}
 
 	private async writeTx(readings: Reading[], dead: DeadLetter[], insertSql: string): Promise<BatchResult> {
-		const latestMap = new Map<string, Reading>();
+		// Per device, then per metric: no key string built per reading.
+		const latestMap = new Map<string, Map<string, Reading>>();
 		const seen = new Map<string, Date>();
 		for (const r of readings) {
-			const k = r.deviceId + '\u0000' + r.metric;
-			const cur = latestMap.get(k);
-			if (!cur || r.observedAt > cur.observedAt) latestMap.set(k, r);
+			let byMetric = latestMap.get(r.deviceId);
+			if (!byMetric) latestMap.set(r.deviceId, (byMetric = new Map()));
+			const cur = byMetric.get(r.metric);
+			if (!cur || r.observedAt > cur.observedAt) byMetric.set(r.metric, r);
 			const s = seen.get(r.deviceId);
 			if (!s || r.receivedAt > s) seen.set(r.deviceId, r.receivedAt);
 		}
-		const latest = [...latestMap.values()];
+		const latest: Reading[] = [];
+		for (const byMetric of latestMap.values()) for (const r of byMetric.values()) latest.push(r);
 		let inserted = 0;
 		let online: string[] = [];
 		let revived: string[] = [];
@@ -312,18 +384,7 @@ export class BatchWriter {
 				// from its RETURNING — only rows actually stored, so a redelivered reading (ON CONFLICT DO NOTHING) is
 				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
 				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
-				const res = await q.query<{ inserted: number }>(
-					insertSql,
-					[
-						readings.map((r) => r.deviceId),
-						readings.map((r) => r.metric),
-						readings.map((r) => r.observedAt.getTime()),
-						readings.map((r) => r.value),
-						readings.map((r) => r.receivedAt.getTime()),
-						readings.map((r) => r.flags),
-						readings.map((r) => (r.seq === undefined ? null : r.seq))
-					]
-				);
+				const res = await q.query<{ inserted: number }>(insertSql, readingColumns(readings, true));
 				inserted = res.rows[0].inserted;
 				await q.query(
 					`INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
@@ -332,14 +393,7 @@ export class BatchWriter {
 					 ON CONFLICT (device_id, metric) DO UPDATE
 					 SET observed_at = excluded.observed_at, value = excluded.value, received_at = excluded.received_at, flags = excluded.flags
 					 WHERE excluded.observed_at >= lv.observed_at`,
-					[
-						latest.map((r) => r.deviceId),
-						latest.map((r) => r.metric),
-						latest.map((r) => r.observedAt.getTime()),
-						latest.map((r) => r.value),
-						latest.map((r) => r.receivedAt.getTime()),
-						latest.map((r) => r.flags)
-					]
+					readingColumns(latest, false)
 				);
 				// last_seen is written at most every LAST_SEEN_EVERY_MS per device: offline detection works in multiples
 				// of report intervals, so a few seconds of lag cost nothing, and the per-batch UPDATE of every device

@@ -10,7 +10,9 @@ import {
 	evaluate,
 	readingTimes,
 	replay,
+	replaySeries,
 	rulesFor,
+	toSeries,
 	tiltPct,
 	worstLevel,
 	type EvaluateInput,
@@ -783,9 +785,25 @@ describe('replay against evaluate, step by step (property)', () => {
 						want.push(res);
 					}
 					expect(got.steps).toEqual(want);
+					// The rule runner's call: the same history in Float64Array columns, as the history cache hands it.
+					const columns = new Map([...toSeries(history)].map(([m, s]) => [m, { t: Float64Array.from(s.t), v: Float64Array.from(s.v) }]));
+					expect(replaySeries({ kind, thresholds, series: columns }, times)).toEqual(got);
 				}
 			),
 			{ numRuns: 400 }
 		);
+	});
+});
+
+describe('replaySeries', () => {
+	it('puts right a series that breaks the contract (unsorted, a repeated time, NaN) as replay() would', () => {
+		const thresholds = { warning_level_m: 3 };
+		const history: HistoryPoint[] = [p('water_level_m', -5 * MIN, 3.2), p('water_level_m', -10 * MIN, 2), p('water_level_m', -5 * MIN, 3.4), p('water_level_m', -MIN, Number.NaN), p('battery_v', -2 * MIN, 3.3)];
+		const times = [AT - 10 * MIN, AT - 5 * MIN, AT];
+		const series = new Map([
+			['water_level_m', { t: history.slice(0, 4).map((h) => h.t), v: history.slice(0, 4).map((h) => h.value) }],
+			['battery_v', { t: [AT - 2 * MIN], v: [3.3] }]
+		]);
+		expect(replaySeries({ kind: 'river_level', thresholds, series }, times)).toEqual(replay({ kind: 'river_level', thresholds, history }, times));
 	});
 });

@@ -293,7 +293,7 @@ export interface RuleResult {
 
 /** The level of every rule of `input.kind` at `input.at`. */
 export function evaluate(input: EvaluateInput): RuleResult[] {
-	const ctx = context(input);
+	const ctx: Ctx = { ...base(input, toSeries(input.history)), at: input.at, previous: input.previous ?? {} };
 	return rulesFor(input.kind).map((rule) => RULE_FNS[rule](ctx, rule));
 }
 
@@ -314,6 +314,29 @@ export interface ReplayResult {
  * not reset the carried level (no data is not evidence that the alarm cleared).
  */
 export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[]): ReplayResult {
+	return replaySeries({ ...input, series: toSeries(input.history) }, times);
+}
+
+/**
+ * One metric's readings in columns, ascending by `t`, one reading per `t`, every `t` and `v` finite — the form the
+ * rules judge. `t[i]` is the observation time (ms since epoch) of value `v[i]`. Float64Array views or plain arrays.
+ */
+export interface Series {
+	readonly t: ArrayLike<number>;
+	readonly v: ArrayLike<number>;
+}
+
+/** A sensor's history in columns: one Series per metric. */
+export type SeriesMap = ReadonlyMap<string, Series>;
+
+/**
+ * replay() over a history already in columns (the rule runner's cache keeps it so): no point objects, no sorting,
+ * and each step sees each series' prefix up to its time by a binary search instead of a copy. A series that breaks
+ * the Series contract (unsorted, a repeated time, a non-finite number) is put right first, the same way toSeries()
+ * does, so the result is always that of replay() on the same readings (tests/unit/rules.spec.ts holds both equal to
+ * evaluate() step by step).
+ */
+export function replaySeries(input: Omit<EvaluateInput, 'at' | 'history'> & { series: SeriesMap }, times: readonly number[]): ReplayResult {
 	const sorted = [...new Set(times.filter(Number.isFinite))].sort((a, b) => a - b);
 	const carried: Partial<Record<RuleId, Level | 'normal'>> = {};
 	for (const [rule, level] of Object.entries(input.previous ?? {}) as [RuleId, RuleLevel][]) {
@@ -322,18 +345,19 @@ export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[
 	const levels: Partial<Record<RuleId, RuleLevel[]>> = {};
 	for (const rule of rulesFor(input.kind)) levels[rule] = [];
 	const steps: RuleResult[][] = [];
-	// Sort and de-duplicate the history once; each step sees the prefix up to its time, exactly what evaluate()'s own
-	// context() would build (equal times fall on the same side of any cut). A busy sensor's pass judges tens of times
-	// over thousands of points, and sorting per step was most of the rule runner's CPU (BENCHMARKS.md).
-	const all = context({ ...input, at: Infinity });
+	let series: SeriesMap = input.series;
+	for (const [metric, s] of input.series) {
+		if (!isSeries(s)) {
+			const fixed = new Map(series);
+			fixed.set(metric, toSeries(toPoints(new Map([[metric, s]]))).get(metric) ?? EMPTY);
+			series = fixed;
+		}
+	}
+	const all = base(input, series);
 	const fns = rulesFor(input.kind).map((rule) => [rule, RULE_FNS[rule]] as const);
 	for (const at of sorted) {
-		const series = new Map<string, HistoryPoint[]>();
-		for (const [metric, list] of all.series) {
-			const n = countUpTo(list, at);
-			if (n) series.set(metric, n === list.length ? list : list.slice(0, n));
-		}
-		const ctx: Ctx = { ...all, at, previous: { ...carried }, series };
+		// Every rule reads `previous` before any level of this step is carried: no copy needed.
+		const ctx: Ctx = { ...all, at, previous: carried };
 		const results = fns.map(([rule, fn]) => fn(ctx, rule));
 		for (const r of results) {
 			levels[r.rule]!.push(r.level);
@@ -344,13 +368,70 @@ export function replay(input: Omit<EvaluateInput, 'at'>, times: readonly number[
 	return { times: sorted, levels, steps, last: carried };
 }
 
-/** How many points of an ascending list have t ≤ at (binary search). */
-function countUpTo(list: readonly HistoryPoint[], at: number): number {
+const EMPTY: Series = { t: [], v: [] };
+
+/** Does `s` keep the Series contract (ascending distinct finite times, finite values)? One pass, no allocation. */
+function isSeries(s: Series): boolean {
+	const { t, v } = s;
+	if (t.length !== v.length) return false;
+	for (let i = 0; i < t.length; i++) {
+		if (!Number.isFinite(t[i]) || !Number.isFinite(v[i]) || (i > 0 && !(t[i] > t[i - 1]))) return false;
+	}
+	return true;
+}
+
+/**
+ * A history in columns: readings with a finite time and value, per metric, ascending by time. Storage is idempotent
+ * on (device, metric, observed_at) (DOMAIN.md), so two readings at one time are the same observation delivered twice:
+ * one is kept — after a stable sort by time and value, the last, so the answer does not depend on the input order.
+ */
+export function toSeries(history: readonly HistoryPoint[]): Map<string, Series> {
+	const lists = new Map<string, HistoryPoint[]>();
+	for (const h of history) {
+		if (!Number.isFinite(h.t) || !Number.isFinite(h.value)) continue;
+		const list = lists.get(h.metric);
+		if (list) list.push(h);
+		else lists.set(h.metric, [h]);
+	}
+	const out = new Map<string, Series>();
+	for (const [metric, list] of lists) {
+		list.sort((a, b) => a.t - b.t || a.value - b.value);
+		const t: number[] = [];
+		const v: number[] = [];
+		for (let i = 0; i < list.length; i++) {
+			if (i < list.length - 1 && list[i + 1].t === list[i].t) continue;
+			t.push(list[i].t);
+			v.push(list[i].value);
+		}
+		out.set(metric, { t, v });
+	}
+	return out;
+}
+
+/** The readings of a history in columns, as points (tests, and callers that want objects). */
+export function toPoints(series: SeriesMap): HistoryPoint[] {
+	const out: HistoryPoint[] = [];
+	for (const [metric, s] of series) for (let i = 0; i < s.t.length; i++) out.push({ metric, t: s.t[i], value: s.v[i] });
+	return out;
+}
+
+/** How many of an ascending list of times are ≤ at (binary search). */
+function countUpTo(t: ArrayLike<number>, at: number, hi = t.length): number {
 	let lo = 0;
-	let hi = list.length;
 	while (lo < hi) {
 		const mid = (lo + hi) >>> 1;
-		if (list[mid].t <= at) lo = mid + 1;
+		if (t[mid] <= at) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
+}
+
+/** First index in [0, hi) of an ascending list of times with t ≥ x (or > x when `strict`); hi when none. */
+function firstFrom(t: ArrayLike<number>, x: number, hi: number, strict = false): number {
+	let lo = 0;
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (strict ? t[mid] <= x : t[mid] < x) lo = mid + 1;
 		else hi = mid;
 	}
 	return lo;
@@ -369,35 +450,33 @@ interface Ctx {
 	baseline: Record<string, unknown>;
 	at: number;
 	previous: Partial<Record<RuleId, RuleLevel>>;
-	/** Readings with t ≤ at and a finite value, per metric, ascending by t (last write wins on equal t). */
-	series: Map<string, HistoryPoint[]>;
+	/** Every reading of the sensor in columns (the Series contract); a rule sees only those with t ≤ at. */
+	series: SeriesMap;
+	/** Specs by rule (and metric): they depend on the thresholds only, so one replay builds each once. */
+	specs: Map<string, Spec>;
 }
 
-function context(input: EvaluateInput): Ctx {
-	const series = new Map<string, HistoryPoint[]>();
-	for (const h of input.history) {
-		if (!Number.isFinite(h.t) || !Number.isFinite(h.value) || h.t > input.at) continue;
-		const list = series.get(h.metric) ?? [];
-		list.push(h);
-		series.set(h.metric, list);
-	}
-	for (const [metric, list] of series) {
-		// Stable sort, then keep one point per t: storage is idempotent on (device, metric, observed_at) (DOMAIN.md),
-		// so two points at one t are the same observation delivered twice.
-		list.sort((a, b) => a.t - b.t || a.value - b.value);
-		series.set(
-			metric,
-			list.filter((p, i) => i === list.length - 1 || list[i + 1].t !== p.t)
-		);
-	}
+function base(input: Omit<EvaluateInput, 'at' | 'history'>, series: SeriesMap): Omit<Ctx, 'at' | 'previous'> {
 	return {
 		kind: input.kind,
 		thresholds: isRecord(input.thresholds) ? input.thresholds : {},
 		baseline: isRecord(input.baseline) ? input.baseline : {},
-		at: input.at,
-		previous: input.previous ?? {},
-		series
+		series,
+		specs: new Map()
 	};
+}
+
+/** A metric's series and how many of its readings have t ≤ ctx.at (n = 0: none). */
+function upTo(ctx: Ctx, metric: string): { s: Series; n: number } {
+	const s = ctx.series.get(metric) ?? EMPTY;
+	return { s, n: countUpTo(s.t, ctx.at) };
+}
+
+/** The last min(n, k) values of a series' first n, oldest first: what decide() looks at. */
+function tail(v: ArrayLike<number>, n: number, k: number, f?: (x: number) => number): number[] {
+	const out: number[] = [];
+	for (let i = Math.max(0, n - k); i < n; i++) out.push(f ? f(v[i]) : v[i]);
+	return out;
 }
 
 /** The sensor's override at `path` if it is a finite number, else the default at the same path (may be null). */
@@ -468,6 +547,13 @@ function rawLevel(v: number, spec: Spec): Level | 'normal' {
 	return level;
 }
 
+/** The spec of `key` (a rule, or a rule and metric) for this context's thresholds, built once per replay. */
+function specFor(ctx: Ctx, key: string, build: () => Spec): Spec {
+	let spec = ctx.specs.get(key);
+	if (!spec) ctx.specs.set(key, (spec = build()));
+	return spec;
+}
+
 function makeSpec(ctx: Ctx, rule: RuleId, levels: [Level, number | null][], direction: Spec['direction'], strict = false): Spec {
 	const bands: Band[] = [];
 	for (const [level, threshold] of levels) {
@@ -489,18 +575,24 @@ interface Decision {
 /**
  * `values` are the rule's judged values, oldest first, the last being the value at `at`. Rising needs the last
  * `minRepeats` values all to reach the level; the current level is held while the latest value stays past its clear value.
+ * Only the last `minRepeats` values matter (the repeat count in the note is below `minRepeats` whenever it is
+ * shown, so it never reaches further back): callers pass just those — see tail().
  */
 function decide(values: number[], spec: Spec, previous: RuleLevel | undefined): Decision {
 	const latest = values[values.length - 1];
 	const prev: Level | 'normal' = previous && previous !== 'unknown' && isRanked(previous) ? previous : 'normal';
-	const recent = values.slice(-spec.minRepeats);
-	const confirmed: Level | 'normal' =
-		recent.length < spec.minRepeats
-			? 'normal'
-			: recent.map((v) => rawLevel(v, spec)).reduce((a, b) => (LEVEL_RANK[b] < LEVEL_RANK[a] ? b : a));
+	let confirmed: Level | 'normal' = 'normal';
+	if (values.length >= spec.minRepeats) {
+		confirmed = rawLevel(values[values.length - spec.minRepeats], spec);
+		for (let i = values.length - spec.minRepeats + 1; i < values.length; i++) {
+			const l = rawLevel(values[i], spec);
+			if (LEVEL_RANK[l] < LEVEL_RANK[confirmed]) confirmed = l;
+		}
+	}
 	// Hysteresis: from the previous level downward, the first band whose clear value the latest value still holds.
 	let held: Level | 'normal' = 'normal';
-	for (const b of [...spec.bands].reverse()) {
+	for (let i = spec.bands.length - 1; i >= 0; i--) {
+		const b = spec.bands[i];
 		if (LEVEL_RANK[b.level] <= LEVEL_RANK[prev] && holds(latest, b.clear, spec)) {
 			held = b.level;
 			break;
@@ -556,11 +648,10 @@ const levelRule: RuleFn = (ctx, rule) => {
 	const warning = setting(ctx, river, ['warning_level_m']);
 	const guarantee = setting(ctx, river, ['guarantee_level_m']);
 	if (warning === null && guarantee === null) return unknown(rule, '未配置警戒水位/保证水位，无法判定');
-	const points = ctx.series.get('water_level_m') ?? [];
-	if (points.length === 0) return unknown(rule, '无水位数据');
-	const spec = makeSpec(ctx, rule, [['orange', warning], ['red', guarantee]], 'above');
-	const values = points.map((p) => p.value);
-	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '水位', ' m', spec);
+	const { s, n } = upTo(ctx, 'water_level_m');
+	if (n === 0) return unknown(rule, '无水位数据');
+	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['orange', warning], ['red', guarantee]], 'above'));
+	return result(rule, decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]), s.v[n - 1], '水位', ' m', spec);
 };
 
 /**
@@ -570,36 +661,41 @@ const levelRule: RuleFn = (ctx, rule) => {
  * The rise series for repeats is not needed (minRepeats 1), so only the value at `at` is judged.
  */
 function changeOver(ctx: Ctx, metric: string, windowMs: number): { change: number; spanMs: number } | null {
-	const points = (ctx.series.get(metric) ?? []).filter((p) => p.t >= ctx.at - windowMs);
-	if (points.length < 2) return null;
-	const latest = points[points.length - 1];
-	return { change: latest.value - points[0].value, spanMs: latest.t - points[0].t };
+	const { s, n } = upTo(ctx, metric);
+	const first = firstFrom(s.t, ctx.at - windowMs, n);
+	if (n - first < 2) return null;
+	return { change: s.v[n - 1] - s.v[first], spanMs: s.t[n - 1] - s.t[first] };
 }
 
 const riseRule = (windowMs: number, key: string, label: string): RuleFn => (ctx, rule) => {
 	const c = changeOver(ctx, 'water_level_m', windowMs);
 	if (!c) return unknown(rule, `${label}内水位读数不足 2 个，无法计算涨幅`);
-	const spec = makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above');
+	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above'));
 	if (spec.bands.length === 0) return unknown(rule, '未配置涨幅阈值');
 	return result(rule, decide([c.change], spec, ctx.previous[rule]), c.change, `${label}涨幅`, ' m', spec);
 };
 
-/** One sample per observation time of either axis, each axis carried forward from its latest reading. */
-function tiltSamples(ctx: Ctx): { t: number; x: number; y: number }[] {
-	const xs = ctx.series.get('tilt_x_deg') ?? [];
-	const ys = ctx.series.get('tilt_y_deg') ?? [];
-	const times = [...new Set([...xs, ...ys].map((p) => p.t))].sort((a, b) => a - b);
-	const out: { t: number; x: number; y: number }[] = [];
-	let i = 0;
-	let j = 0;
-	let x: number | undefined;
-	let y: number | undefined;
-	for (const t of times) {
-		while (i < xs.length && xs[i].t <= t) x = xs[i++].value;
-		while (j < ys.length && ys[j].t <= t) y = ys[j++].value;
-		if (x !== undefined && y !== undefined) out.push({ t, x, y });
+/**
+ * The newest `k` tilt samples up to `at`, oldest first: one sample per observation time of either axis, each axis
+ * carried forward from its latest reading, and none before both axes have one. Walks back from the newest reading,
+ * so a long history costs nothing.
+ */
+function tiltSamples(ctx: Ctx, k: number): { x: number; y: number }[] {
+	const { s: xs, n: nx } = upTo(ctx, 'tilt_x_deg');
+	const { s: ys, n: ny } = upTo(ctx, 'tilt_y_deg');
+	const out: { x: number; y: number }[] = [];
+	let i = nx;
+	let j = ny;
+	// At each union time (newest first) the carried values are xs[i − 1] and ys[j − 1]; stop once an axis has none.
+	while (out.length < k && i > 0 && j > 0) {
+		const tx = xs.t[i - 1];
+		const ty = ys.t[j - 1];
+		out.push({ x: xs.v[i - 1], y: ys.v[j - 1] });
+		const time = Math.max(tx, ty);
+		if (tx === time) i--;
+		if (ty === time) j--;
 	}
-	return out;
+	return out.reverse();
 }
 
 /** Tilt % = tan θ × 100, θ the resultant of the x and y changes from the calibrated baseline (DOMAIN.md house_tilt). */
@@ -612,15 +708,17 @@ const tiltRule: RuleFn = (ctx, rule) => {
 	const bx = finite(ctx.baseline.tilt_x_deg);
 	const by = finite(ctx.baseline.tilt_y_deg);
 	if (bx === undefined || by === undefined) return unknown(rule, '缺少倾角基准值（tilt_x_deg/tilt_y_deg），需先标定');
-	const samples = tiltSamples(ctx);
-	if (samples.length === 0) return unknown(rule, '无倾角数据');
 	const t = DEFAULT_THRESHOLDS.house_tilt as DefaultTree;
-	const spec = makeSpec(
-		ctx,
-		rule,
-		(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, t, ['tilt_pct', l])]),
-		'above'
+	const spec = specFor(ctx, rule, () =>
+		makeSpec(
+			ctx,
+			rule,
+			(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, t, ['tilt_pct', l])]),
+			'above'
+		)
 	);
+	const samples = tiltSamples(ctx, spec.minRepeats);
+	if (samples.length === 0) return unknown(rule, '无倾角数据');
 	const values = samples.map((s) => tiltPct(s.x - bx, s.y - by));
 	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '相对基准倾斜率', '%', spec);
 };
@@ -629,16 +727,18 @@ const tiltRule: RuleFn = (ctx, rule) => {
 const crackRule: RuleFn = (ctx, rule) => {
 	const base = finite(ctx.baseline.crack_mm);
 	if (base === undefined) return unknown(rule, '缺少裂缝基准值（crack_mm），需先标定');
-	const points = ctx.series.get('crack_mm') ?? [];
-	if (points.length === 0) return unknown(rule, '无裂缝数据');
+	const { s, n } = upTo(ctx, 'crack_mm');
+	if (n === 0) return unknown(rule, '无裂缝数据');
 	const c = DEFAULT_THRESHOLDS.crack as DefaultTree;
-	const spec = makeSpec(
-		ctx,
-		rule,
-		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, c, ['change_mm', l])]),
-		'above'
+	const spec = specFor(ctx, rule, () =>
+		makeSpec(
+			ctx,
+			rule,
+			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, c, ['change_mm', l])]),
+			'above'
+		)
 	);
-	const values = points.map((p) => Math.abs(p.value - base));
+	const values = tail(s.v, n, spec.minRepeats, (v) => Math.abs(v - base));
 	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '裂缝相对基准变化', ' mm', spec);
 };
 
@@ -649,15 +749,20 @@ const crackRule: RuleFn = (ctx, rule) => {
  * the window gives a lower bound, which is still a true exceedance when it reaches a threshold.
  */
 const rainRule = (windowMs: number, key: '1h' | '3h' | '6h' | '24h'): RuleFn => (ctx, rule) => {
-	const points = (ctx.series.get('rain_mm') ?? []).filter((p) => p.t > ctx.at - windowMs);
-	if (points.length === 0) return unknown(rule, `近${key.replace('h', '小时')}无雨量数据`);
-	const sum = points.reduce((s, p) => s + p.value, 0);
+	const { s, n } = upTo(ctx, 'rain_mm');
+	const first = firstFrom(s.t, ctx.at - windowMs, n, true);
+	if (first === n) return unknown(rule, `近${key.replace('h', '小时')}无雨量数据`);
+	// Oldest first, as the sum always was: the same floating-point result.
+	let sum = 0;
+	for (let i = first; i < n; i++) sum += s.v[i];
 	const r = DEFAULT_THRESHOLDS.rain_gauge as DefaultTree;
-	const spec = makeSpec(
-		ctx,
-		rule,
-		(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, r, ['sum_mm', key, l])]),
-		'above'
+	const spec = specFor(ctx, rule, () =>
+		makeSpec(
+			ctx,
+			rule,
+			(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, r, ['sum_mm', key, l])]),
+			'above'
+		)
 	);
 	return result(rule, decide([sum], spec, ctx.previous[rule]), sum, `近${key.replace('h', '小时')}累计雨量`, ' mm', spec);
 };
@@ -667,7 +772,7 @@ const settlementRule: RuleFn = (ctx, rule) => {
 	const c = changeOver(ctx, 'settlement_mm', 30 * DAY);
 	if (!c) return unknown(rule, '近30天沉降读数不足 2 个，无法计算速率');
 	const s = DEFAULT_THRESHOLDS.settlement as DefaultTree;
-	const spec = makeSpec(ctx, rule, [['yellow', setting(ctx, s, ['rate_mm_per_month', 'yellow'])]], 'above', true);
+	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['yellow', setting(ctx, s, ['rate_mm_per_month', 'yellow'])]], 'above', true));
 	const v = Math.abs(c.change);
 	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近30天沉降变化', ' mm', spec);
 };
@@ -677,29 +782,37 @@ const displacementRule: RuleFn = (ctx, rule) => {
 	const c = changeOver(ctx, 'displacement_mm', DAY);
 	if (!c) return unknown(rule, '近24小时位移读数不足 2 个，无法计算速率');
 	const d = DEFAULT_THRESHOLDS.displacement as DefaultTree;
-	const spec = makeSpec(
-		ctx,
-		rule,
-		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, d, ['rate_mm_per_day', l])]),
-		'above'
+	const spec = specFor(ctx, rule, () =>
+		makeSpec(
+			ctx,
+			rule,
+			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, d, ['rate_mm_per_day', l])]),
+			'above'
+		)
 	);
 	const v = Math.abs(c.change);
 	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近24小时位移变化', ' mm', spec);
 };
 
 const soilRule: RuleFn = (ctx, rule) => {
-	const points = ctx.series.get('soil_moisture_pct') ?? [];
-	if (points.length === 0) return unknown(rule, '无土壤含水率数据');
+	const { s: series, n } = upTo(ctx, 'soil_moisture_pct');
+	if (n === 0) return unknown(rule, '无土壤含水率数据');
 	const s = DEFAULT_THRESHOLDS.soil_moisture as DefaultTree;
-	const spec = makeSpec(
-		ctx,
-		rule,
-		(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, s, ['pct', l])]),
-		'above'
+	const spec = specFor(ctx, rule, () =>
+		makeSpec(
+			ctx,
+			rule,
+			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, s, ['pct', l])]),
+			'above'
+		)
 	);
-	const values = points.map((p) => p.value);
-	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '土壤含水率', '%', spec);
+	return result(rule, decide(tail(series.v, n, spec.minRepeats), spec, ctx.previous[rule]), series.v[n - 1], '土壤含水率', '%', spec);
 };
+
+const BATTERY_CANDIDATES: readonly { metric: string; key: string; unit: string; label: string; spec: string }[] = [
+	{ metric: 'battery_v', key: 'low_v', unit: ' V', label: '电池电压', spec: 'battery_low:battery_v' },
+	{ metric: 'battery_pct', key: 'low_pct', unit: '%', label: '电量', spec: 'battery_low:battery_pct' }
+];
 
 /**
  * battery_v < 3.4 V or battery_pct < 15 % → blue, detail '电量低'. Device health is deliberately the lowest colour:
@@ -709,19 +822,14 @@ const soilRule: RuleFn = (ctx, rule) => {
  */
 const batteryRule: RuleFn = (ctx, rule) => {
 	const dev = DEFAULT_THRESHOLDS.device as DefaultTree;
-	const candidates: { metric: string; key: string; unit: string; label: string }[] = [
-		{ metric: 'battery_v', key: 'low_v', unit: ' V', label: '电池电压' },
-		{ metric: 'battery_pct', key: 'low_pct', unit: '%', label: '电量' }
-	];
 	let best: RuleResult | null = null;
-	for (const c of candidates) {
-		const points = ctx.series.get(c.metric) ?? [];
-		if (points.length === 0) continue;
-		const spec = makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true);
+	for (const c of BATTERY_CANDIDATES) {
+		const { s, n } = upTo(ctx, c.metric);
+		if (n === 0) continue;
+		const spec = specFor(ctx, c.spec, () => makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true));
 		if (spec.bands.length === 0) continue;
-		const values = points.map((p) => p.value);
-		const d = decide(values, spec, ctx.previous[rule]);
-		const r = result(rule, d, values[values.length - 1], c.label, c.unit, spec);
+		const d = decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]);
+		const r = result(rule, d, s.v[n - 1], c.label, c.unit, spec);
 		if (d.level !== 'normal') r.detail = `电量低：${r.detail}`;
 		if (!best || (best.level === 'normal' && r.level !== 'normal')) best = r;
 	}
