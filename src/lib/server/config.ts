@@ -61,6 +61,11 @@ const schema = z.object({
 	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 	/** Alarm rules and cases run in the ingest process (off: ingest only stores, e.g. for a pure throughput bench). */
 	RULES: bool.default(true),
+	/**
+	 * Processes sharing one PostgreSQL relay live events to each other (live-relay.ts), so consoles on a web process
+	 * are live. Off only where no console is served from another process (it saves the ingest building the events).
+	 */
+	LIVE_RELAY: bool.default(true),
 	/** How often the durable escalation scheduler looks for overdue, unacknowledged cases. */
 	ESCALATION_EVERY_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 	/** A device is offline after this many expected report intervals without a message. */

@@ -108,7 +108,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		const bus = new LiveBus();
 		// Several processes on one PostgreSQL: events travel between them (live-relay.ts), so a console on any web
 		// process sees what every ingest worker stored and judged. A lone `all` process needs none of it.
-		const split = db.kind === 'postgres' && (role !== 'all' || !!config.INGEST_SHARE_GROUP);
+		const split = config.LIVE_RELAY && db.kind === 'postgres' && (role !== 'all' || !!config.INGEST_SHARE_GROUP);
 		if (split && role !== 'web') stops.push(startRelayOut(bus, db, logger('live-relay')));
 		if (split && role !== 'ingest' && config.DATABASE_URL) stops.push(await startRelayIn(bus, config.DATABASE_URL, logger('live-relay')));
 		const registry = new DeviceRegistry(db);
