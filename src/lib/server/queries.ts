@@ -30,6 +30,8 @@ const IN_MAINTENANCE = `LEFT JOIN (SELECT DISTINCT device_id FROM device_mainten
 const LOW_BATTERY = `LEFT JOIN (SELECT DISTINCT device_id FROM latest_values
 	             WHERE (metric = 'battery_v' AND value < $2::float8) OR (metric = 'battery_pct' AND value < $3::float8)) b ON b.device_id = d.id`;
 const STATUS = `CASE WHEN m.device_id IS NOT NULL THEN 'maintenance' ELSE d.status END`;
+/** Sensors per part of the list's text (sensorsListJSON). */
+const LIST_PART = 200;
 const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
@@ -51,22 +53,28 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  * battery flag are written per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
  * through the locale.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
+ * The text comes in parts of LIST_PART sensors (~55 KB each) rather than one 2.7 MB value: the parts took 0.72× the
+ * time of the single value on PostgreSQL 15 (BENCHMARKS.md "Session 4 (issue 6)"). Our reading of why, not proven: a
+ * multi-megabyte value is a fresh large allocation in the backend on every read (glibc maps it anew above its mmap
+ * threshold, and each page is faulted in again); the single value was as fast as the parts in a session that had
+ * first run VACUUM, which raises that threshold.
  */
 export async function sensorsListJSON(db: Queryable, scope: Set<number> | null = null): Promise<string> {
-	const r = await db.query<{ body: string | null }>(
-		`SELECT string_agg(
-		   d.list_head
-		   || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
-		   || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}',
-		   ',' ORDER BY d.id COLLATE "C") AS body
-		 FROM devices d
-		 ${IN_MAINTENANCE}
-		 ${LOW_BATTERY}
-		 WHERE d.revoked_at IS NULL AND d.list_head IS NOT NULL
-		   AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))`,
+	const r = await db.query<{ part: string }>(
+		`SELECT string_agg(f, ',' ORDER BY n) AS part
+		 FROM (SELECT row_number() OVER (ORDER BY d.id COLLATE "C") - 1 AS n,
+		              d.list_head
+		              || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
+		              || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}' AS f
+		       FROM devices d
+		       ${IN_MAINTENANCE}
+		       ${LOW_BATTERY}
+		       WHERE d.revoked_at IS NULL AND d.list_head IS NOT NULL
+		         AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))) x
+		 GROUP BY n / ${LIST_PART} ORDER BY n / ${LIST_PART}`,
 		[scope ? [...scope] : null, LOW_BATTERY_MARK.battery_v, LOW_BATTERY_MARK.battery_pct]
 	);
-	return `{"type":"FeatureCollection","features":[${r.rows[0]?.body ?? ''}]}`;
+	return `{"type":"FeatureCollection","features":[${r.rows.map((x) => x.part).join(',')}]}`;
 }
 
 /** The sensor list as objects, for server code and tests; the route sends sensorsListJSON's text as it is. */
