@@ -30,6 +30,17 @@ describe('LiveBus log', () => {
 		expect(b.since(b.cursor())).toEqual([]);
 	});
 
+	it('gives a listener its own event’s cursor even when an earlier listener emitted another event', () => {
+		const { b } = bus();
+		const seen: string[] = [];
+		b.on('sensors', () => b.emit('status', { id: 'A', status: 'red', at: 't' }));
+		b.on('sensors', () => seen.push(`sensors ${b.cursor()}`));
+		b.on('status', () => seen.push(`status ${b.cursor()}`));
+		b.emit('sensors', [upd('A')]);
+		expect(seen).toEqual([`status ${b.epoch}.2`, `sensors ${b.epoch}.1`]);
+		expect(b.cursor()).toBe(`${b.epoch}.2`);
+	});
+
 	it('does not log the shutdown signal', () => {
 		const { b } = bus();
 		const c = b.cursor();

@@ -64,6 +64,8 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	private head = 0;
 	private items = 0;
 	private listServedAt = -Infinity;
+	/** The sequence number of the logged event whose listeners are running (emit is synchronous). */
+	private dispatching: number | null = null;
 
 	constructor(
 		private readonly limits: LiveLogLimits = DEFAULT_LOG_LIMITS,
@@ -75,13 +77,23 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	}
 
 	override emit<K extends keyof LiveEvents>(event: K, ...args: LiveEvents[K]): boolean {
-		if (LOGGED.has(event)) this.record(event as LoggedEvent, args[0] as LiveEvents[LoggedEvent][0]);
-		return super.emit(event, ...(args as never));
+		if (!LOGGED.has(event)) return super.emit(event, ...(args as never));
+		this.record(event as LoggedEvent, args[0] as LiveEvents[LoggedEvent][0]);
+		const outer = this.dispatching;
+		this.dispatching = this.seq;
+		try {
+			return super.emit(event, ...(args as never));
+		} finally {
+			this.dispatching = outer;
+		}
 	}
 
-	/** The cursor of the newest event so far; inside a listener, the cursor of the event being handled. */
+	/**
+	 * Inside a listener: the cursor of the event being handled (even if a listener emitted another one meanwhile).
+	 * Elsewhere: the cursor of the newest event so far.
+	 */
 	cursor(): string {
-		return `${this.epoch}.${this.seq}`;
+		return `${this.epoch}.${this.dispatching ?? this.seq}`;
 	}
 
 	/**
