@@ -56,6 +56,7 @@ describe('case page', () => {
 			expect(await page.locator('a[href^="tel:"]').count()).toBeGreaterThan(0);
 			await page.waitForSelector('[data-testid=case-map] canvas.maplibregl-canvas');
 
+			await page.waitForSelector('body[data-ready]');
 			await page.locator('button.act-accept').click();
 			await page.locator('form button.submit').click();
 			await expect.poll(() => page.getByTestId('case-status').textContent(), { timeout: 10_000 }).toContain('已受理');

@@ -167,6 +167,7 @@ describe('duty console, simulator off', () => {
 			// The queue re-reads the case: accepted cases no longer offer 受理.
 			await expect.poll(() => item.getByRole('button', { name: '受理' }).count(), { timeout: 10_000 }).toBe(0);
 			await page.goto(`${server.url}/incidents/${redCase}`);
+			await page.waitForSelector('body[data-ready]');
 			await expect.poll(() => page.getByTestId('case-status').textContent()).toContain('已受理');
 			const accepted = page.locator('[data-testid=timeline] li.ev-accept');
 			expect(await accepted.count()).toBe(1);

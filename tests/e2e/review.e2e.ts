@@ -183,6 +183,8 @@ describe('leaders review', { timeout: 180_000 }, () => {
 		try {
 			await as(ctx, 'leader');
 			await page.goto(`${server.url}/incidents/${mine.id}`);
+			// Hydrated: before that a click on an action button does nothing (this failed once in CI under load).
+			await page.waitForSelector('body[data-ready]');
 			await page.locator('button.act-instruct').click();
 			await page.locator('textarea[name=note]').fill('请今日内完成排查并回报（e2e）');
 			await page.locator('form button.submit').click();
