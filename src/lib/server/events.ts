@@ -40,6 +40,8 @@ const LOGGED = new Set<string>(['sensors', 'status', 'incident']);
 
 export interface LogEntry {
 	seq: number;
+	/** The event's cursor (its SSE id): the one format since() reads. */
+	cursor: string;
 	event: LoggedEvent;
 	data: LiveEvents[LoggedEvent][0];
 }
@@ -60,7 +62,7 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	/** Names this process's run: cursors from another process or an earlier run are told apart. */
 	readonly epoch = randomBytes(6).toString('base64url');
 	private seq = 0;
-	private log: (LogEntry & { at: number; items: number })[] = [];
+	private log: (Omit<LogEntry, 'cursor'> & { at: number; items: number })[] = [];
 	private head = 0;
 	private items = 0;
 	private listServedAt = -Infinity;
@@ -93,7 +95,11 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	 * Elsewhere: the cursor of the newest event so far.
 	 */
 	cursor(): string {
-		return `${this.epoch}.${this.dispatching ?? this.seq}`;
+		return this.cursorOf(this.dispatching ?? this.seq);
+	}
+
+	private cursorOf(seq: number): string {
+		return `${this.epoch}.${seq}`;
 	}
 
 	/**
@@ -140,7 +146,7 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 		const out: LogEntry[] = [];
 		for (let i = this.head; i < this.log.length; i++) {
 			const e = this.log[i];
-			if (e.seq > after) out.push({ seq: e.seq, event: e.event, data: e.data });
+			if (e.seq > after) out.push({ seq: e.seq, cursor: this.cursorOf(e.seq), event: e.event, data: e.data });
 		}
 		return out;
 	}

@@ -80,7 +80,7 @@ export const GET: RequestHandler = async ({ request, locals, url }) => {
 			else
 				for (const e of missed) {
 					const out = visible(e.event, e.data);
-					if (out !== null) send(e.event, out, `${rt.bus.epoch}.${e.seq}`);
+					if (out !== null) send(e.event, out, e.cursor);
 				}
 			request.signal.addEventListener('abort', onShutdown);
 		},
