@@ -1,6 +1,6 @@
 // Read queries for the map and the API. Shapes are GeoJSON FeatureCollections with [lng, lat] coordinates.
 // The sensor list and a sensor's detail read latest_values (kept per batch by ingest), never the readings table.
-import type { Queryable } from './db.js';
+import type { Db, Queryable } from './db.js';
 import { LOW_BATTERY_MARK } from '../domain/device-health.js';
 
 /** One sensor in the map's list: what the map and the panel counts need, nothing per metric. */
@@ -53,28 +53,32 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  * battery flag are written per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
  * through the locale.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
- * The text comes in parts of LIST_PART sensors (~55 KB each) rather than one 2.7 MB value: the parts took 0.72× the
+ * On PostgreSQL the text comes in parts of LIST_PART sensors (~55 KB each) rather than one 2.7 MB value: the parts took 0.72× the
  * time of the single value on PostgreSQL 15 (BENCHMARKS.md "Session 4 (issue 6)"). Our reading of why, not proven: a
  * multi-megabyte value is a fresh large allocation in the backend on every read (glibc maps it anew above its mmap
  * threshold, and each page is faulted in again); the single value was as fast as the parts in a session that had
  * first run VACUUM, which raises that threshold.
  */
-export async function sensorsListJSON(db: Queryable, scope: Set<number> | null = null): Promise<string> {
-	const r = await db.query<{ part: string }>(
-		`SELECT string_agg(f, ',' ORDER BY n) AS part
-		 FROM (SELECT row_number() OVER (ORDER BY d.id COLLATE "C") - 1 AS n,
-		              d.list_head
+export async function sensorsListJSON(db: Queryable | Db, scope: Set<number> | null = null): Promise<string> {
+	const feature = `d.list_head
 		              || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
-		              || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}' AS f
-		       FROM devices d
+		              || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}'`;
+	const from = `FROM devices d
 		       ${IN_MAINTENANCE}
 		       ${LOW_BATTERY}
 		       WHERE d.revoked_at IS NULL AND d.list_head IS NOT NULL
-		         AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))) x
-		 GROUP BY n / ${LIST_PART} ORDER BY n / ${LIST_PART}`,
-		[scope ? [...scope] : null, LOW_BATTERY_MARK.battery_v, LOW_BATTERY_MARK.battery_pct]
-	);
-	return `{"type":"FeatureCollection","features":[${r.rows.map((x) => x.part).join(',')}]}`;
+		         AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))`;
+	// PGlite: one value, ordered inside the aggregate — the numbering window the parts need cost it more than the
+	// single value does (38.5 against 45.2 ms, 20 alternating rounds; on PostgreSQL 35.4 against 34.8 ms, where the
+	// parts also avoid the large-value cost above). BENCHMARKS.md "Session 5 (issue 6)".
+	const sql =
+		'kind' in db && db.kind === 'pglite'
+			? `SELECT string_agg(${feature}, ',' ORDER BY d.id COLLATE "C") AS part ${from}`
+			: `SELECT string_agg(f, ',' ORDER BY n) AS part
+		 FROM (SELECT row_number() OVER (ORDER BY d.id COLLATE "C") - 1 AS n, ${feature} AS f ${from}) x
+		 GROUP BY n / ${LIST_PART} ORDER BY n / ${LIST_PART}`;
+	const r = await db.query<{ part: string | null }>(sql, [scope ? [...scope] : null, LOW_BATTERY_MARK.battery_v, LOW_BATTERY_MARK.battery_pct]);
+	return `{"type":"FeatureCollection","features":[${r.rows.map((x) => x.part ?? '').join(',')}]}`;
 }
 
 /** The sensor list as objects, for server code and tests; the route sends sensorsListJSON's text as it is. */
