@@ -4,7 +4,8 @@
 //
 // 1. GET /api/v1/sensors — the route's own code, sensorsListJSON (src/lib/server/queries.ts), which returns the response
 //    body as text — beside the bare SELECT of the same device rows (no battery or maintenance join, no JSON building).
-//    A second row adds the route's gzip (level 1), which a browser asks for: the server time a browser sees.
+//    A second row adds the route's gzip (encodeBody, src/lib/server/gzip-parallel.ts), which a browser asks for: the
+//    server time a browser sees.
 //    No cache is involved: every round runs the query.
 // 2. One sensor's 1-year chart — sensorHistory (src/lib/server/sensor-history.ts) with range=1y, which reads the daily
 //    rollup — beside the raw-table query that computes the same daily avg/min/max from the year's raw readings.
@@ -17,13 +18,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
 import { load, fmtMs, printTable, type Row } from './bench-stats.js';
 import { rootLogger } from '../src/lib/server/log.js';
 import { sensorsListJSON } from '../src/lib/server/queries.js';
+import { encodeBody } from '../src/lib/server/gzip-parallel.js';
 import { historyQuery, sensorHistory } from '../src/lib/server/sensor-history.js';
 
 const { values: args } = parseArgs({
@@ -81,7 +82,6 @@ async function main() {
 		const query = historyQuery.parse({ range: '1y', metric: f.yearMetric });
 		let bytes = 0;
 		let gzBytes = 0;
-		const gzipAsync = promisify(gzip);
 		let chartPoints = 0;
 		let rawRows = 0;
 		let baselineRows = 0;
@@ -92,7 +92,7 @@ async function main() {
 				bytes = Buffer.byteLength(await sensorsListJSON(db, null));
 			},
 			sensorsGzipApp: async () => {
-				gzBytes = (await gzipAsync(await sensorsListJSON(db, null), { level: 1 })).length;
+				gzBytes = (await encodeBody(await sensorsListJSON(db, null), 'gzip, deflate')).body.length;
 			},
 			sensorsBaseline: async () => {
 				baselineRows = (await db.query(SENSORS_BASELINE_SQL)).rows.length;
