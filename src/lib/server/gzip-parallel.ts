@@ -21,7 +21,7 @@ const MIN_PIECE = 256 * 1024;
 /** gzip header: magic, deflate, no flags, no mtime, no extra flags, OS unknown (255). */
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
 
-export async function gzipParallel(body: string, opts: { level?: number; pieces?: number } = {}): Promise<Buffer> {
+export async function gzipParallel(body: string, opts: { level?: number; pieces?: number } = {}): Promise<Buffer<ArrayBuffer>> {
 	// Cut by characters (a JS string cannot be cut by bytes), each piece encoded to UTF-8 and handed to the pool before
 	// the next is encoded, so encoding overlaps deflating. A cut never splits a surrogate pair.
 	const pieces = Math.max(1, Math.min(opts.pieces ?? 8, Math.floor(body.length / MIN_PIECE) || 1));
@@ -56,7 +56,7 @@ function isHighSurrogate(c: number): boolean {
  * and its benchmark (scripts/bench-queries.ts) both call this, so the benchmark times what the route does. Level 1
  * because it runs per request and already shrinks the list ninefold: levels above it save a tenth more for twice the time.
  */
-export async function encodeBody(body: string, acceptEncoding: string | null): Promise<{ body: string | Buffer; gzip: boolean }> {
+export async function encodeBody(body: string, acceptEncoding: string | null): Promise<{ body: string | Buffer<ArrayBuffer>; gzip: boolean }> {
 	if (body.length > 8192 && /\bgzip\b/.test(acceptEncoding ?? '')) return { body: await gzipParallel(body, { level: 1 }), gzip: true };
 	return { body, gzip: false };
 }
