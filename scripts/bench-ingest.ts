@@ -448,7 +448,7 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** Phase 1: broker pass-through to a subscriber that only counts. */
-async function baseline(a: Args): Promise<{ rate: number; received: number; published: number }> {
+async function baseline(a: Args): Promise<{ rate: number; received: number; published: number; cpu: { benchProcess: number; broker: number } }> {
 	const tag = `bench${randomBytes(3).toString('hex')}`;
 	const ids = Array.from({ length: a.devices }, (_, i) => `${tag}-${i}`);
 	const sub = await mqtt.connectAsync(a.url, {
@@ -469,15 +469,20 @@ async function baseline(a: Args): Promise<{ rate: number; received: number; publ
 		perSecond.push(received - last);
 		last = received;
 	}, 1000);
+	// CPU from the first publish until the last message was counted: the publishers and the counting subscriber share
+	// this process; the broker is its own.
+	const cpu0 = { bench: process.cpuUsage(), broker: a.brokerPid ? cpuSeconds(a.brokerPid) : NaN };
 	const d = await drive(pub, ids, a, topic);
 	const t0 = Date.now();
 	while (received < d.published && Date.now() - t0 < 10_000) await sleep(50);
+	const bu = process.cpuUsage(cpu0.bench);
+	const cpu = { benchProcess: (bu.user + bu.system) / 1e6, broker: a.brokerPid ? cpuSeconds(a.brokerPid) - cpu0.broker : NaN };
 	clearInterval(tick);
 	await pub.close();
 	await sub.endAsync(true);
 	// Drop the first second (connections warming up) and the last partial one.
 	const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
-	return { rate: mean(steady), received, published: d.published };
+	return { rate: mean(steady), received, published: d.published, cpu };
 }
 
 interface IngestFigures {
@@ -741,9 +746,9 @@ async function main(): Promise<void> {
 	console.log(
 		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
 	);
-	const runs: { base: number; ing: IngestFigures }[] = [];
+	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures }[] = [];
 	for (let i = 0; i < a.repeat; i++) {
-		const base = v['skip-baseline'] ? { rate: NaN, received: 0, published: 0 } : await baseline(a);
+		const base = v['skip-baseline'] ? { rate: NaN, received: 0, published: 0, cpu: { benchProcess: NaN, broker: NaN } } : await baseline(a);
 		if (!v['skip-baseline']) console.log(`run ${i + 1} baseline: ${fmt(base.rate)} msg/s received (${fmt(base.received)}/${fmt(base.published)} messages)`);
 		const ing = await ingestPhase(a, i + 1);
 		console.log(
@@ -751,7 +756,7 @@ async function main(): Promise<void> {
 				`dup ${ing.duplicates}, dead letters ${ing.deadLetters}, drain ${fmt(ing.drainSeconds, 1)} s after publishing, ` +
 				`commit p50/p99 ${fmt(ing.commitP50)}/${fmt(ing.commitP99)} ms, arrive p50/p99 ${fmt(ing.arriveP50)}/${fmt(ing.arriveP99)} ms, RSS max ${fmt(mb(ing.rssMax))} MB`
 		);
-		runs.push({ base: base.rate, ing });
+		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing });
 	}
 	const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
 	const stored = m((r) => r.ing.rate);
@@ -792,6 +797,19 @@ async function main(): Promise<void> {
 	console.log('\nCPU per 1,000 stored messages (publish start → all stored):');
 	for (const [k, x] of comps) console.log(`  ${k.padEnd(72)} ${fmt(x)} ms`);
 	console.log(`  ${'total'.padEnd(72)} ${fmt(totalMs)} ms → ceiling on ${availableParallelism()} cores ≈ ${fmt((availableParallelism() * 1e6) / totalMs)} msg/s; without the publishers ≈ ${fmt((availableParallelism() * 1e6) / (totalMs - comps[0][1]))} msg/s`);
+	if (!v['skip-baseline'] && !a.rate) {
+		// The ratio target as a CPU budget: bare pass-through costs B per 1,000 messages (publishers, broker, a counting
+		// subscriber) and fills both cores at the bare rate; storing at 0.6 of that rate leaves the ingest and PostgreSQL
+		// together 2 cores ÷ (0.6 × bare) − (publishers + broker) per 1,000 messages.
+		const perBase = (f: (c: (typeof runs)[number]['baseCpu']) => number) => m((r) => (f(r.baseCpu) / Math.max(1, r.baseReceived)) * 1e6);
+		const bareTotal = perBase((c) => c.benchProcess + c.broker);
+		const budget = (availableParallelism() * 1e6) / (0.6 * bare) - (comps[0][1] + comps[1][1]);
+		console.log(`\nCPU per 1,000 messages of bare pass-through: bench process (publishers + counting subscriber) ${fmt(perBase((c) => c.benchProcess))} ms, broker ${fmt(perBase((c) => c.broker))} ms, total ${fmt(bareTotal)} ms`);
+		console.log(
+			`ratio 0.6 at this bare rate (${fmt(0.6 * bare)} msg/s stored) leaves ingest + PostgreSQL ${fmt(budget)} ms per 1,000 messages on ${availableParallelism()} cores ` +
+				`beside this run's publishers and broker; they spent ${fmt(comps[2][1] + comps[3][1])} ms (PostgreSQL alone ${fmt(comps[3][1])} ms)`
+		);
+	}
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
 	console.log(own ? `broker: the bench's own mosquitto (${a.url}, max_queued_messages 10000000, no persistence)` : `broker: ${a.url} (as configured)`);
 	await own?.stop();
