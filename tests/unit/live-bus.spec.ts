@@ -73,6 +73,15 @@ describe('LiveBus log', () => {
 		expect(b.since(mid)!.map((e) => e.event)).toEqual(['sensors', 'status']);
 	});
 
+	it('keeps no more than about its size reachable when each event is a large batch', () => {
+		// An ingest emits one event per batch of ~1,000 sensors; forgotten batches must not stay reachable.
+		const { b } = bus({ maxItems: 5_000 });
+		for (let i = 0; i < 300; i++) b.emit('sensors', Array.from({ length: 1000 }, (_, k) => upd(`D${k}`)));
+		expect(b.heldItems).toBeLessThanOrEqual(2 * 5_000);
+		for (let i = 0; i < 300; i++) b.emit('status', { id: 'A', status: 'red', at: 't' });
+		expect(b.heldItems).toBeLessThanOrEqual(2 * 5_000);
+	});
+
 	it('forgets events older than its age limit', () => {
 		const { b, advance } = bus({ maxAgeMs: 1000 });
 		const start = b.cursor();

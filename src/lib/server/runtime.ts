@@ -10,7 +10,7 @@ import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { migrate } from './migrate.js';
 import { logger, rootLogger, type Logger } from './log.js';
 import type { EmbeddedBroker } from './broker.js';
-import { LiveBus, type SensorUpdate } from './events.js';
+import { DEFAULT_LOG_LIMITS, LiveBus, type SensorUpdate } from './events.js';
 import { startRelayIn, startRelayOut } from './live-relay.js';
 import { seedDemoIfEmpty, seedDemoUsersIfNone } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
@@ -105,7 +105,9 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			await seedDemoUsersIfNone(db, config, logger('demo'));
 		}
 
-		const bus = new LiveBus();
+		// An ingest-only process serves no live stream, so no reader can ask it to replay: it keeps no log (the relay
+		// carries its events to the web processes, which keep their own).
+		const bus = new LiveBus(role === 'ingest' ? { ...DEFAULT_LOG_LIMITS, maxItems: 0 } : DEFAULT_LOG_LIMITS);
 		// Several processes on one PostgreSQL: events travel between them (live-relay.ts), so a console on any web
 		// process sees what every ingest worker stored and judged. A lone `all` process needs none of it.
 		const split = config.LIVE_RELAY && db.kind === 'postgres' && (role !== 'all' || !!config.INGEST_SHARE_GROUP);
