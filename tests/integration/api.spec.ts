@@ -91,6 +91,9 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		const bytes = Buffer.from(await zipped.arrayBuffer());
 		expect(bytes.length).toBeLessThan(text.length / 3);
 		expect(gunzipSync(bytes).toString()).toBe(text);
+		// Server Timing (W3C) names the query and the compression, as a browser's network panel shows them.
+		expect(plain.headers.get('server-timing')).toMatch(/^list;dur=\d+(\.\d)?$/);
+		expect(zipped.headers.get('server-timing')).toMatch(/^list;dur=\d+(\.\d)?, gzip;dur=\d+(\.\d)?$/);
 	});
 
 	it('serves one sensor with every latest value, and 404 for an unknown or revoked one', async () => {
