@@ -13,7 +13,8 @@ import { runtime } from '../src/lib/server/runtime.js';
 
 async function main() {
 	const c = config();
-	const rt = await runtime({ config: c, role: 'ingest' });
+	// No HTTP server here, so nothing can replay live events from this process: it keeps no replay log.
+	const rt = await runtime({ config: c, role: 'ingest', replayLog: false });
 	const log = logger('ingest-main');
 	log.info({ mqtt: rt.mqttUrl, db: rt.db.kind }, 'ingest running');
 	let stopping = false;

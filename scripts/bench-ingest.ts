@@ -797,7 +797,7 @@ async function main(): Promise<void> {
 	console.log('\nCPU per 1,000 stored messages (publish start → all stored):');
 	for (const [k, x] of comps) console.log(`  ${k.padEnd(72)} ${fmt(x)} ms`);
 	console.log(`  ${'total'.padEnd(72)} ${fmt(totalMs)} ms → ceiling on ${availableParallelism()} cores ≈ ${fmt((availableParallelism() * 1e6) / totalMs)} msg/s; without the publishers ≈ ${fmt((availableParallelism() * 1e6) / (totalMs - comps[0][1]))} msg/s`);
-	if (!v['skip-baseline'] && !a.rate) {
+	if (!v['skip-baseline'] && !a.rate && a.brokerPid) {
 		// The ratio target as a CPU budget: bare pass-through costs B per 1,000 messages (publishers, broker, a counting
 		// subscriber) and fills both cores at the bare rate; storing at 0.6 of that rate leaves the ingest and PostgreSQL
 		// together 2 cores ÷ (0.6 × bare) − (publishers + broker) per 1,000 messages.

@@ -37,6 +37,14 @@ describe('gzipParallel', () => {
 		expect(out).not.toContain('\ufffd');
 	});
 
+	it('does not pair a lone high surrogate at a cut with the next character, and survives any pieces option', async () => {
+		const step = PIECE + 1;
+		// A lone high surrogate just before the cut, then a real pair right after it.
+		const body = 'a'.repeat(step - 1) + '\ud800' + '😀' + 'b'.repeat(step - 2);
+		expect(gunzipSync(await gzipParallel(body, { pieces: 2 })).toString()).toBe(Buffer.from(body).toString());
+		for (const pieces of [NaN, 0, -3, 2.7, Infinity]) expect(gunzipSync(await gzipParallel(body, { pieces })).toString()).toBe(Buffer.from(body).toString());
+	});
+
 	it('costs little in size against one-piece gzip on a 3 MB list', async () => {
 		const body = listLike(3 * 1024 * 1024);
 		const one = await gzipParallel(body, { pieces: 1 });

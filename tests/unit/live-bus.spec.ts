@@ -80,6 +80,15 @@ describe('LiveBus log', () => {
 		expect(b.heldItems).toBeLessThanOrEqual(2 * 5_000);
 		for (let i = 0; i < 300; i++) b.emit('status', { id: 'A', status: 'red', at: 't' });
 		expect(b.heldItems).toBeLessThanOrEqual(2 * 5_000);
+		// Batches, then many single status events: the forgotten batches go even though they are few entries.
+		let peak = 0;
+		for (let i = 0; i < 20; i++) b.emit('sensors', Array.from({ length: 1000 }, (_, k) => upd(`D${k}`)));
+		for (let i = 0; i < 20_000; i++) {
+			b.emit('status', { id: 'A', status: 'red', at: 't' });
+			peak = Math.max(peak, b.heldItems);
+		}
+		expect(peak).toBeLessThanOrEqual(2 * 5_000 + 1);
+		expect(b.since(b.cursor())).toEqual([]);
 	});
 
 	it('forgets events older than its age limit', () => {

@@ -65,6 +65,8 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 	private log: (Omit<LogEntry, 'cursor'> & { at: number; items: number })[] = [];
 	private head = 0;
 	private items = 0;
+	/** Sensor updates in entries below `head`: forgotten, still in the array until it is compacted. */
+	private forgotten = 0;
 	private listServedAt = -Infinity;
 	/** The sequence number of the logged event whose listeners are running (emit is synchronous). */
 	private dispatching: number | null = null;
@@ -126,6 +128,7 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 		this.log = [];
 		this.head = 0;
 		this.items = 0;
+		this.forgotten = 0;
 		this.emit('resync');
 	}
 
@@ -163,14 +166,16 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 		const oldestAt = this.now() - this.limits.maxAgeMs;
 		while (this.head < this.log.length && (this.items > this.limits.maxItems || this.log[this.head].at < oldestAt)) {
 			this.items -= this.log[this.head].items;
+			this.forgotten += this.log[this.head].items;
 			this.head++;
 		}
-		// Compact once the forgotten entries are half the array (amortised O(1) per event). No minimum count: an entry
-		// can be a batch of a thousand updates, and a floor of 1,024 entries once kept ~240,000 forgotten updates
-		// (~100 MB) reachable in an ingest storing 15,000 msg/s (BENCHMARKS.md "Session 5 (issue 3)").
-		if (this.head > 0 && this.head * 2 >= this.log.length) {
+		// Compact once the forgotten entries are half the array, or hold as many updates as the live ones (amortised
+		// O(1) per event either way). An entry can be a batch of a thousand updates: a floor of 1,024 forgotten entries
+		// once kept ~240,000 updates (~100 MB) reachable in an ingest storing 15,000 msg/s (BENCHMARKS.md "Session 5").
+		if (this.head > 0 && (this.head * 2 >= this.log.length || this.forgotten >= this.items)) {
 			this.log = this.log.slice(this.head);
 			this.head = 0;
+			this.forgotten = 0;
 		}
 	}
 

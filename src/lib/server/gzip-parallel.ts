@@ -23,15 +23,17 @@ const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
 
 export async function gzipParallel(body: string, opts: { level?: number; pieces?: number } = {}): Promise<Buffer<ArrayBuffer>> {
 	// Cut by characters (a JS string cannot be cut by bytes), each piece encoded to UTF-8 and handed to the pool before
-	// the next is encoded, so encoding overlaps deflating. A cut never splits a surrogate pair.
-	const pieces = Math.max(1, Math.min(opts.pieces ?? 8, Math.floor(body.length / MIN_PIECE) || 1));
+	// the next is encoded, so encoding overlaps deflating. A cut never splits a surrogate pair (a lone surrogate, which
+	// UTF-8 cannot hold, is encoded as U+FFFD wherever the cut falls, as Buffer.from does).
+	const want = Number.isFinite(opts.pieces) ? Math.floor(opts.pieces!) : 8;
+	const pieces = Math.max(1, Math.min(want, Math.floor(body.length / MIN_PIECE) || 1));
 	const step = Math.ceil(body.length / pieces);
 	const parts: Promise<Buffer>[] = [];
 	let crc = 0;
 	let length = 0;
 	for (let from = 0; from < body.length || parts.length === 0; ) {
 		let to = Math.min(body.length, from + step);
-		if (to < body.length && isHighSurrogate(body.charCodeAt(to - 1))) to++;
+		if (to < body.length && isHighSurrogate(body.charCodeAt(to - 1)) && isLowSurrogate(body.charCodeAt(to))) to++;
 		const last = to >= body.length;
 		const data = Buffer.from(body.slice(from, to));
 		parts.push(deflateRawAsync(data, { level: opts.level ?? 1, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH }));
@@ -49,6 +51,10 @@ export async function gzipParallel(body: string, opts: { level?: number; pieces?
 
 function isHighSurrogate(c: number): boolean {
 	return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLowSurrogate(c: number): boolean {
+	return c >= 0xdc00 && c <= 0xdfff;
 }
 
 /**

@@ -51,6 +51,11 @@ export interface StartOptions {
 	config?: Config;
 	/** Which parts to run; defaults to config.SHUDI_ROLE. */
 	role?: 'all' | 'web' | 'ingest';
+	/**
+	 * Keep the live events replayable (default). Off only where no HTTP server runs in the process (ingest/main.ts):
+	 * nobody can ask it to replay, and the log would hold 50,000 sensor updates for nothing.
+	 */
+	replayLog?: boolean;
 	createEmbedded?: OpenDbOptions['createEmbedded'];
 }
 
@@ -105,9 +110,9 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			await seedDemoUsersIfNone(db, config, logger('demo'));
 		}
 
-		// An ingest-only process serves no live stream, so no reader can ask it to replay: it keeps no log (the relay
-		// carries its events to the web processes, which keep their own).
-		const bus = new LiveBus(role === 'ingest' ? { ...DEFAULT_LOG_LIMITS, maxItems: 0 } : DEFAULT_LOG_LIMITS);
+		// A process without an HTTP server (ingest/main.ts) serves no live stream, so no reader can ask it to replay: it
+		// keeps no log (the relay carries its events to the web processes, which keep their own).
+		const bus = new LiveBus(opts.replayLog === false ? { ...DEFAULT_LOG_LIMITS, maxItems: 0 } : DEFAULT_LOG_LIMITS);
 		// Several processes on one PostgreSQL: events travel between them (live-relay.ts), so a console on any web
 		// process sees what every ingest worker stored and judged. A lone `all` process needs none of it.
 		const split = config.LIVE_RELAY && db.kind === 'postgres' && (role !== 'all' || !!config.INGEST_SHARE_GROUP);
