@@ -156,6 +156,27 @@ describe.skipIf(!!REAL_DB)('HTTP API', () => {
 		expect((await listed())!.geometry.coordinates).toEqual([before.lng, before.lat]);
 	});
 
+	it('shows last_seen as it is written, to the millisecond in UTC, cleared, and even for a row its trigger missed', async () => {
+		const listed = async () => ((await status(getSensors(ev({})))).body as GeoJSON.FeatureCollection).features.find((f) => f.id === 'RL-06')!.properties!.last_seen;
+		const before = (await rt.db.query<{ last_seen: Date | null }>("SELECT last_seen FROM devices WHERE id = 'RL-06'")).rows[0].last_seen;
+		try {
+			await rt.db.query("UPDATE devices SET last_seen = '2026-03-04 05:06:07.089+08' WHERE id = 'RL-06'");
+			expect(await listed()).toBe('2026-03-03T21:06:07.089Z');
+			// …from the text the trigger keeps (migrations/0011), not formatted on the read.
+			expect((await rt.db.query<{ j: string }>("SELECT last_seen_json AS j FROM devices WHERE id = 'RL-06'")).rows[0].j).toBe('"2026-03-03T21:06:07.089Z"');
+			await rt.db.query("UPDATE devices SET last_seen = '2026-03-04 05:06:07+00' WHERE id = 'RL-06'");
+			expect(await listed()).toBe('2026-03-04T05:06:07.000Z');
+			await rt.db.query("UPDATE devices SET last_seen = NULL WHERE id = 'RL-06'");
+			expect(await listed()).toBeNull();
+			// A row whose kept text is missing (written with the trigger off) is formatted on the read instead.
+			await rt.db.query("UPDATE devices SET last_seen = '2026-01-02 03:04:05.6+00' WHERE id = 'RL-06'");
+			await rt.db.query("UPDATE devices SET last_seen_json = NULL WHERE id = 'RL-06'");
+			expect(await listed()).toBe('2026-01-02T03:04:05.600Z');
+		} finally {
+			await rt.db.query("UPDATE devices SET last_seen = $1 WHERE id = 'RL-06'", [before]);
+		}
+	});
+
 	it('gives a cadre only their villages’ sensors, in the list and one by one, and never a revoked device', async () => {
 		const cadre = (await rt.db.query<SessionUser>("SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = 'cadre'")).rows[0];
 		const asCadre = (init: Parameters<typeof ev>[0]) => ({ ...ev(init), locals: { user: cadre, apiToken: null, sessionToken: undefined } });

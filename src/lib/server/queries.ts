@@ -30,9 +30,10 @@ const IN_MAINTENANCE = `LEFT JOIN (SELECT DISTINCT device_id FROM device_mainten
 const LOW_BATTERY = `LEFT JOIN (SELECT DISTINCT device_id FROM latest_values
 	             WHERE (metric = 'battery_v' AND value < $2::float8) OR (metric = 'battery_pct' AND value < $3::float8)) b ON b.device_id = d.id`;
 const STATUS = `CASE WHEN m.device_id IS NOT NULL THEN 'maintenance' ELSE d.status END`;
+/** last_seen as its JSON token, as migrations/0011 keeps it: only evaluated for a row the trigger has not seen. */
+const LAST_SEEN_JSON = `CASE WHEN d.last_seen IS NULL THEN 'null' ELSE '"' || to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"' END`;
 /** Sensors per part of the list's text (sensorsListJSON). */
 const LIST_PART = 200;
-const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
  * GET /api/v1/sensors as its JSON text: a GeoJSON FeatureCollection of SensorListProps, in id order.
@@ -49,8 +50,10 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  * — and skipping to_json for them saved a tenth of the time. Numbers are PostgreSQL's shortest exact float text.
  * The part of each Feature that changes only when a device is registered, moved or renamed (id, position, name,
  * kind, village) is kept ready in devices.list_head by a trigger (migrations/0010): concatenating it for every
- * sensor on every read was most of the time (BENCHMARKS.md "Session 4 (issue 6)"); only status, last_seen and the
- * battery flag are written per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
+ * sensor on every read was most of the time (BENCHMARKS.md "Session 4 (issue 6)"). last_seen's ISO text is kept the
+ * same way in devices.last_seen_json (migrations/0011; to_char per row per read was a fifth of the embedded database's
+ * time, BENCHMARKS.md "Session 5"); only status (maintenance windows are a matter of the clock) and the battery flag
+ * are worked out per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
  * through the locale.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
  * On PostgreSQL the text comes in parts of LIST_PART sensors (~55 KB each) rather than one 2.7 MB value: the parts took 0.72× the
@@ -61,7 +64,7 @@ const ISO_LAST_SEEN = `to_char(d.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
  */
 export async function sensorsListJSON(db: Queryable | Db, scope: Set<number> | null = null): Promise<string> {
 	const feature = `d.list_head
-		              || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce('"' || ${ISO_LAST_SEEN} || '"', 'null')
+		              || ',"status":"' || ${STATUS} || '","last_seen":' || coalesce(d.last_seen_json, ${LAST_SEEN_JSON})
 		              || ',"low_battery":' || (b.device_id IS NOT NULL)::text || '}}'`;
 	const from = `FROM devices d
 		       ${IN_MAINTENANCE}
