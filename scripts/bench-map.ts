@@ -350,7 +350,9 @@ async function main() {
 			batch: { figure: `${CHANGES} status changes, one batch`, app: [], baseline: [] },
 			state: { figure: `${CHANGES} status changes, feature-state`, app: [], baseline: [] },
 			e2e: { figure: `${CHANGES} devices report (HTTP twin) → drawn`, app: [], baseline: [] },
-			api: { figure: 'GET /api/v1/sensors over HTTP', app: [], baseline: [], target: 50 }
+			// No target here: the issue's ≤ 50 ms is the list's server time, which `npm run bench:queries` times beside the
+			// bare SELECT. This row adds sign-in, SvelteKit, 2.7 MB over loopback and the client's read, against a static file.
+			api: { figure: 'GET /api/v1/sensors over HTTP (server + transfer)', app: [], baseline: [] }
 		};
 		const notes: string[] = [];
 		const errors: string[] = [];
@@ -475,6 +477,7 @@ async function main() {
 		// uncompressed (Node's fetch would otherwise ask the app for gzip and the static server sends none). The route's
 		// own Server-Timing header says how much of it was the list query.
 		const listDur: number[] = [];
+		const totalDur: number[] = [];
 		for (let i = 0; i < REPEAT * 4 + 2; i++) {
 			for (const side of i % 2 ? (['bare', 'app'] as const) : (['app', 'bare'] as const)) {
 				const t0 = performance.now();
@@ -485,13 +488,16 @@ async function main() {
 				const ms = performance.now() - t0;
 				if (i < 2) continue;
 				(side === 'app' ? rows.api.app : rows.api.baseline).push(ms);
-				const dur = /\blist;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
+				const timing = res.headers.get('server-timing') ?? '';
+				const dur = /\blist;dur=([\d.]+)/.exec(timing);
+				const total = /\btotal;dur=([\d.]+)/.exec(timing);
 				if (side === 'app' && dur) listDur.push(Number(dur[1]));
+				if (side === 'app' && total) totalDur.push(Number(total[1]));
 			}
 		}
 		notes.push(
 			`API: ${(sensorsJson.length / 1e6).toFixed(2)} MB of JSON, uncompressed both ways; baseline = the same bytes from a static Node server; ` +
-				`of the app's time, the list query (its Server-Timing) took median ${fmtMs(median(listDur))} ms — the rest is sign-in, SvelteKit, writing 2.7 MB and the client reading it`
+				`of the app's time (its Server-Timing, medians) the server took ${fmtMs(median(totalDur))} ms to the response, of which the list query ${fmtMs(median(listDur))} ms — the rest is writing 2.7 MB over loopback and the client reading it`
 		);
 
 		console.log(`${REPEAT} timed rounds after 1 warm-up round, app and baseline alternating (first render: a fresh browser context each)`);

@@ -157,6 +157,21 @@ describe('role matrix', () => {
 		expect(res.status).toBe(303);
 		expect(res.headers.get('location')).toBe('/login?next=%2Fadmin%2Faudit%3Fx%3D1');
 	});
+
+	it('says the server’s time on every response (Server-Timing), after a route’s own parts and naming nothing else', async () => {
+		const url = new URL('http://localhost/api/v1/sensors');
+		const res = await handle({
+			event: { url, route: { id: '/api/v1/sensors' }, request: new Request(url), cookies: { get: () => undefined }, locals: {} } as never,
+			resolve: async () => new Response('{}', { headers: { 'server-timing': 'list;dur=1.0' } })
+		});
+		expect(res.status).toBe(401);
+		expect(res.headers.get('server-timing')).toMatch(/^total;dur=\d+\.\d$/);
+		const ok = await handle({
+			event: { url, route: { id: '/api/v1/health' }, request: new Request(url), cookies: { get: () => undefined }, locals: {} } as never,
+			resolve: async () => new Response('{}', { headers: { 'server-timing': 'list;dur=1.0' } })
+		});
+		expect(ok.headers.get('server-timing')).toMatch(/^list;dur=1\.0, total;dur=\d+\.\d$/);
+	});
 });
 
 describe('sessions', () => {
