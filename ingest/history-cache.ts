@@ -156,6 +156,24 @@ export class HistoryCache {
 		return out;
 	}
 
+	/**
+	 * Forgets a metric's points at or before `t` except the newest `keep` of them (the rule runner, once it has judged
+	 * everything up to `t`, for series whose rule reads only its last few values: the battery). Views handed out
+	 * before stay as they were (only `start` moves).
+	 */
+	keepFrom(id: string, metric: string, t: number, keep: number): void {
+		const e = this.entries.get(id);
+		const s = e?.series.get(metric);
+		if (!e || !s) return;
+		const after = upperBound(s.t, s.start, s.end, t);
+		const from = Math.max(s.start, after - Math.max(0, keep));
+		const drop = from - s.start;
+		if (drop <= 0) return;
+		s.start = from;
+		e.points -= drop;
+		this.total -= drop;
+	}
+
 	/** Adds one point to a sensor's series; returns the change in its point count. */
 	private add(e: Entry, metric: string, t: number, value: number): number {
 		if (t > e.newest) e.newest = t;
@@ -223,6 +241,16 @@ function lowerBound(xs: Float64Array, lo: number, hi: number, x: number): number
 	while (lo < hi) {
 		const mid = (lo + hi) >>> 1;
 		if (xs[mid] < x) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
+}
+
+/** First index i in [lo, hi) with xs[i] > x (xs ascending there); hi when none. */
+function upperBound(xs: Float64Array, lo: number, hi: number, x: number): number {
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (xs[mid] <= x) lo = mid + 1;
 		else hi = mid;
 	}
 	return lo;

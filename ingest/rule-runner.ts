@@ -6,7 +6,7 @@
 // `everyMs`; a failure is logged and the sensors are tried again on the next pass.
 import type { Db } from '../src/lib/server/db.js';
 import type { Logger } from '../src/lib/server/log.js';
-import { LOOKBACK_MS, replaySeries, toSeries, worstLevel, type HistoryPoint, type RuleId, type RuleLevel, type Series, type SeriesMap } from '../src/lib/domain/rules.js';
+import { LOOKBACK_MS, minRepeatsFor, replaySeries, toSeries, worstLevel, type HistoryPoint, type RuleId, type RuleLevel, type Series, type SeriesMap } from '../src/lib/domain/rules.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
 import type { Level, SensorKind } from '../src/lib/domain/types.js';
 import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/incidents.js';
@@ -16,6 +16,8 @@ import { HistoryCache, type FedReading } from './history-cache.js';
  * far faster is judged on its newest readings only, so a flood of messages cannot stall the alarm path. */
 const MAX_POINTS = 2000;
 const HEALTH_METRICS = ['battery_v', 'battery_pct'];
+/** Battery points kept beyond the rule's repeat count once judged (forgetJudgedHealth). */
+const HEALTH_SPARE = 8;
 /** Reading times judged per sensor and pass at most (see run()). */
 const MAX_JUDGED = 50;
 /** Sensors judged per run() (memory: their look-back windows are held together). */
@@ -164,7 +166,9 @@ export class RuleRunner {
 			const previous: Partial<Record<RuleId, RuleLevel>> = {};
 			for (const a of active.rows) previous[a.rule] = a.level;
 			const rep = replaySeries({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, series: history, previous }, judgeTimes);
-			this.lastJudged.set(d.id, judgeTimes[judgeTimes.length - 1]);
+			const judgedTo = judgeTimes[judgeTimes.length - 1];
+			this.lastJudged.set(d.id, judgedTo);
+			this.forgetJudgedHealth(d, judgedTo);
 			out.devicesJudged++;
 			if (!changes(rep.steps, previous, d.status)) continue; // nothing rises, falls or clears: no transaction
 			await this.db.tx(async (q) => {
@@ -214,6 +218,26 @@ export class RuleRunner {
 	}
 
 	/**
+	 * The battery rule reads only the last `min_repeats` battery values at or before each judged time, and the next
+	 * pass judges only times after `judgedTo` (timesToJudge): so of the battery points at or before it, the cache needs
+	 * the newest `min_repeats` and no more — not the 2,000 it keeps of a judged series. A busy sensor's battery series
+	 * was half the cache (BENCHMARKS.md, session 5). A few more are kept than needed, and none are forgotten for a
+	 * sensor with a maintenance window inside its look-back: readings inside a window are never judged (`outside`),
+	 * so the values the rule needs may lie before the window.
+	 */
+	private forgetJudgedHealth(d: DeviceRow, judgedTo: number): void {
+		if (!this.cache) return;
+		// A window that ended before the look-back cannot hide anything the rules are given (history() cuts there).
+		const windowEnd = this.windowEnds.get(d.id);
+		if (windowEnd !== undefined && windowEnd > judgedTo - LOOKBACK_MS[d.kind]) return;
+		const keep = minRepeatsFor(d.thresholds, 'battery_low') + HEALTH_SPARE;
+		for (const m of HEALTH_METRICS) this.cache.keepFrom(d.id, m, judgedTo, keep);
+	}
+
+	/** The latest end of each sensor's maintenance windows (not cancelled), as of the last histories() read. */
+	private windowEnds = new Map<string, number>();
+
+	/**
 	 * Each sensor's readings in its look-back window before its newest reading, in columns: from the cache (views of
 	 * its arrays), or one query for the rest. Sensors without a reading are left out.
 	 */
@@ -246,6 +270,7 @@ export class RuleRunner {
 		);
 		const held = new Map<string, [number, number][]>();
 		for (const w of windows.rows) (held.get(w.device_id) ?? held.set(w.device_id, []).get(w.device_id)!).push([new Date(w.starts_at).getTime(), new Date(w.ends_at).getTime()]);
+		this.windowEnds = new Map([...held].map(([id, ws]) => [id, Math.max(...ws.map((w) => w[1]))]));
 		const out = new Map<string, SeriesMap>();
 		for (const d of devs) {
 			let h = cache.history(d.id, LOOKBACK_MS[d.kind]);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HistoryCache, type FedReading } from '../../ingest/history-cache.js';
-import { toPoints, type HistoryPoint, type SeriesMap } from '../../src/lib/domain/rules.js';
+import { replaySeries, toPoints, toSeries, type HistoryPoint, type SeriesMap } from '../../src/lib/domain/rules.js';
 
 const METRICS = new Set(['water_level_m', 'battery_v']);
 const r = (metric: string, t: number, value: number, deviceId = 'd1'): FedReading => ({ deviceId, metric, observedAt: new Date(t), value });
@@ -144,6 +144,69 @@ describe('HistoryCache', () => {
 					expect(sorted(pts(sut.history('d1', lookback)))).toEqual(sorted(want));
 				}
 			),
+			{ numRuns: 300 }
+		);
+	});
+
+	it('forgets a judged metric’s points at or before a time except the newest few, leaving earlier views as they were', () => {
+		const sut = new HistoryCache(100);
+		sut.beginLoad(['d1']);
+		sut.finishLoad('d1', 'river_level', METRICS, -Infinity, []);
+		sut.feed(Array.from({ length: 30 }, (_, i) => r('battery_v', 100 + i * 10, i)));
+		sut.feed(Array.from({ length: 30 }, (_, i) => r('water_level_m', 100 + i * 10, i)));
+		const view = sut.history('d1', 1e9)!;
+		const before = toPoints(view);
+		const total = sut.points;
+		sut.keepFrom('d1', 'battery_v', 250, 3); // points at 100…250 (16 of them): the newest 3 stay, and all after 250
+		expect(toPoints(view)).toEqual(before);
+		const battery = toPoints(sut.history('d1', 1e9)!).filter((p) => p.metric === 'battery_v');
+		expect(battery.map((p) => p.t)).toEqual([230, 240, 250, ...Array.from({ length: 14 }, (_, i) => 260 + i * 10)]);
+		expect(sut.points).toBe(total - 13);
+		expect(toPoints(sut.history('d1', 1e9)!).filter((p) => p.metric === 'water_level_m')).toHaveLength(30);
+		sut.keepFrom('d1', 'battery_v', 250, 10); // keeping more than is left forgets nothing
+		sut.keepFrom('d1', 'battery_pct', 250, 0); // a series it does not have, a device it does not know: nothing
+		sut.keepFrom('nobody', 'battery_v', 250, 0);
+		expect(sut.points).toBe(total - 13);
+	});
+
+	it('judges the battery the same after forgetting judged battery points as with the whole history (property)', () => {
+		// The rule runner judges only times after the last judged one and the battery rule reads the last min_repeats
+		// values at or before each: forgetting all but min_repeats (+ spare) at or before the last judged time changes
+		// no judgement. Reference: the rules on every reading so far, from scratch, at the same times.
+		const message = fc.record({
+			dt: fc.integer({ min: 1, max: 400 }),
+			level: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+			battery: fc.option(fc.integer({ min: 30, max: 38 }), { nil: undefined })
+		});
+		fc.assert(
+			fc.property(fc.array(message, { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 20 }), (msgs, repeats, spare, passSizes) => {
+				const thresholds = { min_repeats: { battery_low: repeats } };
+				const sut = new HistoryCache(2000);
+				sut.beginLoad(['d1']);
+				sut.finishLoad('d1', 'river_level', METRICS, -Infinity, []);
+				const all: FedReading[] = [];
+				let t = 1_000_000;
+				let last = -Infinity;
+				let i = 0;
+				for (let pass = 0; i < msgs.length; pass++) {
+					const batch: FedReading[] = [];
+					for (const m of msgs.slice(i, i + passSizes[pass % passSizes.length])) {
+						t += m.dt;
+						if (m.level !== undefined) batch.push(r('water_level_m', t, m.level / 10));
+						if (m.battery !== undefined) batch.push(r('battery_v', t, m.battery / 10));
+					}
+					i += passSizes[pass % passSizes.length];
+					all.push(...batch);
+					sut.feed(batch);
+					const times = [...new Set(all.map((x) => x.observedAt.getTime()).filter((x) => x > last))].sort((a, b) => a - b);
+					if (!times.length) continue;
+					const cached = replaySeries({ kind: 'river_level', thresholds, baseline: null, series: sut.history('d1', 1e12)! }, times);
+					const whole = replaySeries({ kind: 'river_level', thresholds, baseline: null, series: toSeries(reference(all, 1e12, 2000)) }, times);
+					expect(cached.levels.battery_low).toEqual(whole.levels.battery_low);
+					last = times[times.length - 1];
+					sut.keepFrom('d1', 'battery_v', last, repeats + spare);
+				}
+			}),
 			{ numRuns: 300 }
 		);
 	});

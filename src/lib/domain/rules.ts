@@ -494,7 +494,12 @@ function setting(ctx: Ctx, tree: DefaultTree, path: string[]): number | null {
 }
 
 function minRepeats(ctx: Ctx, rule: RuleId): number {
-	const raw = ctx.thresholds.min_repeats;
+	return minRepeatsFor(ctx.thresholds, rule);
+}
+
+/** How many consecutive readings confirm a level of `rule` for a sensor with these thresholds (its override or the default). */
+export function minRepeatsFor(thresholds: unknown, rule: RuleId): number {
+	const raw = isRecord(thresholds) ? thresholds.min_repeats : undefined;
 	const v = isRecord(raw) ? finite(raw[rule]) : finite(raw);
 	if (v !== undefined && v >= 1) return Math.floor(v);
 	return RULE_DEFAULTS[rule].minRepeats;
