@@ -197,8 +197,11 @@ export class HistoryCache {
 			s.v[at] = value;
 			s.end++;
 		}
-		// Keep the newest maxPoints, trimming in steps so a steady stream does not trim on every reading.
-		if (s.end - s.start > this.maxPoints * 1.25) {
+		// Keep the newest maxPoints, trimming in steps (a sixteenth) so a steady stream does not trim on every reading.
+		// Steps and spare capacity were a quarter and a half: 3,001 slots for 2,000 points, ~50 MB of a full cache
+		// that a tighter fit leaves at ~36 MB; the price is a copy of the series every ~250 readings (BENCHMARKS.md,
+		// session 5).
+		if (s.end - s.start > this.maxPoints * 1.0625) {
 			const drop = s.end - s.start - this.maxPoints;
 			s.start += drop;
 			delta -= drop;
@@ -213,7 +216,7 @@ export class HistoryCache {
 	 */
 	private regrow(s: Series, at: number, gap: number): void {
 		const n = s.end - s.start;
-		const cap = Math.max(MIN_CAPACITY, n + gap + 1, Math.min(2 * (n + gap), Math.ceil(this.maxPoints * 1.5) + 1));
+		const cap = Math.max(MIN_CAPACITY, n + gap + 1, Math.min(2 * (n + gap), Math.ceil(this.maxPoints * 1.125) + 1));
 		const t = new Float64Array(cap);
 		const v = new Float64Array(cap);
 		t.set(s.t.subarray(s.start, at));
