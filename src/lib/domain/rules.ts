@@ -559,6 +559,11 @@ function specFor(ctx: Ctx, key: string, build: () => Spec): Spec {
 	return spec;
 }
 
+/** The rule's spec for yellow/orange/red thresholds at `<key>.<level>` (override or default), exceeded going up. */
+function upwardSpec(ctx: Ctx, rule: RuleId, tree: DefaultTree, key: string): Spec {
+	return specFor(ctx, rule, () => makeSpec(ctx, rule, (['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, tree, [key, l])]), 'above'));
+}
+
 function makeSpec(ctx: Ctx, rule: RuleId, levels: [Level, number | null][], direction: Spec['direction'], strict = false): Spec {
 	const bands: Band[] = [];
 	for (const [level, threshold] of levels) {
@@ -735,14 +740,7 @@ const crackRule: RuleFn = (ctx, rule) => {
 	const { s, n } = upTo(ctx, 'crack_mm');
 	if (n === 0) return unknown(rule, '无裂缝数据');
 	const c = DEFAULT_THRESHOLDS.crack as DefaultTree;
-	const spec = specFor(ctx, rule, () =>
-		makeSpec(
-			ctx,
-			rule,
-			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, c, ['change_mm', l])]),
-			'above'
-		)
-	);
+	const spec = upwardSpec(ctx, rule, c, 'change_mm');
 	const values = tail(s.v, n, spec.minRepeats, (v) => Math.abs(v - base));
 	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '裂缝相对基准变化', ' mm', spec);
 };
@@ -787,14 +785,7 @@ const displacementRule: RuleFn = (ctx, rule) => {
 	const c = changeOver(ctx, 'displacement_mm', DAY);
 	if (!c) return unknown(rule, '近24小时位移读数不足 2 个，无法计算速率');
 	const d = DEFAULT_THRESHOLDS.displacement as DefaultTree;
-	const spec = specFor(ctx, rule, () =>
-		makeSpec(
-			ctx,
-			rule,
-			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, d, ['rate_mm_per_day', l])]),
-			'above'
-		)
-	);
+	const spec = upwardSpec(ctx, rule, d, 'rate_mm_per_day');
 	const v = Math.abs(c.change);
 	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近24小时位移变化', ' mm', spec);
 };
@@ -803,14 +794,7 @@ const soilRule: RuleFn = (ctx, rule) => {
 	const { s: series, n } = upTo(ctx, 'soil_moisture_pct');
 	if (n === 0) return unknown(rule, '无土壤含水率数据');
 	const s = DEFAULT_THRESHOLDS.soil_moisture as DefaultTree;
-	const spec = specFor(ctx, rule, () =>
-		makeSpec(
-			ctx,
-			rule,
-			(['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, s, ['pct', l])]),
-			'above'
-		)
-	);
+	const spec = upwardSpec(ctx, rule, s, 'pct');
 	return result(rule, decide(tail(series.v, n, spec.minRepeats), spec, ctx.previous[rule]), series.v[n - 1], '土壤含水率', '%', spec);
 };
 
