@@ -24,8 +24,8 @@ interface Held {
 	messageId: number;
 	/** The message has committed (or was dead-lettered, which also commits). */
 	done: boolean;
-	/** The PUBACK MQTT.js wanted to send, captured; null until MQTT.js has tried. */
-	send: (() => void) | null;
+	/** MQTT.js has tried to send this message's PUBACK (and we held it back). */
+	acked: boolean;
 }
 
 export interface SubscriberOptions {
@@ -123,7 +123,7 @@ export class IngestSubscriber {
 			if (packet.cmd === 'puback' && packet.messageId !== undefined && pending.has(packet.messageId)) {
 				const h = pending.get(packet.messageId)!;
 				pending.delete(packet.messageId);
-				h.send = () => send(packet, undefined, ...rest);
+				h.acked = true;
 				cb?.();
 				this.release();
 				return;
@@ -137,7 +137,7 @@ export class IngestSubscriber {
 				return;
 			}
 			const gen = this.generation;
-			const h: Held = { messageId: packet.messageId, done: false, send: null };
+			const h: Held = { messageId: packet.messageId, done: false, acked: false };
 			pending.set(packet.messageId, h);
 			this.held.push(h);
 			this.inFlight++;
@@ -176,10 +176,43 @@ export class IngestSubscriber {
 		}
 	}
 
-	/** Sends the PUBACKs at the head of the queue whose messages have committed, in arrival order. */
+	private flushScheduled = false;
+
+	/**
+	 * A message has committed (or MQTT.js has tried to acknowledge it): its PUBACK goes out with the others that are
+	 * ready once the current batch's promises have all settled (setImmediate), as one write.
+	 */
 	private release(): void {
-		while (this.head < this.held.length && this.held[this.head].done && this.held[this.head].send) {
-			this.held[this.head++].send!();
+		if (this.flushScheduled) return;
+		this.flushScheduled = true;
+		setImmediate(() => {
+			this.flushScheduled = false;
+			this.flushAcks();
+		});
+	}
+
+	/**
+	 * Sends the PUBACKs at the head of the queue whose messages have committed, in arrival order, in one buffer.
+	 * A batch commits thousands of messages at once; through MQTT.js each PUBACK was its own packet object and three
+	 * stream writes (mqtt-packet writes header, length and id separately), ~15,000 chunks per batch for the socket's
+	 * writev (BENCHMARKS.md, session 6). A PUBACK is 4 bytes: 0x40, remaining length 2, the packet id — in MQTT 3.1.1
+	 * (§3.4) and in MQTT 5, where reason code and properties may be left out for success (§3.4.2.1).
+	 */
+	private flushAcks(): void {
+		const from = this.head;
+		while (this.head < this.held.length && this.held[this.head].done && this.held[this.head].acked) this.head++;
+		const n = this.head - from;
+		const stream = (this.client as unknown as { stream?: NodeJS.WritableStream & { writable?: boolean } } | null)?.stream;
+		if (n && this.connected && stream?.writable) {
+			const buf = Buffer.allocUnsafe(4 * n);
+			for (let i = 0; i < n; i++) {
+				const id = this.held[from + i].messageId;
+				buf[4 * i] = 0x40;
+				buf[4 * i + 1] = 2;
+				buf[4 * i + 2] = id >> 8;
+				buf[4 * i + 3] = id & 0xff;
+			}
+			stream.write(buf);
 		}
 		if (this.head > 4096 && this.head * 2 > this.held.length) {
 			this.held = this.held.slice(this.head);
@@ -221,14 +254,14 @@ export class IngestSubscriber {
 		if (!c?.connected) return;
 		if (this.opts.shareGroup) await c.unsubscribeAsync(this.topics()).catch(() => undefined);
 		// Let PUBACKs of committed messages go out before the connection closes.
-		this.release();
+		this.flushAcks();
 	}
 
 	async stop(): Promise<void> {
 		const c = this.client;
-		this.client = null;
 		if (!c) return;
-		this.release();
+		this.flushAcks();
+		this.client = null;
 		await new Promise<void>((r) => c.end(false, {}, () => r()));
 	}
 }

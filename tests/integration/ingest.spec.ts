@@ -117,6 +117,47 @@ describe('ingest over MQTT', () => {
 			expect(dl.topic).toBe('(connect)');
 		}
 	});
+
+	it.each(REAL_MQTT ? [4, 5] : [4])(
+		'acknowledges every stored message (MQTT %i): a restart with the same session is sent nothing again',
+		async (protocolVersion) => {
+			// PUBACKs go out in one write per batch, built by the subscriber itself. Were one missing or malformed, the
+			// broker would redeliver its message to the restarted session (a duplicate) or drop the connection.
+			// A broker that outlives both ingest processes: Mosquitto, or an embedded one started here.
+			const registry = new DeviceRegistry(t.db);
+			await registry.start();
+			cleanup.push(async () => registry.stop());
+			let mqttUrl = REAL_MQTT;
+			let creds = {};
+			if (!mqttUrl) {
+				const broker = await startEmbeddedBroker({ port: 0, registry, log: (await import('../../src/lib/server/log')).logger('test-broker') });
+				cleanup.push(() => broker.close());
+				mqttUrl = broker.url;
+				creds = { username: broker.ingest.username, password: broker.ingest.password };
+			}
+			const opts = { db: t.db, mqttUrl, clientId: uniq('ingest'), batchMs: 20, protocolVersion: protocolVersion as 4 | 5, registry, ...creds };
+			const first = await startIngest(opts);
+			const dev = await addDevice(t.db);
+			await registry.reload();
+			const c = await device({ mqttUrl }, dev);
+			const base = Date.now() - 100_000;
+			await Promise.all(
+				Array.from({ length: 300 }, (_, i) =>
+					c.publishAsync(`shudi/v1/devices/${dev.id}/up`, JSON.stringify({ ts: base + i, seq: i + 1, values: { water_level_m: i } }), { qos: 1 })
+				)
+			);
+			await waitFor(async () => (await readings(t.db, dev.id)).rows.length === 300);
+			expect(first.writer.stats.duplicates).toBe(0);
+			await first.stop();
+			const second = await startIngest(opts);
+			cleanup.push(() => second.stop());
+			// A probe published after the restart arrives behind anything the broker would redeliver.
+			await c.publishAsync(`shudi/v1/devices/${dev.id}/up`, JSON.stringify({ ts: base + 1000, seq: 1001, values: { water_level_m: 1 } }), { qos: 1 });
+			await waitFor(async () => (await readings(t.db, dev.id)).rows.length === 301);
+			expect(second.writer.stats.duplicates).toBe(0);
+			expect(second.writer.stats.inserted).toBe(1);
+		}
+	);
 });
 
 describe.skipIf(!!REAL_MQTT)('embedded broker security', () => {
