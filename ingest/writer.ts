@@ -113,20 +113,21 @@ function rollupUpsert(table: 'readings_hourly' | 'readings_daily', source: strin
 }
 
 /**
- * One batch's readings and their rollups in one statement; $1…$7 are the unnest arrays. `onConflict` keeps a
- * redelivered reading out (idempotent storage); without it the statement fails on a duplicate (23505), which costs
- * a third less per row when there is none (BENCHMARKS.md) — the writer's fast path, see BatchWriter.write().
+ * The careful statement: one batch's readings and their rollups in one statement; $1…$7 are the unnest arrays.
+ * ON CONFLICT DO NOTHING keeps a redelivered reading out (idempotent storage), and the rollups are fed from RETURNING
+ * — only rows actually stored, so a redelivered reading is never counted twice. Used after a duplicate was seen (see
+ * BatchWriter.write()); other batches take READINGS_INSERT_FAST_SQL.
  * The stored rows are grouped per hour once (`hour`); the daily rollup is grouped from those groups (a few per device
  * and metric) rather than from every row again: the same figures with one sort of every row less (BENCHMARKS.md,
  * session 4). A day's `sum` then adds per-hour sums, so its last bits may differ from adding row by row; sums already
  * depend on the order batches arrive in.
  */
-function readingsInsertSql(onConflict: boolean): string {
+function readingsInsertSql(): string {
 	return `WITH ins AS (
 	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
 	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
 	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
-	   ${onConflict ? 'ON CONFLICT DO NOTHING' : ''}
+	   ON CONFLICT DO NOTHING
 	   RETURNING device_id, metric, observed_at, value
 	 ), hour AS (
 	   SELECT device_id, metric, date_trunc('hour', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, count(*)::int AS n, sum(value) AS sum,
@@ -144,9 +145,139 @@ function readingsInsertSql(onConflict: boolean): string {
 }
 
 /** The idempotent statement (exported for `npm run bench:rollup`, which times it against a plain INSERT). */
-export const READINGS_INSERT_SQL = readingsInsertSql(true);
-/** The fast path: the same without ON CONFLICT, for batches that hold no reading stored before. */
-export const READINGS_INSERT_FAST_SQL = readingsInsertSql(false);
+export const READINGS_INSERT_SQL = readingsInsertSql();
+
+/**
+ * The fast path, for batches that hold no reading stored before: a plain INSERT of the readings (it fails whole with
+ * 23505 on a duplicate, see BatchWriter.write()), and the rollups from groups the writer has already formed
+ * (`rollupGroups`): every row of such a batch is stored, so the groups are exactly what RETURNING would have fed the
+ * rollups, without PostgreSQL grouping every row again (BENCHMARKS.md, session 6). $1…$7 are the readings, $8…$16 the
+ * hourly groups, $17…$25 the daily ones (device, metric, bucket ms, n, sum, min, max, last ms, last value).
+ */
+export const READINGS_INSERT_FAST_SQL = `WITH ins AS (
+	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
+	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
+	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
+	 ), hourly AS (${rollupUpsert('readings_hourly', groupsSource(8))}
+	 )${rollupUpsert('readings_daily', groupsSource(17))}`;
+
+/** The rollup groups at parameters $k…$k+8 as rows of a rollup table. */
+function groupsSource(k: number): string {
+	const p = (i: number) => `$${k + i}`;
+	return `SELECT d, m, to_timestamp(b / 1000.0), n, su, mi, ma, to_timestamp(la / 1000.0), lv
+	   FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::float8[], ${p(3)}::int4[], ${p(4)}::float8[], ${p(5)}::float8[], ${p(6)}::float8[], ${p(7)}::float8[], ${p(8)}::float8[])
+	     AS g(d, m, b, n, su, mi, ma, la, lv)`;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** One rollup group: a series' readings in one UTC hour or day. */
+interface Group {
+	deviceId: string;
+	metric: string;
+	bucket: number;
+	n: number;
+	sum: number;
+	min: number;
+	max: number;
+	lastAt: number;
+	lastValue: number;
+}
+
+/**
+ * The hourly and daily rollup groups of `readings`, as the careful statement forms them in SQL: UTC hours (epoch
+ * milliseconds floored to the hour, as date_trunc('hour', … AT TIME ZONE 'UTC') does), `last_*` at the newest
+ * observation, days grouped from the hours. Exported for the test that holds it equal to the SQL path.
+ */
+export function rollupGroups(readings: readonly Reading[]): { hourly: Group[]; daily: Group[] } {
+	// Per device, then metric, then bucket: no key string built per reading.
+	const byDevice = new Map<string, Map<string, Map<number, Group>>>();
+	const hourly: Group[] = [];
+	for (const r of readings) {
+		let byMetric = byDevice.get(r.deviceId);
+		if (!byMetric) byDevice.set(r.deviceId, (byMetric = new Map()));
+		let byHour = byMetric.get(r.metric);
+		if (!byHour) byMetric.set(r.metric, (byHour = new Map()));
+		const t = r.observedAt.getTime();
+		const bucket = Math.floor(t / HOUR_MS) * HOUR_MS;
+		const g = byHour.get(bucket);
+		if (!g) {
+			const ng: Group = { deviceId: r.deviceId, metric: r.metric, bucket, n: 1, sum: r.value, min: r.value, max: r.value, lastAt: t, lastValue: r.value };
+			byHour.set(bucket, ng);
+			hourly.push(ng);
+			continue;
+		}
+		g.n++;
+		g.sum += r.value;
+		if (r.value < g.min) g.min = r.value;
+		if (r.value > g.max) g.max = r.value;
+		if (t > g.lastAt) {
+			g.lastAt = t;
+			g.lastValue = r.value;
+		}
+	}
+	const daily: Group[] = [];
+	for (const byMetric of byDevice.values()) {
+		for (const byHour of byMetric.values()) {
+			let day: Group | undefined;
+			// A series' hours in one batch are few (usually one); a day's group collects those of the same day.
+			const days = byHour.size === 1 ? null : new Map<number, Group>();
+			for (const h of byHour.values()) {
+				const bucket = Math.floor(h.bucket / DAY_MS) * DAY_MS;
+				day = days ? days.get(bucket) : undefined;
+				if (!day) {
+					day = { ...h, bucket };
+					days?.set(bucket, day);
+					daily.push(day);
+					continue;
+				}
+				day.n += h.n;
+				day.sum += h.sum;
+				if (h.min < day.min) day.min = h.min;
+				if (h.max > day.max) day.max = h.max;
+				if (h.lastAt > day.lastAt) {
+					day.lastAt = h.lastAt;
+					day.lastValue = h.lastValue;
+				}
+			}
+		}
+	}
+	return { hourly, daily };
+}
+
+/** The 25 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings. */
+export function fastInsertParams(readings: readonly Reading[]): string[] {
+	const { hourly, daily } = rollupGroups(readings);
+	return [...readingColumns(readings, true), ...groupColumns(hourly), ...groupColumns(daily)];
+}
+
+/** The nine unnest parameters of rollup groups. */
+function groupColumns(groups: readonly Group[]): string[] {
+	const n = groups.length;
+	const device = new Array<string>(n);
+	const metric = new Array<string>(n);
+	const bucket = new Array<number>(n);
+	const count = new Array<number>(n);
+	const sum = new Array<number>(n);
+	const min = new Array<number>(n);
+	const max = new Array<number>(n);
+	const lastAt = new Array<number>(n);
+	const lastValue = new Array<number>(n);
+	for (let i = 0; i < n; i++) {
+		const g = groups[i];
+		device[i] = g.deviceId;
+		metric[i] = g.metric;
+		bucket[i] = g.bucket;
+		count[i] = g.n;
+		sum[i] = g.sum;
+		min[i] = g.min;
+		max[i] = g.max;
+		lastAt[i] = g.lastAt;
+		lastValue[i] = g.lastValue;
+	}
+	return [textArrayLiteral(device), textArrayLiteral(metric), ...[bucket, count, sum, min, max, lastAt, lastValue].map(numberArrayLiteral)];
+}
 
 /** Batches written with ON CONFLICT after a duplicate was seen: redeliveries come in bursts (a reconnect, a restart). */
 const CAREFUL_BATCHES = 20;
@@ -352,15 +483,15 @@ export class BatchWriter {
 		const careful = this.careful > 0 || !readings.length;
 		if (this.careful > 0) this.careful--;
 		try {
-			return await this.writeTx(readings, dead, careful ? READINGS_INSERT_SQL : READINGS_INSERT_FAST_SQL);
+			return await this.writeTx(readings, dead, !careful);
 		} catch (err) {
 			if (careful || (err as { code?: string }).code !== '23505') throw err;
 			this.careful = CAREFUL_BATCHES;
-			return await this.writeTx(readings, dead, READINGS_INSERT_SQL);
+			return await this.writeTx(readings, dead, false);
 		}
 	}
 
-	private async writeTx(readings: Reading[], dead: DeadLetter[], insertSql: string): Promise<BatchResult> {
+	private async writeTx(readings: Reading[], dead: DeadLetter[], fast: boolean): Promise<BatchResult> {
 		// Per device, then per metric: no key string built per reading.
 		const latestMap = new Map<string, Map<string, Reading>>();
 		const seen = new Map<string, Date>();
@@ -384,8 +515,13 @@ export class BatchWriter {
 				// from its RETURNING — only rows actually stored, so a redelivered reading (ON CONFLICT DO NOTHING) is
 				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
 				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
-				const res = await q.query<{ inserted: number }>(insertSql, readingColumns(readings, true));
-				inserted = res.rows[0].inserted;
+				if (fast) {
+					await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
+					inserted = readings.length;
+				} else {
+					const res = await q.query<{ inserted: number }>(READINGS_INSERT_SQL, readingColumns(readings, true));
+					inserted = res.rows[0].inserted;
+				}
 				await q.query(
 					`INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
 					 SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f

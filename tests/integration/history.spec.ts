@@ -103,6 +103,49 @@ describe('rollups kept by the batch writer', () => {
 			expect(got).toEqual(want);
 		}
 	});
+
+	it('equal the raw aggregates when every batch takes the fast path (groups formed by the writer)', async () => {
+		// Only new readings, so no batch falls back to the careful statement: the rollups come from the writer's own
+		// hourly and daily groups. Batches of up to 500 rows span many hours and UTC days per series, shuffled within
+		// a batch, and a later batch brings readings for buckets already written (late data, older and newer).
+		await t.db.query('TRUNCATE readings, readings_hourly, readings_daily');
+		const sut = new BatchWriter(t.db, { maxRows: 500, maxAgeMs: 2 });
+		const t0 = Date.UTC(2026, 2, 1, 21, 13, 0);
+		const all: Reading[] = [];
+		for (let m = 0; m < 4 * 24 * 60; m += 5) {
+			for (const dev of ['F-01', 'F-02', 'F-03']) {
+				all.push(reading(dev, 'water_level_m', t0 + m * 60_000 + 17, 2 + Math.cos(m / 37) * (dev === 'F-02' ? 3 : 1)));
+				if (m % 15 === 0) all.push(reading(dev, 'battery_v', t0 + m * 60_000 + 17, 3.3 + ((m / 15) % 7) / 10));
+			}
+		}
+		// Deterministic shuffle, then the late half of every tenth reading held back for the end.
+		let seed = 7;
+		const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+		for (let i = all.length - 1; i > 0; i--) {
+			const j = Math.floor(rnd() * (i + 1));
+			[all[i], all[j]] = [all[j], all[i]];
+		}
+		const late = all.filter((_, i) => i % 10 === 0);
+		const first = all.filter((_, i) => i % 10 !== 0);
+		const sends: Promise<void>[] = [];
+		for (let i = 0; i < first.length; ) {
+			const size = 1 + (i % 9);
+			sends.push(sut.add(first.slice(i, i + size)));
+			i += size;
+		}
+		await Promise.all(sends);
+		await sut.add(late);
+		await sut.close();
+		expect(sut.stats.duplicates).toBe(0); // no batch fell back to the careful statement
+		expect(sut.stats.batches).toBeGreaterThan(5);
+		expect(sut.stats.inserted).toBe(all.length);
+		for (const [table, unit] of [['readings_hourly', 'hour'], ['readings_daily', 'day']] as const) {
+			const want = norm((await t.db.query<Agg>(expected(unit))).rows);
+			const got = norm((await t.db.query<Agg>(actual(table))).rows);
+			expect(got.length).toBeGreaterThan(unit === 'hour' ? 200 : 10);
+			expect(got).toEqual(want);
+		}
+	});
 });
 
 describe.skipIf(!!REAL_DB)('GET /api/v1/sensors/{id}/history', () => {
