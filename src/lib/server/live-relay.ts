@@ -65,6 +65,18 @@ export function encodeEvent(origin: string, event: LoggedEvent, data: LiveEvents
 	return out;
 }
 
+/** Payloads per NOTIFY statement, under PostgreSQL's 65,535 bind parameters. */
+const NOTIFY_PARAMS = 1000;
+
+/**
+ * One statement that sends `payloads` in order, each its own bind parameter: as a text[] parameter pg would escape
+ * every quote of every JSON payload (twice over, a tenth of the ingest's allocations: BENCHMARKS.md, session 6).
+ */
+export function notifyStatement(payloads: readonly string[]): [string, string[]] {
+	const refs = payloads.map((_, i) => `$${i + 2}`).join(', ');
+	return [`SELECT pg_notify($1, p) FROM unnest(ARRAY[${refs}]::text[]) WITH ORDINALITY AS x(p, i) ORDER BY i`, [LIVE_CHANNEL, ...payloads]];
+}
+
 /**
  * Sends this process's live events to PostgreSQL. Sends are queued and go one statement at a time, in order; if one
  * fails (database away) its events are lost and the next successful send starts with a `gap`, so listeners resync.
@@ -78,7 +90,7 @@ export function startRelayOut(bus: LiveBus, db: Db, log: Logger): () => Promise<
 			const payloads = lost ? [JSON.stringify({ o: bus.epoch, e: 'gap' } satisfies Envelope), ...queue] : queue;
 			queue = [];
 			try {
-				await db.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS x(p, i) ORDER BY i', [LIVE_CHANNEL, payloads]);
+				for (let i = 0; i < payloads.length; i += NOTIFY_PARAMS) await db.query(...notifyStatement(payloads.slice(i, i + NOTIFY_PARAMS)));
 				lost = false;
 			} catch (err) {
 				if (!lost) log.warn({ err: (err as Error).message, events: payloads.length }, 'could not relay live events; consoles elsewhere will resync');
