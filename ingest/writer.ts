@@ -11,6 +11,7 @@
 import type { Db } from '../src/lib/server/db.js';
 import type { Logger } from '../src/lib/server/log.js';
 import type { Reading } from '../src/lib/domain/types.js';
+import { READINGS_COPY_SQL, readingsCopyData } from './copy-binary.js';
 
 export interface DeadLetter {
 	topic: string;
@@ -244,6 +245,19 @@ export function rollupGroups(readings: readonly Reading[]): { hourly: Group[]; d
 		}
 	}
 	return { hourly, daily };
+}
+
+/**
+ * The fast path's rollups alone (hourly $1…$9, daily $10…$18), for a real PostgreSQL, where the readings themselves go
+ * in by binary COPY (copy-binary.ts) in the same transaction.
+ */
+export const ROLLUP_GROUPS_SQL = `WITH hourly AS (${rollupUpsert('readings_hourly', groupsSource(1))}
+	 )${rollupUpsert('readings_daily', groupsSource(10))}`;
+
+/** The 18 parameters of ROLLUP_GROUPS_SQL for a batch of new readings. */
+export function rollupGroupParams(readings: readonly Reading[]): string[] {
+	const { hourly, daily } = rollupGroups(readings);
+	return [...groupColumns(hourly), ...groupColumns(daily)];
 }
 
 /** The 25 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings. */
@@ -515,7 +529,13 @@ export class BatchWriter {
 				// from its RETURNING — only rows actually stored, so a redelivered reading (ON CONFLICT DO NOTHING) is
 				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
 				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
-				if (fast) {
+				if (fast && q.copyFrom) {
+					// A real PostgreSQL: the rows by binary COPY, then the rollups of the writer's groups. A duplicate
+					// fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
+					await q.copyFrom(READINGS_COPY_SQL, readingsCopyData(readings));
+					await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
+					inserted = readings.length;
+				} else if (fast) {
 					await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
 					inserted = readings.length;
 				} else {

@@ -4,7 +4,9 @@
 // all see the same table sizes:
 //   careful — INSERT … ON CONFLICT DO NOTHING RETURNING feeding two rollup upserts (READINGS_INSERT_SQL), after a duplicate;
 //   fast    — a plain INSERT and the upserts of the groups the writer formed itself (READINGS_INSERT_FAST_SQL), the usual
-//             case; its time includes forming the groups and their parameters in JavaScript.
+//             case on the embedded database; its time includes forming the groups and their parameters in JavaScript;
+//   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts), then the same
+//             group upserts (ROLLUP_GROUPS_SQL); its time includes encoding the rows.
 // Each batch is its own transaction (COMMIT included in the time, as in the writer). Creates and drops `shudi_bench_<rand>`.
 //
 //   npm run bench:rollup -- [--db postgres://postgres@127.0.0.1:5432/test] [--rows 15000] [--rounds 30] [--devices 1000]
@@ -13,7 +15,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openDb } from '../src/lib/server/db.js';
 import { migrate } from '../src/lib/server/migrate.js';
-import { READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, fastInsertParams } from '../ingest/writer.js';
+import { READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, fastInsertParams, rollupGroupParams } from '../ingest/writer.js';
+import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import type { Reading } from '../src/lib/domain/types.js';
 
 const BASELINE_SQL = `INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
@@ -74,18 +77,21 @@ async function main() {
 	try {
 		await migrate(db);
 		const version = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-		const kinds = ['baseline', 'careful', 'fast'] as const;
-		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [] };
+		const kinds = ['baseline', 'careful', 'fast', 'copy'] as const;
+		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [], copy: [] };
 		// Disjoint time lines so the statements never conflict with each other's rows.
-		const bases = { baseline: Date.UTC(2026, 0, 1), careful: Date.UTC(2026, 6, 1), fast: Date.UTC(2026, 9, 1) };
+		const bases = { baseline: Date.UTC(2026, 0, 1), careful: Date.UTC(2026, 3, 1), fast: Date.UTC(2026, 6, 1), copy: Date.UTC(2026, 9, 1) };
 		for (let r = 0; r < ROUNDS + 2; r++) {
-			for (let k = 0; k < 3; k++) {
-				const which = kinds[(r + k) % 3];
+			for (let k = 0; k < kinds.length; k++) {
+				const which = kinds[(r + k) % kinds.length];
 				const params = batch(r, bases[which]);
-				const readings: Reading[] | null = which === 'fast' ? asReadings(params) : null;
+				const readings: Reading[] = which === 'fast' || which === 'copy' ? asReadings(params) : [];
 				const t0 = performance.now();
 				await db.tx(async (q) => {
-					if (readings) await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
+					if (which === 'copy') {
+						await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(readings));
+						await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
+					} else if (which === 'fast') await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
 					else await q.query(which === 'baseline' ? BASELINE_SQL : READINGS_INSERT_SQL, params);
 				});
 				// The first two rounds warm caches and plans; they are not counted.
@@ -93,15 +99,18 @@ async function main() {
 			}
 		}
 		const check = await db.query<{ raw: number; hourly: number }>(
-			"SELECT (SELECT count(*)::int FROM readings WHERE observed_at >= '2026-07-01') AS raw, (SELECT sum(n)::int FROM readings_hourly) AS hourly"
+			"SELECT (SELECT count(*)::int FROM readings WHERE observed_at >= '2026-04-01') AS raw, (SELECT sum(n)::int FROM readings_hourly) AS hourly"
 		);
 		const b = median(times.baseline);
 		const w = median(times.careful);
 		const f = median(times.fast);
+		const c = median(times.copy);
 		console.log(`PostgreSQL ${version}; ${ROWS}-row batches (${DEVICES} devices × 3 metrics), ${ROUNDS} rounds each, rotating`);
 		console.log(`baseline  INSERT … ON CONFLICT DO NOTHING                    median ${b.toFixed(1)} ms  p90 ${p90(times.baseline).toFixed(1)} ms`);
 		console.log(`careful   INSERT … RETURNING → grouped → hourly + daily upsert median ${w.toFixed(1)} ms  p90 ${p90(times.careful).toFixed(1)} ms`);
 		console.log(`fast      INSERT + writer's groups → hourly + daily upsert      median ${f.toFixed(1)} ms  p90 ${p90(times.fast).toFixed(1)} ms`);
+		console.log(`copy      COPY (binary) + writer's groups → hourly + daily upsert median ${c.toFixed(1)} ms  p90 ${p90(times.copy).toFixed(1)} ms`);
+		console.log(`copy / fast ${(c / f).toFixed(2)}, copy / careful ${(c / w).toFixed(2)}`);
 		console.log(`rollup cost per batch: careful +${(w - b).toFixed(1)} ms (+${(((w - b) / b) * 100).toFixed(0)} %), fast +${(f - b).toFixed(1)} ms (+${(((f - b) / b) * 100).toFixed(0)} %); fast / careful ${(f / w).toFixed(2)}`);
 		console.log(`check: ${check.rows[0].raw} raw rows = ${check.rows[0].hourly} counted in readings_hourly`);
 	} finally {

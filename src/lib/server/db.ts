@@ -3,6 +3,7 @@
 // Two back ends behind one pg-style API: a real PostgreSQL/TimescaleDB through `pg`, or the embedded PGlite
 // (PostgreSQL compiled to WASM) persisted under DATA_DIR, so `npm start` needs nothing but Node.js.
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from './log.js';
 
@@ -18,6 +19,11 @@ export interface Queryable {
 export interface TxQueryable extends Queryable {
 	/** Runs a script of several statements inside the transaction (migrations). */
 	exec(sql: string): Promise<void>;
+	/**
+	 * Runs `COPY … FROM STDIN` with `data` as its whole input (a real PostgreSQL only: PGlite breaks on COPY FROM
+	 * STDIN, so it has no copyFrom and callers keep a statement of their own for it).
+	 */
+	copyFrom?(sql: string, data: Buffer): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -125,7 +131,20 @@ function openPostgres(url: string, opts: OpenDbOptions): Db {
 						}),
 					exec: async (sql) => {
 						await timed(log, sql, () => client.query(sql));
-					}
+					},
+					copyFrom: (sql, data) =>
+						timed(
+							log,
+							sql,
+							() =>
+								new Promise<void>((resolve, reject) => {
+									// pg-copy-streams: 'finish' once PostgreSQL has taken every row (ReadyForQuery), 'error' on its refusal.
+									const stream = client.query(copyFromStdin(sql));
+									stream.on('error', reject);
+									stream.on('finish', () => resolve());
+									stream.end(data);
+								})
+						)
 				};
 				const out = await fn(q);
 				await client.query('COMMIT');
