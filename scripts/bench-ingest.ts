@@ -2,7 +2,9 @@
 // compared with the broker's bare pass-through rate on the same machine (STYLE.md habit 8: a performance claim lives
 // in a benchmark that prints its baseline). Each run has two phases with the same publishers, QoS and payloads:
 //   1. baseline — a subscriber that only counts (MQTT 5, receive maximum 65535, like the ingest);
-//   2. ingest   — `ingest/main.ts` as a child process (so its RSS is its own), stored rows counted in PostgreSQL.
+//   2. ingest   — the ingest worker as a child process (so its RSS is its own): by default the bundle
+//                 `npm run start:ingest` runs (build-ingest/main.js, built first), `--ingest-entry source` for
+//                 ingest/main.ts through tsx; stored rows counted in PostgreSQL.
 // It creates and drops its own database `shudi_bench_<rand>`. The helpers below (spawnIngest, Publisher, payloads)
 // are exported for tests/integration/ingest-faults.spec.ts, which drives the same child process.
 //
@@ -10,7 +12,8 @@
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N] [--receive-max N]
 //                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
-import { spawn, type ChildProcess } from 'node:child_process';
+//                           [--ingest-entry build|source]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -57,6 +60,20 @@ export interface SpawnIngestOptions {
 	nodeArgs?: string[];
 	/** Ready once this log line appears; default 'ingest running'. */
 	readyLog?: RegExp;
+	/**
+	 * 'build' runs build-ingest/main.js, the bundle `npm run start:ingest` runs (call buildIngest() first); 'source'
+	 * (default) runs ingest/main.ts through tsx.
+	 */
+	entry?: 'build' | 'source';
+}
+
+/**
+ * Bundles the ingest worker as `npm run start:ingest` does (`npm run build:ingest`: vite.ingest.config.ts →
+ * build-ingest/main.js). About a second.
+ */
+export function buildIngest(): void {
+	const r = spawnSync(process.execPath, [resolve(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.ingest.config.ts'], { cwd: ROOT, stdio: 'inherit' });
+	if (r.status !== 0) throw new Error(`building the ingest failed (exit ${r.status})`);
 }
 
 /**
@@ -69,8 +86,9 @@ export function shippedIngestNodeArgs(): string[] {
 }
 
 /**
- * Starts `node --import tsx ingest/main.ts` with the shipped node flags unless `nodeArgs` are given (not `npx tsx`: then the pid we hold is the ingest itself, so SIGKILL
- * really kills it and /proc/<pid>/status is its RSS) and waits until it logs that it is running.
+ * Starts the ingest — `node build-ingest/main.js` (entry 'build', as shipped) or `node --import tsx ingest/main.ts` — with
+ * the shipped node flags unless `nodeArgs` are given (node itself, not `npm run` or `npx tsx`: then the pid we hold is the
+ * ingest itself, so SIGKILL really kills it and /proc/<pid>/status is its RSS) and waits until it logs that it is running.
  */
 export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
 	const env: NodeJS.ProcessEnv = { ...process.env };
@@ -85,7 +103,8 @@ export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
 		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {}),
 		...(o.receiveMax ? { INGEST_RECEIVE_MAX: String(o.receiveMax) } : {})
 	});
-	const child = spawn(process.execPath, [...(o.nodeArgs ?? shippedIngestNodeArgs()), '--import', 'tsx', 'ingest/main.ts'], {
+	const entry = o.entry === 'build' ? ['build-ingest/main.js'] : ['--import', 'tsx', 'ingest/main.ts'];
+	const child = spawn(process.execPath, [...(o.nodeArgs ?? shippedIngestNodeArgs()), ...entry], {
 		cwd: ROOT,
 		env,
 		stdio: ['ignore', 'pipe', 'pipe']
@@ -381,6 +400,8 @@ interface Args {
 	cpuProf?: string;
 	/** Extra node flags for the ingest child, e.g. --max-old-space-size=256. */
 	ingestNodeArgs: string[];
+	/** The bundle `npm run start:ingest` runs (default), or the TypeScript source through tsx. */
+	ingestEntry: 'build' | 'source';
 	/** The bench's own mosquitto, for CPU accounting. */
 	brokerPid?: number;
 	batchRows?: number;
@@ -528,6 +549,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			batchRows: a.batchRows,
 			batchMs: a.batchMs,
 			receiveMax: a.receiveMax,
+			entry: a.ingestEntry,
 			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : [])]
 		});
 		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
@@ -723,7 +745,9 @@ async function main(): Promise<void> {
 			'batch-rows': { type: 'string' },
 			'batch-ms': { type: 'string' },
 			'receive-max': { type: 'string' },
-			'skip-baseline': { type: 'boolean', default: false }
+			'skip-baseline': { type: 'boolean', default: false },
+			// 'build' (default): build-ingest/main.js, what `npm run start:ingest` runs; 'source': ingest/main.ts through tsx.
+			'ingest-entry': { type: 'string', default: 'build' }
 		},
 		strict: true
 	});
@@ -743,10 +767,13 @@ async function main(): Promise<void> {
 		rate: int('rate', v.rate, 0),
 		cpuProf: v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined,
 		ingestNodeArgs: v['ingest-node-args']!.split(/\s+/).filter(Boolean),
+		ingestEntry: v['ingest-entry'] === 'source' ? 'source' : 'build',
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined,
 		receiveMax: v['receive-max'] ? int('receive-max', v['receive-max'], 100) : undefined
 	};
+	if (v['ingest-entry'] !== 'build' && v['ingest-entry'] !== 'source') throw new Error(`--ingest-entry must be build or source (got ${JSON.stringify(v['ingest-entry'])})`);
+	if (a.ingestEntry === 'build') buildIngest();
 	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
 	const own = v.url ? null : await startOwnMosquitto();
 	if (own) {

@@ -1,9 +1,10 @@
-// The ingest as its own process (`ingest/main.ts`) against real PostgreSQL and Mosquitto, under faults: killed
+// The ingest as its own process — the bundle `npm run start:ingest` runs (build-ingest/main.js, built once here from
+// ingest/main.ts) — against real PostgreSQL and Mosquitto, under faults: killed
 // mid-stream, database gone for seconds, a barrage of hostile messages, and two workers sharing one subscription.
 // The contract under test (DOMAIN.md "MQTT contract"): every reading a device sends is stored exactly once, every
 // message or value that cannot be stored becomes a dead letter with a reason, and one bad input never stops the rest.
 // Needs separate processes and a real broker, so it runs only with TEST_DATABASE_URL and TEST_MQTT_URL set.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { Db } from '../../src/lib/server/db';
 import { LiveBus } from '../../src/lib/server/events';
 import { startRelayIn } from '../../src/lib/server/live-relay';
 import { logger } from '../../src/lib/server/log';
-import { Publisher, dropSession, nativePayload, nativeTopic, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/bench-ingest';
+import { Publisher, buildIngest, dropSession, nativePayload, nativeTopic, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/bench-ingest';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -38,7 +39,7 @@ async function addDevices(d: Db, n: number, prefix = uniq('F')): Promise<string[
 
 /** Starts an ingest child; afterwards it is SIGKILLed if still alive and its persistent session is removed. */
 async function ingest(o: Omit<SpawnIngestOptions, 'mqttUrl'> & { probe?: Db }): Promise<IngestChild> {
-	const child = await spawnIngest({ mqttUrl: REAL_MQTT!, ...o });
+	const child = await spawnIngest({ mqttUrl: REAL_MQTT!, entry: 'build', ...o });
 	cleanup.push(() => child.kill());
 	cleanup.push(() => dropSession(REAL_MQTT!, o.clientId)); // runs after the kill (cleanup is LIFO)
 	if (o.probe) await waitUntilSubscribed(REAL_MQTT!, o.probe, uniq('probe'));
@@ -88,6 +89,8 @@ async function expectExactlyOnce(d: Db, ids: string[], n: number, timeoutMs: num
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!REAL_DB || !REAL_MQTT)('ingest process under faults (PostgreSQL + Mosquitto)', () => {
+	beforeAll(() => buildIngest(), 60_000);
+
 	it('loses and duplicates nothing when SIGKILLed mid-stream and restarted with the same client id', { timeout: 60_000 }, async () => {
 		const t = await db();
 		const ids = await addDevices(t.db, 20);
