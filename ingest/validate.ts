@@ -71,8 +71,8 @@ function resolveTime(ts: unknown, receivedAt: Date): ItemTime {
 	if (typeof ts === 'number') t = Number.isFinite(ts) && ts >= MIN_EPOCH_MS ? ts : NaN;
 	else if (typeof ts === 'string') t = parseIsoTimestamp(ts);
 	else t = NaN;
-	// Beyond ±8.64e15 ms a Date is invalid.
-	if (Number.isNaN(t) || Number.isNaN(new Date(t).getTime())) return { error: 'bad_timestamp' };
+	// Beyond ±8.64e15 ms a Date is invalid (ECMA-262 "Time Values and Time Range").
+	if (!(Math.abs(t) <= 8.64e15)) return { error: 'bad_timestamp' };
 	if (t < TRUSTED_SINCE_MS || t > receivedAt.getTime() + MAX_FUTURE_MS) {
 		return { observedAt: receivedAt, flags: READING_FLAGS.CLOCK_UNTRUSTED };
 	}
