@@ -149,31 +149,57 @@ function readingsInsertSql(): string {
 export const READINGS_INSERT_SQL = readingsInsertSql();
 
 /**
- * The fast path, for batches that hold no reading stored before: a plain INSERT of the readings (it fails whole with
- * 23505 on a duplicate, see BatchWriter.write()), and the rollups from groups the writer has already formed
- * (`rollupGroups`): every row of such a batch is stored, so the groups are exactly what RETURNING would have fed the
- * rollups, without PostgreSQL grouping every row again (BENCHMARKS.md, session 6). $1…$7 are the readings, $8…$16 the
- * hourly groups, $17…$25 the daily ones (device, metric, bucket ms, n, sum, min, max, last ms, last value).
+ * The fast path's rollups and latest values, for batches that hold no reading stored before (the readings themselves
+ * go in by binary COPY on PostgreSQL, or by the INSERT of READINGS_INSERT_FAST_SQL on PGlite, and fail whole with 23505
+ * on a duplicate: see BatchWriter.write()). Every row of such a batch is stored, so the writer's own hourly groups
+ * (`rollupGroups`) are exactly what RETURNING would have fed the rollups; PostgreSQL groups only those (a few per
+ * series) into days, and takes each series' newest group for `latest_values` — one statement and a third of the bytes
+ * of sending readings, days and latest values each (BENCHMARKS.md, session 6). `$k…$k+10` are the hourly groups:
+ * device, metric, bucket ms, n, sum, min, max, last ms, last value, last received ms, last flags.
  */
-export const READINGS_INSERT_FAST_SQL = `WITH ins AS (
+function groupsStatement(k: number, before = ''): string {
+	const p = (i: number) => `$${k + i}`;
+	return `WITH ${before}g AS (
+	   SELECT d, m, to_timestamp(b / 1000.0) AS bucket, n, su, mi, ma, to_timestamp(la / 1000.0) AS last_at, lval,
+	          to_timestamp(lr / 1000.0) AS last_received, lf
+	   FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::float8[], ${p(3)}::int4[], ${p(4)}::float8[], ${p(5)}::float8[], ${p(6)}::float8[],
+	               ${p(7)}::float8[], ${p(8)}::float8[], ${p(9)}::float8[], ${p(10)}::int2[]) AS x(d, m, b, n, su, mi, ma, la, lval, lr, lf)
+	 ), hourly AS (${rollupUpsert('readings_hourly', 'SELECT d, m, bucket, n, su, mi, ma, last_at, lval FROM g')}
+	 ), daily AS (${rollupUpsert(
+			'readings_daily',
+			`SELECT d, m, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n)::int, sum(su), min(mi), max(ma),
+	          max(last_at), (array_agg(lval ORDER BY last_at DESC))[1]
+	   FROM g GROUP BY 1, 2, 3`
+		)}
+	 )
+	 ${latestUpsert('SELECT DISTINCT ON (d, m) d, m, last_at, lval, last_received, lf FROM g ORDER BY d, m, last_at DESC')}`;
+}
+
+/** The upsert of latest_values from `source` (device, metric, observed_at, value, received_at, flags; one row per series). */
+function latestUpsert(source: string): string {
+	return `INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
+	 ${source}
+	 ON CONFLICT (device_id, metric) DO UPDATE
+	 SET observed_at = excluded.observed_at, value = excluded.value, received_at = excluded.received_at, flags = excluded.flags
+	 WHERE excluded.observed_at >= lv.observed_at`;
+}
+
+/** The fast path on a real PostgreSQL, after the binary COPY of the readings: $1…$11 are the hourly groups. */
+export const ROLLUP_GROUPS_SQL = groupsStatement(1);
+
+/** The fast path on PGlite: the readings ($1…$7, as in READINGS_INSERT_SQL but without ON CONFLICT), then $8…$18. */
+export const READINGS_INSERT_FAST_SQL = groupsStatement(
+	8,
+	`ins AS (
 	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
 	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
 	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
-	 ), hourly AS (${rollupUpsert('readings_hourly', groupsSource(8))}
-	 )${rollupUpsert('readings_daily', groupsSource(17))}`;
-
-/** The rollup groups at parameters $k…$k+8 as rows of a rollup table. */
-function groupsSource(k: number): string {
-	const p = (i: number) => `$${k + i}`;
-	return `SELECT d, m, to_timestamp(b / 1000.0), n, su, mi, ma, to_timestamp(la / 1000.0), lv
-	   FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::float8[], ${p(3)}::int4[], ${p(4)}::float8[], ${p(5)}::float8[], ${p(6)}::float8[], ${p(7)}::float8[], ${p(8)}::float8[])
-	     AS g(d, m, b, n, su, mi, ma, la, lv)`;
-}
+	 ), `
+);
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
-/** One rollup group: a series' readings in one UTC hour or day. */
+/** One hourly rollup group: a series' readings in one UTC hour, with the newest one's value, receipt and flags. */
 interface Group {
 	deviceId: string;
 	metric: string;
@@ -184,14 +210,15 @@ interface Group {
 	max: number;
 	lastAt: number;
 	lastValue: number;
+	lastReceived: number;
+	lastFlags: number;
 }
 
 /**
- * The hourly and daily rollup groups of `readings`, as the careful statement forms them in SQL: UTC hours (epoch
- * milliseconds floored to the hour, as date_trunc('hour', … AT TIME ZONE 'UTC') does), `last_*` at the newest
- * observation, days grouped from the hours. Exported for the test that holds it equal to the SQL path.
+ * The hourly rollup groups of `readings`, as the careful statement forms them in SQL: UTC hours (epoch milliseconds
+ * floored to the hour, as date_trunc('hour', … AT TIME ZONE 'UTC') does), `last_*` at the newest observation.
  */
-export function rollupGroups(readings: readonly Reading[]): { hourly: Group[]; daily: Group[] } {
+export function rollupGroups(readings: readonly Reading[]): Group[] {
 	// Per device, then metric, then bucket: no key string built per reading.
 	const byDevice = new Map<string, Map<string, Map<number, Group>>>();
 	const hourly: Group[] = [];
@@ -204,7 +231,19 @@ export function rollupGroups(readings: readonly Reading[]): { hourly: Group[]; d
 		const bucket = Math.floor(t / HOUR_MS) * HOUR_MS;
 		const g = byHour.get(bucket);
 		if (!g) {
-			const ng: Group = { deviceId: r.deviceId, metric: r.metric, bucket, n: 1, sum: r.value, min: r.value, max: r.value, lastAt: t, lastValue: r.value };
+			const ng: Group = {
+				deviceId: r.deviceId,
+				metric: r.metric,
+				bucket,
+				n: 1,
+				sum: r.value,
+				min: r.value,
+				max: r.value,
+				lastAt: t,
+				lastValue: r.value,
+				lastReceived: r.receivedAt.getTime(),
+				lastFlags: r.flags
+			};
 			byHour.set(bucket, ng);
 			hourly.push(ng);
 			continue;
@@ -216,68 +255,30 @@ export function rollupGroups(readings: readonly Reading[]): { hourly: Group[]; d
 		if (t > g.lastAt) {
 			g.lastAt = t;
 			g.lastValue = r.value;
+			g.lastReceived = r.receivedAt.getTime();
+			g.lastFlags = r.flags;
 		}
 	}
-	const daily: Group[] = [];
-	for (const byMetric of byDevice.values()) {
-		for (const byHour of byMetric.values()) {
-			let day: Group | undefined;
-			// A series' hours in one batch are few (usually one); a day's group collects those of the same day.
-			const days = byHour.size === 1 ? null : new Map<number, Group>();
-			for (const h of byHour.values()) {
-				const bucket = Math.floor(h.bucket / DAY_MS) * DAY_MS;
-				day = days ? days.get(bucket) : undefined;
-				if (!day) {
-					day = { ...h, bucket };
-					days?.set(bucket, day);
-					daily.push(day);
-					continue;
-				}
-				day.n += h.n;
-				day.sum += h.sum;
-				if (h.min < day.min) day.min = h.min;
-				if (h.max > day.max) day.max = h.max;
-				if (h.lastAt > day.lastAt) {
-					day.lastAt = h.lastAt;
-					day.lastValue = h.lastValue;
-				}
-			}
-		}
-	}
-	return { hourly, daily };
+	return hourly;
 }
 
-/**
- * The fast path's rollups alone (hourly $1…$9, daily $10…$18), for a real PostgreSQL, where the readings themselves go
- * in by binary COPY (copy-binary.ts) in the same transaction.
- */
-export const ROLLUP_GROUPS_SQL = `WITH hourly AS (${rollupUpsert('readings_hourly', groupsSource(1))}
-	 )${rollupUpsert('readings_daily', groupsSource(10))}`;
-
-/** The 18 parameters of ROLLUP_GROUPS_SQL for a batch of new readings. */
+/** The 11 parameters of ROLLUP_GROUPS_SQL for a batch of new readings. */
 export function rollupGroupParams(readings: readonly Reading[]): string[] {
-	const { hourly, daily } = rollupGroups(readings);
-	return [...groupColumns(hourly), ...groupColumns(daily)];
+	return groupColumns(rollupGroups(readings));
 }
 
-/** The 25 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings. */
+/** The 18 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings. */
 export function fastInsertParams(readings: readonly Reading[]): string[] {
-	const { hourly, daily } = rollupGroups(readings);
-	return [...readingColumns(readings, true), ...groupColumns(hourly), ...groupColumns(daily)];
+	return [...readingColumns(readings, true), ...rollupGroupParams(readings)];
 }
 
-/** The nine unnest parameters of rollup groups. */
+/** The unnest parameters of hourly groups. */
 function groupColumns(groups: readonly Group[]): string[] {
 	const n = groups.length;
 	const device = new Array<string>(n);
 	const metric = new Array<string>(n);
-	const bucket = new Array<number>(n);
-	const count = new Array<number>(n);
-	const sum = new Array<number>(n);
-	const min = new Array<number>(n);
-	const max = new Array<number>(n);
-	const lastAt = new Array<number>(n);
-	const lastValue = new Array<number>(n);
+	const cols = Array.from({ length: 9 }, () => new Array<number>(n));
+	const [bucket, count, sum, min, max, lastAt, lastValue, lastReceived, lastFlags] = cols;
 	for (let i = 0; i < n; i++) {
 		const g = groups[i];
 		device[i] = g.deviceId;
@@ -289,15 +290,36 @@ function groupColumns(groups: readonly Group[]): string[] {
 		max[i] = g.max;
 		lastAt[i] = g.lastAt;
 		lastValue[i] = g.lastValue;
+		lastReceived[i] = g.lastReceived;
+		lastFlags[i] = g.lastFlags;
 	}
-	return [textArrayLiteral(device), textArrayLiteral(metric), ...[bucket, count, sum, min, max, lastAt, lastValue].map(numberArrayLiteral)];
+	return [textArrayLiteral(device), textArrayLiteral(metric), ...cols.map(numberArrayLiteral)];
 }
+
+/** The newest reading of each series (device and metric) in `readings`; the first of equal times. */
+export function newestPerSeries(readings: readonly Reading[]): Reading[] {
+	// Per device, then per metric: no key string built per reading.
+	const byDevice = new Map<string, Map<string, Reading>>();
+	for (const r of readings) {
+		let byMetric = byDevice.get(r.deviceId);
+		if (!byMetric) byDevice.set(r.deviceId, (byMetric = new Map()));
+		const cur = byMetric.get(r.metric);
+		if (!cur || r.observedAt > cur.observedAt) byMetric.set(r.metric, r);
+	}
+	const latest: Reading[] = [];
+	for (const byMetric of byDevice.values()) for (const r of byMetric.values()) latest.push(r);
+	return latest;
+}
+
+/** The careful path's latest values: the newest reading per series of the batch ($1…$6 as readingColumns without seq). */
+export const LATEST_SQL = latestUpsert(`SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f
+	 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[]) AS x(d, m, o, v, r, f)`);
 
 /** Batches written with ON CONFLICT after a duplicate was seen: redeliveries come in bursts (a reconnect, a restart). */
 const CAREFUL_BATCHES = 20;
 
 /** The unnest parameters of readings: device, metric, observed ms, value, received ms, flags[, seq]. */
-function readingColumns(readings: readonly Reading[], withSeq: boolean): string[] {
+export function readingColumns(readings: readonly Reading[], withSeq: boolean): string[] {
 	const n = readings.length;
 	const device = new Array<string>(n);
 	const metric = new Array<string>(n);
@@ -506,19 +528,12 @@ export class BatchWriter {
 	}
 
 	private async writeTx(readings: Reading[], dead: DeadLetter[], fast: boolean): Promise<BatchResult> {
-		// Per device, then per metric: no key string built per reading.
-		const latestMap = new Map<string, Map<string, Reading>>();
 		const seen = new Map<string, Date>();
 		for (const r of readings) {
-			let byMetric = latestMap.get(r.deviceId);
-			if (!byMetric) latestMap.set(r.deviceId, (byMetric = new Map()));
-			const cur = byMetric.get(r.metric);
-			if (!cur || r.observedAt > cur.observedAt) byMetric.set(r.metric, r);
 			const s = seen.get(r.deviceId);
 			if (!s || r.receivedAt > s) seen.set(r.deviceId, r.receivedAt);
 		}
-		const latest: Reading[] = [];
-		for (const byMetric of latestMap.values()) for (const r of byMetric.values()) latest.push(r);
+		const latest = newestPerSeries(readings);
 		let inserted = 0;
 		let online: string[] = [];
 		let revived: string[] = [];
@@ -530,8 +545,8 @@ export class BatchWriter {
 				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
 				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
 				if (fast && q.copyFrom) {
-					// A real PostgreSQL: the rows by binary COPY, then the rollups of the writer's groups. A duplicate
-					// fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
+					// A real PostgreSQL: the rows by binary COPY, then rollups and latest values from the writer's groups.
+					// A duplicate fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
 					await q.copyFrom(READINGS_COPY_SQL, readingsCopyData(readings));
 					await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
 					inserted = readings.length;
@@ -541,16 +556,9 @@ export class BatchWriter {
 				} else {
 					const res = await q.query<{ inserted: number }>(READINGS_INSERT_SQL, readingColumns(readings, true));
 					inserted = res.rows[0].inserted;
+					// Every reading of the batch, stored now or before: a redelivery may still be the newest a series has.
+					await q.query(LATEST_SQL, readingColumns(latest, false));
 				}
-				await q.query(
-					`INSERT INTO latest_values AS lv (device_id, metric, observed_at, value, received_at, flags)
-					 SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f
-					 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[]) AS x(d, m, o, v, r, f)
-					 ON CONFLICT (device_id, metric) DO UPDATE
-					 SET observed_at = excluded.observed_at, value = excluded.value, received_at = excluded.received_at, flags = excluded.flags
-					 WHERE excluded.observed_at >= lv.observed_at`,
-					readingColumns(latest, false)
-				);
 				// last_seen is written at most every LAST_SEEN_EVERY_MS per device: offline detection works in multiples
 				// of report intervals, so a few seconds of lag cost nothing, and the per-batch UPDATE of every device
 				// was a fifth of the batch time at high rates (BENCHMARKS.md).
@@ -562,12 +570,12 @@ export class BatchWriter {
 				const upd = await q.query<{ id: string; was: string }>(
 					`WITH prev AS (SELECT id, status FROM devices WHERE id = ANY($1::text[]))
 					 UPDATE devices AS d
-					 SET last_seen = GREATEST(d.last_seen, v.t),
+					 SET last_seen = GREATEST(d.last_seen, to_timestamp(v.ms / 1000.0)),
 					     status = CASE WHEN d.status IN ('unknown', 'offline') THEN 'normal' ELSE d.status END
-					 FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t), prev
+					 FROM unnest($1::text[], $2::float8[]) AS v(id, ms), prev
 					 WHERE d.id = v.id AND prev.id = d.id
 					 RETURNING d.id, prev.status AS was`,
-					[ids, ids.map((id) => seen.get(id)!.toISOString())]
+					[textArrayLiteral(ids), numberArrayLiteral(ids.map((id) => seen.get(id)!.getTime()))]
 				);
 				void upd;
 				online = upd.rows.filter((r) => r.was === 'offline').map((r) => r.id);

@@ -2,11 +2,14 @@
 // batch. Times the writer's two readings statements against the baseline they replaced — the plain
 // `INSERT … ON CONFLICT DO NOTHING` of the same rows — on batches of the writer's default size, rotating the order so
 // all see the same table sizes:
-//   careful — INSERT … ON CONFLICT DO NOTHING RETURNING feeding two rollup upserts (READINGS_INSERT_SQL), after a duplicate;
-//   fast    — a plain INSERT and the upserts of the groups the writer formed itself (READINGS_INSERT_FAST_SQL), the usual
-//             case on the embedded database; its time includes forming the groups and their parameters in JavaScript;
+//   careful — INSERT … ON CONFLICT DO NOTHING RETURNING feeding two rollup upserts (READINGS_INSERT_SQL), then the
+//             latest values (LATEST_SQL): the writer after a duplicate;
+//   fast    — a plain INSERT, and rollups and latest values from the hourly groups the writer formed itself
+//             (READINGS_INSERT_FAST_SQL), the usual case on the embedded database; its time includes forming the groups
+//             and their parameters in JavaScript;
 //   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts), then the same
-//             group upserts (ROLLUP_GROUPS_SQL); its time includes encoding the rows.
+//             groups statement (ROLLUP_GROUPS_SQL); its time includes encoding the rows.
+// The baseline keeps neither rollups nor latest values: the difference is what they cost.
 // Each batch is its own transaction (COMMIT included in the time, as in the writer). Creates and drops `shudi_bench_<rand>`.
 //
 //   npm run bench:rollup -- [--db postgres://postgres@127.0.0.1:5432/test] [--rows 15000] [--rounds 30] [--devices 1000]
@@ -15,7 +18,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openDb } from '../src/lib/server/db.js';
 import { migrate } from '../src/lib/server/migrate.js';
-import { READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, fastInsertParams, rollupGroupParams } from '../ingest/writer.js';
+import { LATEST_SQL, READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, fastInsertParams, newestPerSeries, readingColumns, rollupGroupParams } from '../ingest/writer.js';
 import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import type { Reading } from '../src/lib/domain/types.js';
 
@@ -85,14 +88,17 @@ async function main() {
 			for (let k = 0; k < kinds.length; k++) {
 				const which = kinds[(r + k) % kinds.length];
 				const params = batch(r, bases[which]);
-				const readings: Reading[] = which === 'fast' || which === 'copy' ? asReadings(params) : [];
+				const readings: Reading[] = asReadings(params);
 				const t0 = performance.now();
 				await db.tx(async (q) => {
 					if (which === 'copy') {
 						await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(readings));
 						await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
 					} else if (which === 'fast') await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
-					else await q.query(which === 'baseline' ? BASELINE_SQL : READINGS_INSERT_SQL, params);
+					else if (which === 'careful') {
+						await q.query(READINGS_INSERT_SQL, readingColumns(readings, true));
+						await q.query(LATEST_SQL, readingColumns(newestPerSeries(readings), false));
+					} else await q.query(BASELINE_SQL, readingColumns(readings, true));
 				});
 				// The first two rounds warm caches and plans; they are not counted.
 				if (r >= 2) times[which].push(performance.now() - t0);
@@ -107,11 +113,11 @@ async function main() {
 		const c = median(times.copy);
 		console.log(`PostgreSQL ${version}; ${ROWS}-row batches (${DEVICES} devices × 3 metrics), ${ROUNDS} rounds each, rotating`);
 		console.log(`baseline  INSERT … ON CONFLICT DO NOTHING                    median ${b.toFixed(1)} ms  p90 ${p90(times.baseline).toFixed(1)} ms`);
-		console.log(`careful   INSERT … RETURNING → grouped → hourly + daily upsert median ${w.toFixed(1)} ms  p90 ${p90(times.careful).toFixed(1)} ms`);
-		console.log(`fast      INSERT + writer's groups → hourly + daily upsert      median ${f.toFixed(1)} ms  p90 ${p90(times.fast).toFixed(1)} ms`);
-		console.log(`copy      COPY (binary) + writer's groups → hourly + daily upsert median ${c.toFixed(1)} ms  p90 ${p90(times.copy).toFixed(1)} ms`);
+		console.log(`careful   INSERT … RETURNING → grouped → hourly + daily upsert; latest median ${w.toFixed(1)} ms  p90 ${p90(times.careful).toFixed(1)} ms`);
+		console.log(`fast      INSERT + writer's groups → hourly, daily, latest       median ${f.toFixed(1)} ms  p90 ${p90(times.fast).toFixed(1)} ms`);
+		console.log(`copy      COPY (binary) + writer's groups → hourly, daily, latest median ${c.toFixed(1)} ms  p90 ${p90(times.copy).toFixed(1)} ms`);
 		console.log(`copy / fast ${(c / f).toFixed(2)}, copy / careful ${(c / w).toFixed(2)}`);
-		console.log(`rollup cost per batch: careful +${(w - b).toFixed(1)} ms (+${(((w - b) / b) * 100).toFixed(0)} %), fast +${(f - b).toFixed(1)} ms (+${(((f - b) / b) * 100).toFixed(0)} %); fast / careful ${(f / w).toFixed(2)}`);
+		console.log(`rollups and latest values per batch: careful +${(w - b).toFixed(1)} ms (+${(((w - b) / b) * 100).toFixed(0)} %), fast +${(f - b).toFixed(1)} ms (+${(((f - b) / b) * 100).toFixed(0)} %); fast / careful ${(f / w).toFixed(2)}`);
 		console.log(`check: ${check.rows[0].raw} raw rows = ${check.rows[0].hourly} counted in readings_hourly`);
 	} finally {
 		await db.close();

@@ -108,14 +108,15 @@ describe('rollups kept by the batch writer', () => {
 		// Only new readings, so no batch falls back to the careful statement: the rollups come from the writer's own
 		// hourly and daily groups. Batches of up to 500 rows span many hours and UTC days per series, shuffled within
 		// a batch, and a later batch brings readings for buckets already written (late data, older and newer).
-		await t.db.query('TRUNCATE readings, readings_hourly, readings_daily');
+		await t.db.query('TRUNCATE readings, readings_hourly, readings_daily, latest_values');
 		const sut = new BatchWriter(t.db, { maxRows: 500, maxAgeMs: 2 });
 		const t0 = Date.UTC(2026, 2, 1, 21, 13, 0);
 		const all: Reading[] = [];
 		for (let m = 0; m < 4 * 24 * 60; m += 5) {
 			for (const dev of ['F-01', 'F-02', 'F-03']) {
-				all.push(reading(dev, 'water_level_m', t0 + m * 60_000 + 17, 2 + Math.cos(m / 37) * (dev === 'F-02' ? 3 : 1)));
-				if (m % 15 === 0) all.push(reading(dev, 'battery_v', t0 + m * 60_000 + 17, 3.3 + ((m / 15) % 7) / 10));
+				// Flags differ from reading to reading, so latest_values must take them from the newest one.
+				all.push({ ...reading(dev, 'water_level_m', t0 + m * 60_000 + 17, 2 + Math.cos(m / 37) * (dev === 'F-02' ? 3 : 1)), flags: (m / 5) % 4 });
+				if (m % 15 === 0) all.push({ ...reading(dev, 'battery_v', t0 + m * 60_000 + 17, 3.3 + ((m / 15) % 7) / 10), flags: (m / 15) % 3 });
 			}
 		}
 		// Deterministic shuffle, then the late half of every tenth reading held back for the end.
@@ -135,10 +136,25 @@ describe('rollups kept by the batch writer', () => {
 		}
 		await Promise.all(sends);
 		await sut.add(late);
+		// One batch with five readings of a series in a new hour, the newest neither first nor last: its value, receipt
+		// time and flags are the latest.
+		const tn = t0 + 5 * 86_400_000;
+		const five = [1, 5, 2, 3, 4].map((k, i) => ({ ...reading('F-01', 'water_level_m', tn + k * 60_000, 10 + k), receivedAt: new Date(tn + 600_000 - i), flags: [1, 2, 3, 0, 1][i] }));
+		await sut.add(five);
+		all.push(...five);
 		await sut.close();
+		const f01 = await t.db.query<{ value: number; received_at: Date; flags: number }>("SELECT value, received_at, flags FROM latest_values WHERE device_id = 'F-01' AND metric = 'water_level_m'");
+		expect(f01.rows[0]).toEqual({ value: 15, received_at: new Date(tn + 600_000 - 1), flags: 2 });
 		expect(sut.stats.duplicates).toBe(0); // no batch fell back to the careful statement
 		expect(sut.stats.batches).toBeGreaterThan(5);
 		expect(sut.stats.inserted).toBe(all.length);
+		// latest_values: the newest reading of each series, with its receipt time and flags.
+		const newest = await t.db.query(
+			`SELECT DISTINCT ON (device_id, metric) device_id, metric, observed_at, value, received_at, flags FROM readings ORDER BY device_id, metric, observed_at DESC`
+		);
+		const lv = await t.db.query('SELECT device_id, metric, observed_at, value, received_at, flags FROM latest_values ORDER BY device_id, metric');
+		expect(lv.rows).toHaveLength(6);
+		expect(lv.rows).toEqual(newest.rows);
 		for (const [table, unit] of [['readings_hourly', 'hour'], ['readings_daily', 'day']] as const) {
 			const want = norm((await t.db.query<Agg>(expected(unit))).rows);
 			const got = norm((await t.db.query<Agg>(actual(table))).rows);
