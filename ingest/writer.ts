@@ -134,15 +134,24 @@ function readingsInsertSql(): string {
 	   SELECT device_id, metric, date_trunc('hour', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, count(*)::int AS n, sum(value) AS sum,
 	          min(value) AS min, max(value) AS max, max(observed_at) AS last_at, (array_agg(value ORDER BY observed_at DESC))[1] AS last_value
 	   FROM ins GROUP BY 1, 2, 3
-	 ), hourly AS (${rollupUpsert('readings_hourly', 'SELECT device_id, metric, bucket, n, sum, min, max, last_at, last_value FROM hour')}
+	 ), ${rollupsFrom('hour')}
+	 SELECT count(*)::int AS inserted FROM ins`;
+}
+
+/**
+ * The `hourly` and `daily` CTEs that upsert both rollup tables from `cte`, a CTE of hourly groups (device_id, metric,
+ * bucket, n, sum, min, max, last_at, last_value; one row per series and hour): the hours as they are, the days grouped
+ * from them (a few per series) rather than from every row again.
+ */
+function rollupsFrom(cte: string): string {
+	return `hourly AS (${rollupUpsert('readings_hourly', `SELECT device_id, metric, bucket, n, sum, min, max, last_at, last_value FROM ${cte}`)}
 	 ), daily AS (${rollupUpsert(
 			'readings_daily',
 			`SELECT device_id, metric, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n)::int, sum(sum), min(min), max(max),
 	          max(last_at), (array_agg(last_value ORDER BY last_at DESC))[1]
-	   FROM hour GROUP BY 1, 2, 3`
+	   FROM ${cte} GROUP BY 1, 2, 3`
 		)}
-	 )
-	 SELECT count(*)::int AS inserted FROM ins`;
+	 )`;
 }
 
 /** The idempotent statement (exported for `npm run bench:rollup`, which times it against a plain INSERT). */
@@ -160,19 +169,12 @@ export const READINGS_INSERT_SQL = readingsInsertSql();
 function groupsStatement(k: number, before = ''): string {
 	const p = (i: number) => `$${k + i}`;
 	return `WITH ${before}g AS (
-	   SELECT d, m, to_timestamp(b / 1000.0) AS bucket, n, su, mi, ma, to_timestamp(la / 1000.0) AS last_at, lval,
-	          to_timestamp(lr / 1000.0) AS last_received, lf
+	   SELECT d AS device_id, m AS metric, to_timestamp(b / 1000.0) AS bucket, n, su AS sum, mi AS min, ma AS max,
+	          to_timestamp(la / 1000.0) AS last_at, lval AS last_value, to_timestamp(lr / 1000.0) AS last_received, lf AS flags
 	   FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::float8[], ${p(3)}::int4[], ${p(4)}::float8[], ${p(5)}::float8[], ${p(6)}::float8[],
 	               ${p(7)}::float8[], ${p(8)}::float8[], ${p(9)}::float8[], ${p(10)}::int2[]) AS x(d, m, b, n, su, mi, ma, la, lval, lr, lf)
-	 ), hourly AS (${rollupUpsert('readings_hourly', 'SELECT d, m, bucket, n, su, mi, ma, last_at, lval FROM g')}
-	 ), daily AS (${rollupUpsert(
-			'readings_daily',
-			`SELECT d, m, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n)::int, sum(su), min(mi), max(ma),
-	          max(last_at), (array_agg(lval ORDER BY last_at DESC))[1]
-	   FROM g GROUP BY 1, 2, 3`
-		)}
-	 )
-	 ${latestUpsert('SELECT DISTINCT ON (d, m) d, m, last_at, lval, last_received, lf FROM g ORDER BY d, m, last_at DESC')}`;
+	 ), ${rollupsFrom('g')}
+	 ${latestUpsert('SELECT DISTINCT ON (device_id, metric) device_id, metric, last_at, last_value, last_received, flags FROM g ORDER BY device_id, metric, last_at DESC')}`;
 }
 
 /** The upsert of latest_values from `source` (device, metric, observed_at, value, received_at, flags; one row per series). */
