@@ -40,8 +40,22 @@ function timestamptz(buf: Buffer, o: number, ms: number): void {
 	else buf.writeBigInt64BE(BigInt(ms - PG_EPOCH_MS) * 1000n, o);
 }
 
-/** The binary COPY data of `readings`, in the column order of READINGS_COPY_SQL. */
+/**
+ * The binary COPY data of `readings`, in the column order of READINGS_COPY_SQL. A value its column cannot hold (flags
+ * outside int2, a seq that is not an integer) throws with SQLSTATE 22003, as PostgreSQL would refuse it in the unnest
+ * path: the writer then treats the batch as bad data (message by message, dead letters), not as a lost connection to
+ * retry. Validation lets no such value through today.
+ */
 export function readingsCopyData(readings: readonly Reading[]): Buffer {
+	try {
+		return encode(readings);
+	} catch (err) {
+		if (!(err instanceof RangeError)) throw err;
+		throw Object.assign(new Error(`reading out of range for its column: ${err.message}`), { code: '22003' });
+	}
+}
+
+function encode(readings: readonly Reading[]): Buffer {
 	let size = SIGNATURE.length + 8 + 2;
 	for (const r of readings) size += ROW_FIXED + 3 * (r.deviceId.length + r.metric.length);
 	const buf = Buffer.allocUnsafe(size);
@@ -73,6 +87,7 @@ export function readingsCopyData(readings: readonly Reading[]): Buffer {
 			buf.writeInt32BE(-1, o);
 			o += 4;
 		} else {
+			if (!Number.isInteger(r.seq)) throw new RangeError(`seq ${r.seq} is not an integer`);
 			buf.writeInt32BE(8, o);
 			int64(buf, o + 4, r.seq);
 			o += 12;

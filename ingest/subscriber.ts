@@ -179,6 +179,14 @@ export class IngestSubscriber {
 	private flushScheduled = false;
 
 	/**
+	 * Waits one turn of the event loop: a message is marked done a few promise steps after its batch committed, and
+	 * every such step (a microtask) has run before the next macrotask. Then a flush sends every committed PUBACK.
+	 */
+	private settled(): Promise<void> {
+		return new Promise((r) => setImmediate(r));
+	}
+
+	/**
 	 * A message has committed (or MQTT.js has tried to acknowledge it): its PUBACK goes out with the others that are
 	 * ready once the current batch's promises have all settled (setImmediate), as one write.
 	 */
@@ -254,12 +262,14 @@ export class IngestSubscriber {
 		if (!c?.connected) return;
 		if (this.opts.shareGroup) await c.unsubscribeAsync(this.topics()).catch(() => undefined);
 		// Let PUBACKs of committed messages go out before the connection closes.
+		await this.settled();
 		this.flushAcks();
 	}
 
 	async stop(): Promise<void> {
 		const c = this.client;
 		if (!c) return;
+		await this.settled();
 		this.flushAcks();
 		this.client = null;
 		await new Promise<void>((r) => c.end(false, {}, () => r()));
