@@ -1,10 +1,13 @@
 // Batch writer: readings and dead letters are collected and written together by size or age (INGEST_BATCH_ROWS /
-// INGEST_BATCH_MS), in one transaction, with INSERT … SELECT FROM unnest(…) — one round trip per batch, portable to
-// PostgreSQL, TimescaleDB and PGlite. Each add() returns a promise that settles when its rows have COMMITTED: the
-// MQTT layer holds the PUBACK until then, so nothing acknowledged can be lost.
+// INGEST_BATCH_MS), in one transaction of a few statements. Each add() returns a promise that settles when its rows
+// have COMMITTED: the MQTT layer holds the PUBACK until then, so nothing acknowledged can be lost.
 // If the database is down the batch is kept and retried with back-off; new rows wait for room (bounded buffer),
 // which stops acknowledgements and lets the broker hold the rest.
-// The same statement keeps the hourly and daily rollups (readings_hourly / readings_daily) exact, for history charts.
+// Two paths, the same rows and rollups (readings_hourly / readings_daily, exact for history charts) either way:
+// - fast, for a batch with no reading stored before: readings by binary COPY on PostgreSQL (copy-binary.ts) or a
+//   plain INSERT … SELECT FROM unnest(…) on PGlite, then rollups and latest values from the writer's own hourly groups;
+// - careful, after a duplicate (23505) failed the fast path: INSERT … ON CONFLICT DO NOTHING RETURNING, the rollups fed
+//   only from the rows actually stored.
 // Times go to the database as epoch milliseconds (float8, exact for any millisecond for centuries either side of now)
 // and become timestamptz by to_timestamp(ms / 1000.0): no ISO strings to format here and parse there, a fifth of a
 // batch's cost at 15,000 rows (BENCHMARKS.md).
@@ -542,10 +545,9 @@ export class BatchWriter {
 		let wrote: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
-				// One statement: the readings INSERT, and the hourly and daily rollups (migrations/0007_rollups.sql) fed
-				// from its RETURNING — only rows actually stored, so a redelivered reading (ON CONFLICT DO NOTHING) is
-				// never counted twice. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row only once
-				// per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
+				// Rollups (migrations/0007_rollups.sql) count only rows stored by this batch: all of them on the fast path,
+				// RETURNING's on the careful one. Rows are grouped per bucket first: ON CONFLICT DO UPDATE may touch a row
+				// only once per statement. Data-modifying CTEs always run to completion, whatever the outer SELECT reads.
 				if (fast && q.copyFrom) {
 					// A real PostgreSQL: the rows by binary COPY, then rollups and latest values from the writer's groups.
 					// A duplicate fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
