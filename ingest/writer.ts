@@ -116,6 +116,11 @@ function rollupUpsert(table: 'readings_hourly' | 'readings_daily', source: strin
 	     last_at = GREATEST(t.last_at, excluded.last_at)`;
 }
 
+/** The readings of a batch from the unnest parameters $1…$7 (readingColumns with seq). */
+const READINGS_INSERT = `INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
+	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
+	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)`;
+
 /**
  * The careful statement: one batch's readings and their rollups in one statement; $1…$7 are the unnest arrays.
  * ON CONFLICT DO NOTHING keeps a redelivered reading out (idempotent storage), and the rollups are fed from RETURNING
@@ -128,9 +133,7 @@ function rollupUpsert(table: 'readings_hourly' | 'readings_daily', source: strin
  */
 function readingsInsertSql(): string {
 	return `WITH ins AS (
-	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
-	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
-	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
+	   ${READINGS_INSERT}
 	   ON CONFLICT DO NOTHING
 	   RETURNING device_id, metric, observed_at, value
 	 ), hour AS (
@@ -196,9 +199,7 @@ export const ROLLUP_GROUPS_SQL = groupsStatement(1);
 export const READINGS_INSERT_FAST_SQL = groupsStatement(
 	8,
 	`ins AS (
-	   INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
-	   SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
-	   FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
+	   ${READINGS_INSERT}
 	 ), `
 );
 

@@ -44,26 +44,15 @@ const METRICS = ['water_level_m', 'battery_v', 'rssi_dbm'];
  * Batch `b`: ROWS readings like the ingest benchmark's messages — each device reports 3 metrics at one time, devices
  * report every 10 s — so a batch touches ~ROWS/3 device×time pairs and one or two hourly buckets per device×metric.
  */
-function batch(b: number, base: number): unknown[][] {
-	const dev: string[] = [], met: string[] = [], obs: number[] = [], val: number[] = [], rec: number[] = [], flg: number[] = [], seq: (number | null)[] = [];
+function batch(b: number, base: number): Reading[] {
+	const out: Reading[] = [];
 	for (let i = 0; i < ROWS; i++) {
 		const msg = b * Math.ceil(ROWS / 3) + Math.floor(i / 3);
 		const t = base + Math.floor(msg / DEVICES) * 10_000;
-		dev.push(`BENCH-${String(msg % DEVICES).padStart(4, '0')}`);
-		met.push(METRICS[i % 3]);
-		obs.push(t);
-		val.push(Math.sin(msg) * 3 + 2);
-		rec.push(t + 200);
-		flg.push(0);
-		seq.push(msg);
+		const deviceId = `BENCH-${String(msg % DEVICES).padStart(4, '0')}`;
+		out.push({ deviceId, metric: METRICS[i % 3], observedAt: new Date(t), value: Math.sin(msg) * 3 + 2, receivedAt: new Date(t + 200), flags: 0, seq: msg });
 	}
-	return [dev, met, obs, val, rec, flg, seq];
-}
-
-/** The batch's columns as the writer's readings. */
-function asReadings(cols: unknown[][]): Reading[] {
-	const [dev, met, obs, val, rec, flg, seq] = cols as [string[], string[], number[], number[], number[], number[], number[]];
-	return dev.map((d, i) => ({ deviceId: d, metric: met[i], observedAt: new Date(obs[i]), value: val[i], receivedAt: new Date(rec[i]), flags: flg[i], seq: seq[i] }));
+	return out;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -87,8 +76,7 @@ async function main() {
 		for (let r = 0; r < ROUNDS + 2; r++) {
 			for (let k = 0; k < kinds.length; k++) {
 				const which = kinds[(r + k) % kinds.length];
-				const params = batch(r, bases[which]);
-				const readings: Reading[] = asReadings(params);
+				const readings = batch(r, bases[which]);
 				const t0 = performance.now();
 				await db.tx(async (q) => {
 					if (which === 'copy') {

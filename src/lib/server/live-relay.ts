@@ -72,7 +72,7 @@ const NOTIFY_PARAMS = 1000;
  * One statement that sends `payloads` in order, each its own bind parameter: as a text[] parameter pg would escape
  * every quote of every JSON payload (twice over, a tenth of the ingest's allocations: BENCHMARKS.md, session 6).
  */
-export function notifyStatement(payloads: readonly string[]): [string, string[]] {
+function notifyStatement(payloads: readonly string[]): [string, string[]] {
 	const refs = payloads.map((_, i) => `$${i + 2}`).join(', ');
 	return [`SELECT pg_notify($1, p) FROM unnest(ARRAY[${refs}]::text[]) WITH ORDINALITY AS x(p, i) ORDER BY i`, [LIVE_CHANNEL, ...payloads]];
 }
