@@ -807,3 +807,18 @@ describe('replaySeries', () => {
 		expect(replaySeries({ kind: 'river_level', thresholds, series }, times)).toEqual(replay({ kind: 'river_level', thresholds, history }, times));
 	});
 });
+
+describe('details: the words the duty room reads', () => {
+	// The detail is written when read (replay judges every step; the rule runner reads only the steps that change an
+	// alarm): the words must be the same as if written at once, and survive JSON.
+	it.each<[string, RuleResult, string]>([
+		['held by hysteresis', one(sut({ kind: 'soil_moisture', history: [p('soil_moisture_pct', 0, 39)], previous: { soil_moisture: 'yellow' } }), 'soil_moisture'), '土壤含水率 39%，达到黄色阈值 40%，未越过解除值 38，保持黄色'],
+		['waiting for repeats', one(sut({ kind: 'crack', baseline: { crack_mm: 0 }, history: [p('crack_mm', 0, 2.6)] }), 'crack'), '裂缝相对基准变化 2.6 mm，正常，达到橙色阈值 2 仅 1 次，需连续 2 次确认'],
+		['battery low, prefixed', one(sut({ kind: 'crack', history: [p('battery_v', 0, 3.3)] }), 'battery_low'), '电量低：电池电压 3.3 V，低于蓝色阈值 3.4 V'],
+		['battery fine, no prefix', one(sut({ kind: 'crack', history: [p('battery_v', 0, 3.9)] }), 'battery_low'), '电池电压 3.9 V，正常']
+	])('%s', (_, r, words) => {
+		expect(r.detail).toBe(words);
+		expect(r.detail).toBe(words); // read twice: the same words
+		expect(JSON.parse(JSON.stringify(r))).toEqual({ rule: r.rule, level: r.level, value: r.value, threshold: r.threshold, detail: words });
+	});
+});

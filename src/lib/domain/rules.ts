@@ -578,8 +578,12 @@ function makeSpec(ctx: Ctx, rule: RuleId, levels: [Level, number | null][], dire
 interface Decision {
 	level: Level | 'normal';
 	threshold?: number;
-	/** Why the level is what it is, beyond "reached": held by hysteresis, or waiting for repeats. */
-	note: string;
+	/**
+	 * Why the level is what it is, beyond "reached" (absent: nothing to add): held by hysteresis until the value passes
+	 * `clear`, or the latest value reaches `raw` only `count` times in a row of the `need` that confirm it. Kept as
+	 * figures, not words: the detail is written only when read (see Judgement).
+	 */
+	why?: { held: true; clear: number } | { held: false; raw: Level; threshold: number; count: number; need: number };
 }
 
 /**
@@ -611,15 +615,22 @@ function decide(values: number[], spec: Spec, previous: RuleLevel | undefined): 
 	const level = LEVEL_RANK[confirmed] >= LEVEL_RANK[held] ? confirmed : held;
 	const band = spec.bands.find((b) => b.level === level);
 	const raw = rawLevel(latest, spec);
-	let note = '';
+	const d: Decision = { level, threshold: band?.threshold ?? spec.bands[0]?.threshold };
 	if (level !== 'normal' && LEVEL_RANK[raw] < LEVEL_RANK[level] && band) {
-		note = `，未越过解除值 ${fmt(band.clear)}，保持${LEVEL_ZH[level]}`;
-	} else if (LEVEL_RANK[raw] > LEVEL_RANK[level]) {
+		d.why = { held: true, clear: band.clear };
+	} else if (raw !== 'normal' && LEVEL_RANK[raw] > LEVEL_RANK[level]) {
 		const rawBand = spec.bands.find((b) => b.level === raw)!;
-		const count = countTrailing(values, (v) => reaches(v, rawBand.threshold, spec));
-		note = `，达到${LEVEL_ZH[raw]}阈值 ${fmt(rawBand.threshold)} 仅 ${count} 次，需连续 ${spec.minRepeats} 次确认`;
+		d.why = { held: false, raw, threshold: rawBand.threshold, count: countTrailing(values, (v) => reaches(v, rawBand.threshold, spec)), need: spec.minRepeats };
 	}
-	return { level, threshold: band?.threshold ?? spec.bands[0]?.threshold, note };
+	return d;
+}
+
+/** The words for Decision.why, after the reached/normal clause. */
+function note(d: Decision): string {
+	const w = d.why;
+	if (!w) return '';
+	if (w.held) return `，未越过解除值 ${fmt(w.clear)}，保持${LEVEL_ZH[d.level]}`;
+	return `，达到${LEVEL_ZH[w.raw]}阈值 ${fmt(w.threshold)} 仅 ${w.count} 次，需连续 ${w.need} 次确认`;
 }
 
 function countTrailing(values: number[], ok: (v: number) => boolean): number {
@@ -628,15 +639,48 @@ function countTrailing(values: number[], ok: (v: number) => boolean): number {
 	return n;
 }
 
-function result(rule: RuleId, d: Decision, value: number, what: string, unit: string, spec: Spec): RuleResult {
+/**
+ * A rule's judgement at one time. Its Chinese `detail` is written each time it is read, from figures kept here: a replay
+ * judges every step of every rule, and the rule runner reads the detail only of the steps that raise, change or clear
+ * an alarm — formatting every step's was most of what judging allocated (BENCHMARKS.md, session 7). Own fields are
+ * exactly what the detail is made of, so two judgements with equal fields have equal details.
+ */
+class Judgement implements RuleResult {
+	threshold?: number;
+	constructor(
+		readonly rule: RuleId,
+		readonly level: Level | 'normal',
+		readonly value: number,
+		private readonly decision: Decision,
+		private readonly what: string,
+		private readonly unit: string,
+		private readonly cmp: string,
+		private readonly prefix: string
+	) {
+		if (decision.threshold !== undefined) this.threshold = decision.threshold;
+	}
+
+	get detail(): string {
+		const d = this.decision;
+		const body =
+			d.level === 'normal'
+				? `${this.what} ${fmt(this.value)}${this.unit}，正常${note(d)}`
+				: `${this.what} ${fmt(this.value)}${this.unit}，${this.cmp}${LEVEL_ZH[d.level]}阈值 ${fmt(d.threshold!)}${this.unit}${note(d)}`;
+		return this.prefix + body;
+	}
+
+	/** As a plain RuleResult (JSON.stringify would not see the getter). */
+	toJSON(): RuleResult {
+		const r: RuleResult = { rule: this.rule, level: this.level, value: this.value, detail: this.detail };
+		if (this.threshold !== undefined) r.threshold = this.threshold;
+		return r;
+	}
+}
+
+/** `prefix` goes before the detail when the level is not normal (the battery rule's '电量低：'). */
+function result(rule: RuleId, d: Decision, value: number, what: string, unit: string, spec: Spec, prefix = ''): RuleResult {
 	const cmp = spec.direction === 'above' ? (spec.strict ? '超过' : '达到') : spec.strict ? '低于' : '不高于';
-	const detail =
-		d.level === 'normal'
-			? `${what} ${fmt(value)}${unit}，正常${d.note}`
-			: `${what} ${fmt(value)}${unit}，${cmp}${LEVEL_ZH[d.level]}阈值 ${fmt(d.threshold!)}${unit}${d.note}`;
-	const r: RuleResult = { rule, level: d.level, value, detail };
-	if (d.threshold !== undefined) r.threshold = d.threshold;
-	return r;
+	return new Judgement(rule, d.level, value, d, what, unit, cmp, d.level === 'normal' ? '' : prefix);
 }
 
 function unknown(rule: RuleId, detail: string): RuleResult {
@@ -818,8 +862,7 @@ const batteryRule: RuleFn = (ctx, rule) => {
 		const spec = specFor(ctx, c.spec, () => makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true));
 		if (spec.bands.length === 0) continue;
 		const d = decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]);
-		const r = result(rule, d, s.v[n - 1], c.label, c.unit, spec);
-		if (d.level !== 'normal') r.detail = `电量低：${r.detail}`;
+		const r = result(rule, d, s.v[n - 1], c.label, c.unit, spec, '电量低：');
 		if (!best || (best.level === 'normal' && r.level !== 'normal')) best = r;
 	}
 	return best ?? unknown(rule, '未上报电量');
