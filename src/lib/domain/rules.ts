@@ -355,9 +355,11 @@ export function replaySeries(input: Omit<EvaluateInput, 'at' | 'history'> & { se
 	}
 	const all = base(input, series);
 	const fns = rulesFor(input.kind).map((rule) => [rule, RULE_FNS[rule]] as const);
+	// One context for every step, its `at` moved on: rules keep nothing of it. Every rule reads `previous` before any
+	// level of this step is carried: no copy needed.
+	const ctx: Ctx = { ...all, at: 0, previous: carried };
 	for (const at of sorted) {
-		// Every rule reads `previous` before any level of this step is carried: no copy needed.
-		const ctx: Ctx = { ...all, at, previous: carried };
+		ctx.at = at;
 		const results = fns.map(([rule, fn]) => fn(ctx, rule));
 		for (const r of results) {
 			levels[r.rule]!.push(r.level);
@@ -552,16 +554,19 @@ function rawLevel(v: number, spec: Spec): Level | 'normal' {
 	return level;
 }
 
-/** The spec of `key` (a rule, or a rule and metric) for this context's thresholds, built once per replay. */
-function specFor(ctx: Ctx, key: string, build: () => Spec): Spec {
-	let spec = ctx.specs.get(key);
-	if (!spec) ctx.specs.set(key, (spec = build()));
+/**
+ * Keeps the spec of `key` (a rule, or a rule and metric) for this context's thresholds: rules look it up as
+ * `ctx.specs.get(key) ?? remember(ctx, key, makeSpec(…))`, so a spec is built once per replay and a step allocates
+ * nothing for it (a closure per call was a tenth of what judging allocated — BENCHMARKS.md, session 7).
+ */
+function remember(ctx: Ctx, key: string, spec: Spec): Spec {
+	ctx.specs.set(key, spec);
 	return spec;
 }
 
 /** The rule's spec for yellow/orange/red thresholds at `<key>.<level>` (override or default), exceeded going up. */
 function upwardSpec(ctx: Ctx, rule: RuleId, tree: DefaultTree, key: string): Spec {
-	return specFor(ctx, rule, () => makeSpec(ctx, rule, (['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, tree, [key, l])]), 'above'));
+	return ctx.specs.get(rule) ?? remember(ctx, rule, makeSpec(ctx, rule, (['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, tree, [key, l])]), 'above'));
 }
 
 function makeSpec(ctx: Ctx, rule: RuleId, levels: [Level, number | null][], direction: Spec['direction'], strict = false): Spec {
@@ -699,12 +704,12 @@ const river = DEFAULT_THRESHOLDS.river_level as DefaultTree;
 
 /** Latest water level vs the station's 警戒水位 (orange) and 保证水位 (red) — DOMAIN.md river_level. */
 const levelRule: RuleFn = (ctx, rule) => {
-	const warning = setting(ctx, river, ['warning_level_m']);
-	const guarantee = setting(ctx, river, ['guarantee_level_m']);
-	if (warning === null && guarantee === null) return unknown(rule, '未配置警戒水位/保证水位，无法判定');
+	const spec =
+		ctx.specs.get(rule) ??
+		remember(ctx, rule, makeSpec(ctx, rule, [['orange', setting(ctx, river, ['warning_level_m'])], ['red', setting(ctx, river, ['guarantee_level_m'])]], 'above'));
+	if (spec.bands.length === 0) return unknown(rule, '未配置警戒水位/保证水位，无法判定');
 	const { s, n } = upTo(ctx, 'water_level_m');
 	if (n === 0) return unknown(rule, '无水位数据');
-	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['orange', warning], ['red', guarantee]], 'above'));
 	return result(rule, decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]), s.v[n - 1], '水位', ' m', spec);
 };
 
@@ -724,7 +729,7 @@ function changeOver(ctx: Ctx, metric: string, windowMs: number): { change: numbe
 const riseRule = (windowMs: number, key: string, label: string): RuleFn => (ctx, rule) => {
 	const c = changeOver(ctx, 'water_level_m', windowMs);
 	if (!c) return unknown(rule, `${label}内水位读数不足 2 个，无法计算涨幅`);
-	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above'));
+	const spec = ctx.specs.get(rule) ?? remember(ctx, rule, makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above'));
 	if (spec.bands.length === 0) return unknown(rule, '未配置涨幅阈值');
 	return result(rule, decide([c.change], spec, ctx.previous[rule]), c.change, `${label}涨幅`, ' m', spec);
 };
@@ -763,14 +768,9 @@ const tiltRule: RuleFn = (ctx, rule) => {
 	const by = finite(ctx.baseline.tilt_y_deg);
 	if (bx === undefined || by === undefined) return unknown(rule, '缺少倾角基准值（tilt_x_deg/tilt_y_deg），需先标定');
 	const t = DEFAULT_THRESHOLDS.house_tilt as DefaultTree;
-	const spec = specFor(ctx, rule, () =>
-		makeSpec(
-			ctx,
-			rule,
-			(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, t, ['tilt_pct', l])]),
-			'above'
-		)
-	);
+	const spec =
+		ctx.specs.get(rule) ??
+		remember(ctx, rule, makeSpec(ctx, rule, (['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, t, ['tilt_pct', l])]), 'above'));
 	const samples = tiltSamples(ctx, spec.minRepeats);
 	if (samples.length === 0) return unknown(rule, '无倾角数据');
 	const values = samples.map((s) => tiltPct(s.x - bx, s.y - by));
@@ -803,14 +803,9 @@ const rainRule = (windowMs: number, key: '1h' | '3h' | '6h' | '24h'): RuleFn => 
 	let sum = 0;
 	for (let i = first; i < n; i++) sum += s.v[i];
 	const r = DEFAULT_THRESHOLDS.rain_gauge as DefaultTree;
-	const spec = specFor(ctx, rule, () =>
-		makeSpec(
-			ctx,
-			rule,
-			(['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, r, ['sum_mm', key, l])]),
-			'above'
-		)
-	);
+	const spec =
+		ctx.specs.get(rule) ??
+		remember(ctx, rule, makeSpec(ctx, rule, (['blue', 'yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, r, ['sum_mm', key, l])]), 'above'));
 	return result(rule, decide([sum], spec, ctx.previous[rule]), sum, `近${key.replace('h', '小时')}累计雨量`, ' mm', spec);
 };
 
@@ -819,7 +814,7 @@ const settlementRule: RuleFn = (ctx, rule) => {
 	const c = changeOver(ctx, 'settlement_mm', 30 * DAY);
 	if (!c) return unknown(rule, '近30天沉降读数不足 2 个，无法计算速率');
 	const s = DEFAULT_THRESHOLDS.settlement as DefaultTree;
-	const spec = specFor(ctx, rule, () => makeSpec(ctx, rule, [['yellow', setting(ctx, s, ['rate_mm_per_month', 'yellow'])]], 'above', true));
+	const spec = ctx.specs.get(rule) ?? remember(ctx, rule, makeSpec(ctx, rule, [['yellow', setting(ctx, s, ['rate_mm_per_month', 'yellow'])]], 'above', true));
 	const v = Math.abs(c.change);
 	return result(rule, decide([v], spec, ctx.previous[rule]), v, '近30天沉降变化', ' mm', spec);
 };
@@ -859,7 +854,7 @@ const batteryRule: RuleFn = (ctx, rule) => {
 	for (const c of BATTERY_CANDIDATES) {
 		const { s, n } = upTo(ctx, c.metric);
 		if (n === 0) continue;
-		const spec = specFor(ctx, c.spec, () => makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true));
+		const spec = ctx.specs.get(c.spec) ?? remember(ctx, c.spec, makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true));
 		if (spec.bands.length === 0) continue;
 		const d = decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]);
 		const r = result(rule, d, s.v[n - 1], c.label, c.unit, spec, '电量低：');
