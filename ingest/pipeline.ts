@@ -6,7 +6,8 @@ import { decodeMessage } from './decoders/index.js';
 import { DecodeError, type Decoded } from './decoders/types.js';
 import { validateDecoded, type ValidationResult } from './validate.js';
 import type { DeviceRegistry, DeviceEntry } from './registry.js';
-import type { BatchWriter, DeadLetter } from './writer.js';
+import type { BatchWriter, Committed, DeadLetter } from './writer.js';
+import type { Reading } from '../src/lib/domain/types.js';
 import { hashToken } from '../src/lib/server/device-tokens.js';
 
 export interface PipelineCounters {
@@ -52,6 +53,35 @@ export class IngestPipeline {
 	 * flight, what survives until the commit is what the garbage collector pays for (BENCHMARKS.md, session 4).
 	 */
 	handle(topic: string, payload: Buffer, ctx: MessageContext = {}): Promise<HandleResult> {
+		const plain = this.plain(topic, payload, ctx);
+		if (plain instanceof Promise) return plain;
+		const stored = plain.readings.length;
+		const deviceId = plain.deviceId;
+		return this.writer.add(plain.readings).then(() => ({ stored, rejected: [], deviceId }));
+	}
+
+	/**
+	 * handle() for a transport that needs to know only when it may acknowledge (the MQTT subscriber): `done()` once
+	 * everything the message produced has committed, `done(err)` when it never will. The common message goes to the
+	 * writer with no promise at all (BatchWriter.enqueue).
+	 */
+	handleThen(topic: string, payload: Buffer, done: Committed): void {
+		let plain: ReturnType<IngestPipeline['plain']>;
+		try {
+			plain = this.plain(topic, payload, {});
+		} catch (err) {
+			return done(err as Error);
+		}
+		if (plain instanceof Promise) plain.then(() => done(), done);
+		else this.writer.enqueue(plain.readings, [], done);
+	}
+
+	/**
+	 * The common message — decodable, from a device in the registry's cache, nothing rejected — as its device and
+	 * readings, ready for the writer; any other message is handled here in full (dead letters included), and its
+	 * promise returned. Runs synchronously up to the writer.
+	 */
+	private plain(topic: string, payload: Buffer, ctx: MessageContext): { deviceId: string; readings: Reading[] } | Promise<HandleResult> {
 		this.counters.received++;
 		const receivedAt = ctx.receivedAt ?? new Date();
 		let decoded: Decoded;
@@ -66,10 +96,7 @@ export class IngestPipeline {
 		if (known && !known.revoked && (!ctx.authenticatedDeviceId || ctx.authenticatedDeviceId === known.id)) {
 			const deviceId = known.id;
 			const v = validateDecoded(decoded, deviceId, this.serverTime(deviceId, receivedAt));
-			if (!v.rejected.length) {
-				const stored = v.readings.length;
-				return this.writer.add(v.readings).then(() => ({ stored, rejected: [], deviceId }));
-			}
+			if (!v.rejected.length) return { deviceId, readings: v.readings };
 			return this.store(topic, payload, ctx, receivedAt, deviceId, v);
 		}
 		return this.identifyAndStore(topic, payload, ctx, receivedAt, decoded);

@@ -132,7 +132,7 @@ export class IngestSubscriber {
 		};
 		client.handleMessage = (packet: IPublishPacket, cb) => {
 			if (packet.qos === 0 || packet.messageId === undefined) {
-				void this.process(packet);
+				this.process(packet, () => undefined);
 				cb();
 				return;
 			}
@@ -141,14 +141,13 @@ export class IngestSubscriber {
 			pending.set(packet.messageId, h);
 			this.held.push(h);
 			this.inFlight++;
-			void this.process(packet).then((ok) => {
+			// Called inside the writer's loop right after the commit: it only marks the message, and the PUBACKs go out
+			// (and reading resumes) a turn later, all at once (release()).
+			this.process(packet, (ok) => {
 				this.inFlight--;
-				this.resumeReading();
-				if (gen !== this.generation) return; // connection changed: broker will redeliver
-				if (ok) {
-					h.done = true;
-					this.release();
-				}
+				// A changed connection: the broker redelivers, the PUBACK is not ours to send.
+				if (ok && gen === this.generation) h.done = true;
+				this.release();
 			});
 			// Flow control of our own: past the window, hold MQTT.js's callback, so it reads no further packet and TCP
 			// pushes back on the broker, which keeps the backlog in its queue. The MQTT 5 receive maximum should make
@@ -196,6 +195,7 @@ export class IngestSubscriber {
 		setImmediate(() => {
 			this.flushScheduled = false;
 			this.flushAcks();
+			this.resumeReading();
 		});
 	}
 
@@ -228,25 +228,20 @@ export class IngestSubscriber {
 		}
 	}
 
-	/** Not an async function: nothing of the packet stays reachable while its batch waits for the commit (pipeline.ts). */
-	private process(packet: IPublishPacket): Promise<boolean> {
+	/**
+	 * Hands a message to the pipeline; `done(true)` once it has committed. Keeps only the topic (for the log), not the
+	 * packet, while its batch waits for the commit (pipeline.ts).
+	 */
+	private process(packet: IPublishPacket, done: (ok: boolean) => void): void {
 		const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
 		const topic = packet.topic;
-		let stored: Promise<unknown>;
-		try {
-			stored = this.pipeline.handle(topic, payload);
-		} catch (err) {
-			stored = Promise.reject(err);
-		}
-		return stored.then(
-			() => true,
-			(err: unknown) => {
-				// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
-				// the broker redelivers after we reconnect: the message is not lost.
-				this.opts.log.error({ err: (err as Error).message, topic }, 'message not stored; leaving it unacknowledged');
-				return false;
-			}
-		);
+		this.pipeline.handleThen(topic, payload, (err) => {
+			if (!err) return done(true);
+			// Only a writer that was closed lands here (the writer retries database errors itself). Not acking means
+			// the broker redelivers after we reconnect: the message is not lost.
+			this.opts.log.error({ err: err.message, topic }, 'message not stored; leaving it unacknowledged');
+			done(false);
+		});
 	}
 
 	private topics(): string[] {

@@ -41,11 +41,13 @@ export interface BatchResult {
 	revived: string[];
 }
 
+/** Told once a message's rows have committed (no argument), or with the error when they never will be. */
+export type Committed = (err?: Error) => void;
+
 interface Entry {
 	readings: Reading[];
 	dead: DeadLetter[];
-	resolve: () => void;
-	reject: (e: Error) => void;
+	done: Committed;
 	/** When it was queued (performance.now()): a batch is due once its oldest message is maxAgeMs old. */
 	at: number;
 }
@@ -385,15 +387,36 @@ export class BatchWriter {
 	}
 
 	/** Queues one message's rows; resolves once they are committed. Waits for room when the buffer is full. */
-	async add(readings: Reading[], dead: DeadLetter[] = []): Promise<void> {
-		if (this.closed) throw new Error('writer closed');
+	add(readings: Reading[], dead: DeadLetter[] = []): Promise<void> {
+		return new Promise<void>((resolve, reject) => this.enqueue(readings, dead, (err) => (err ? reject(err) : resolve())));
+	}
+
+	/**
+	 * add() without a promise: `done` is called once the rows have committed, or with the error when they never will
+	 * (the writer closed). The MQTT subscriber's path: a promise per message, and the chain of them up to the PUBACK,
+	 * stayed reachable until the commit, and a batch's commit ran several microtasks per message (BENCHMARKS.md,
+	 * session 7). Waits for room when the buffer is full; messages waiting for room keep their order.
+	 */
+	enqueue(readings: Reading[], dead: DeadLetter[], done: Committed): void {
+		if (this.closed) return done(new Error('writer closed'));
 		const limit = this.opts.maxBuffered ?? this.opts.maxRows * 20;
-		while (this.rows >= limit) await new Promise<void>((r) => this.roomWaiters.push(r));
-		const p = new Promise<void>((resolve, reject) => this.queue.push({ readings, dead, resolve, reject, at: performance.now() }));
+		if (this.rows >= limit || this.roomWaiters.length) {
+			this.roomWaiters.push(() => this.enqueue(readings, dead, done));
+			return;
+		}
+		this.queue.push({ readings, dead, done, at: performance.now() });
 		this.rows += readings.length + dead.length;
 		if (this.rows >= this.opts.maxRows) this.kick();
 		else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
-		return p;
+	}
+
+	/** Tells a message's sender; a sender that throws cannot break the batch loop for the others. */
+	private settle(e: Entry, err?: Error): void {
+		try {
+			e.done(err);
+		} catch (thrown) {
+			this.opts.log?.error({ err: (thrown as Error).message }, 'a commit listener failed');
+		}
 	}
 
 	private kick(): void {
@@ -429,7 +452,7 @@ export class BatchWriter {
 				this.stats.lastBatchRows = taken;
 				this.stats.lastBatchMs = performance.now() - t0;
 				this.opts.onBatch?.(taken, this.stats.lastBatchMs);
-				for (const e of batch) e.resolve();
+				for (const e of batch) this.settle(e);
 				this.releaseRoom();
 				try {
 					this.opts.onCommitted?.(res);
@@ -450,7 +473,7 @@ export class BatchWriter {
 				}
 				// Keep the batch at the front and retry: the database may be restarting.
 				if (this.closed) {
-					for (const e of this.queue.splice(0)) e.reject(err as Error);
+					for (const e of this.queue.splice(0)) this.settle(e, err as Error);
 					this.rows = 0;
 					return;
 				}
@@ -480,10 +503,10 @@ export class BatchWriter {
 				this.stats.inserted += res.inserted;
 				this.stats.duplicates += res.duplicates;
 				this.stats.deadLettered += res.deadLettered;
-				e.resolve();
+				this.settle(e);
 			} catch (err) {
 				if (!isDataError(err)) {
-					e.reject(err as Error); // connection trouble: unacknowledged, so the broker redelivers it
+					this.settle(e, err as Error); // connection trouble: unacknowledged, so the broker redelivers it
 					continue;
 				}
 				const src = e.dead[0] ?? null;
@@ -499,9 +522,9 @@ export class BatchWriter {
 						}
 					]);
 					this.stats.deadLettered++;
-					e.resolve();
+					this.settle(e);
 				} catch (err2) {
-					e.reject(err2 as Error);
+					this.settle(e, err2 as Error);
 				}
 			}
 		}
