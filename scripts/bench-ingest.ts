@@ -16,7 +16,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -256,6 +256,188 @@ export class Publisher {
 }
 
 /**
+ * The same load as Publisher — QoS 1, at most `window` unacknowledged per connection — from a load generator that
+ * costs the machine less: MQTT 3.1.1 written by hand on plain TCP sockets. Each PUBLISH is encoded straight into one
+ * buffer (fixed header, topic, packet id, payload) and a turn's publishes leave in one write; the broker's PUBACKs
+ * free the window. No keep-alive (0: MQTT 3.1.1 §3.1.2.10), no reconnect — a dropped connection fails the run, which
+ * suits a benchmark and not a test of faults (ingest-faults.spec.ts keeps MQTT.js). The default since session 7:
+ * in production the devices are other machines, and MQTT.js's publish path cost the two cores under test about as
+ * much as the broker itself (BENCHMARKS.md). `--publisher mqttjs` runs the old one.
+ */
+export class RawPublisher {
+	acked = 0;
+	failed = 0;
+	private drainers: (() => void)[] = [];
+	private closed = false;
+
+	private constructor(
+		private readonly conns: RawConnection[],
+		private readonly window: number
+	) {
+		for (const c of conns) c.onAck = () => this.acked++;
+		for (const c of conns) c.onIdle = () => this.pending === 0 && this.drainers.splice(0).forEach((d) => d());
+		for (const c of conns) c.onError = (err) => {
+			if (!this.closed) console.error(`bench publisher connection failed: ${err.message}`);
+		};
+	}
+
+	static async connect(url: string, connections: number, window = 1000): Promise<RawPublisher> {
+		if (window >= 65535) throw new Error('window must be below 65535 (MQTT packet ids)');
+		const u = new URL(url);
+		const conns = await Promise.all(Array.from({ length: connections }, (_, i) => RawConnection.open(u.hostname, Number(u.port || 1883), `bench-pub-${randomBytes(4).toString('hex')}-${i}`)));
+		return new RawPublisher(conns, window);
+	}
+
+	get connections(): number {
+		return this.conns.length;
+	}
+
+	get pending(): number {
+		let n = 0;
+		for (const c of this.conns) n += c.inflight;
+		return n;
+	}
+
+	/**
+	 * Sends one QoS 1 message on connection `conn`. Returns nothing when it went out at once, or a promise that
+	 * resolves once it went out (the window was full): `const w = pub.publish(…); if (w) await w;`.
+	 */
+	publish(conn: number, topic: string, payload: string): Promise<void> | undefined {
+		const c = this.conns[conn];
+		if (c.inflight < this.window) {
+			c.send(topic, payload);
+			return undefined;
+		}
+		return new Promise<void>((r) => c.waiters.push(r)).then(() => this.publish(conn, topic, payload));
+	}
+
+	drain(): Promise<void> {
+		if (this.pending === 0) return Promise.resolve();
+		return new Promise((r) => this.drainers.push(r));
+	}
+
+	async close(): Promise<void> {
+		this.closed = true;
+		await Promise.all(this.conns.map((c) => c.close()));
+	}
+}
+
+/** One hand-written MQTT 3.1.1 connection of RawPublisher. */
+class RawConnection {
+	inflight = 0;
+	waiters: (() => void)[] = [];
+	onAck: () => void = () => undefined;
+	onIdle: () => void = () => undefined;
+	onError: (err: Error) => void = () => undefined;
+	private nextId = 0;
+	private out: Buffer[] = [];
+	private rest: Buffer = Buffer.alloc(0);
+
+	private constructor(private readonly sock: Socket) {}
+
+	static open(host: string, port: number, clientId: string): Promise<RawConnection> {
+		return new Promise((ok, fail) => {
+			const sock = connect({ host, port, noDelay: true });
+			const c = new RawConnection(sock);
+			let connected = false;
+			sock.once('error', fail);
+			sock.on('data', (chunk: Buffer) => {
+				if (!connected) {
+					// CONNACK: 0x20, 2, flags, return code (0 = accepted).
+					const all = Buffer.concat([c.rest, chunk]);
+					if (all.length < 4) return void (c.rest = all);
+					if (all[0] !== 0x20 || all[3] !== 0) return fail(new Error(`broker refused the connection (CONNACK ${all.subarray(0, 4).toString('hex')})`));
+					connected = true;
+					sock.off('error', fail);
+					sock.on('error', (err) => c.onError(err));
+					c.rest = Buffer.alloc(0);
+					ok(c);
+					if (all.length > 4) c.read(all.subarray(4));
+					return;
+				}
+				c.read(chunk);
+			});
+			// CONNECT: protocol "MQTT" level 4, clean session, keep-alive 0, the client id.
+			const id = Buffer.from(clientId);
+			const body = Buffer.concat([Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 0, id.length >> 8, id.length & 0xff]), id]);
+			sock.write(Buffer.concat([Buffer.from([0x10, ...remainingLength(body.length)]), body]));
+		});
+	}
+
+	/** PUBACKs (0x40, 2, id): each frees a window slot. Anything else from the broker is ignored. */
+	private read(chunk: Buffer): void {
+		const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+		let i = 0;
+		while (i + 2 <= buf.length) {
+			let len = 0;
+			let mul = 1;
+			let j = i + 1;
+			for (; j < buf.length; j++) {
+				len += (buf[j] & 0x7f) * mul;
+				mul *= 128;
+				if (!(buf[j] & 0x80)) break;
+			}
+			if (j >= buf.length || j + 1 + len > buf.length) break;
+			if (buf[i] >> 4 === 4) {
+				this.inflight--;
+				this.onAck();
+				this.waiters.shift()?.();
+			}
+			i = j + 1 + len;
+		}
+		this.rest = i < buf.length ? Buffer.from(buf.subarray(i)) : Buffer.alloc(0);
+		if (this.inflight === 0) this.onIdle();
+	}
+
+	send(topic: string, payload: string): void {
+		const tl = Buffer.byteLength(topic);
+		const pl = Buffer.byteLength(payload);
+		const len = 2 + tl + 2 + pl;
+		const rl = remainingLength(len);
+		const b = Buffer.allocUnsafe(1 + rl.length + len);
+		let o = 0;
+		b[o++] = 0x32; // PUBLISH, QoS 1
+		for (const x of rl) b[o++] = x;
+		b.writeUInt16BE(tl, o);
+		o += 2;
+		o += b.write(topic, o);
+		this.nextId = (this.nextId % 65535) + 1;
+		b.writeUInt16BE(this.nextId, o);
+		o += 2;
+		b.write(payload, o);
+		this.inflight++;
+		this.out.push(b);
+		if (this.out.length === 1) setImmediate(() => this.flush());
+	}
+
+	private flush(): void {
+		const bufs = this.out;
+		this.out = [];
+		if (bufs.length) this.sock.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+	}
+
+	close(): Promise<void> {
+		this.flush();
+		return new Promise((r) => {
+			this.sock.end(Buffer.from([0xe0, 0]), () => r()); // DISCONNECT
+			this.sock.once('close', () => r());
+		});
+	}
+}
+
+/** MQTT's variable-length "remaining length" (§2.2.3). */
+function remainingLength(n: number): number[] {
+	const out: number[] = [];
+	do {
+		let d = n % 128;
+		n = Math.floor(n / 128);
+		if (n > 0) d |= 0x80;
+		out.push(d);
+	} while (n > 0);
+	return out;
+}
+
+/**
  * A Mosquitto of the bench's own on a free port, configured as README's production section says: a queue large
  * enough that the broker never drops a backlog (`max_queued_messages`), no persistence file, loopback only. The
  * machine's own Mosquitto keeps the stock `max_queued_messages 1000`, which silently drops messages whenever a
@@ -402,6 +584,8 @@ interface Args {
 	ingestNodeArgs: string[];
 	/** The bundle `npm run start:ingest` runs (default), or the TypeScript source through tsx. */
 	ingestEntry: 'build' | 'source';
+	/** The load generator: RawPublisher (default) or MQTT.js clients (Publisher). */
+	publisher: 'raw' | 'mqttjs';
 	/** The bench's own mosquitto, for CPU accounting. */
 	brokerPid?: number;
 	batchRows?: number;
@@ -421,8 +605,13 @@ interface PhaseDrive {
  * increasing ts per device = its publish time in ms), devices spread over the publisher's connections.
  * `onSample` sees 1 in 100 messages with their publish time.
  */
+/** The run's load generator (--publisher). */
+function connectPublisher(a: Args): Promise<Publisher | RawPublisher> {
+	return a.publisher === 'mqttjs' ? Publisher.connect(a.url, a.connections, a.window) : RawPublisher.connect(a.url, a.connections, a.window);
+}
+
 async function drive(
-	pub: Publisher,
+	pub: Publisher | RawPublisher,
 	ids: string[],
 	a: Args,
 	topic: (id: string) => string,
@@ -451,7 +640,8 @@ async function drive(
 					if (onSample && published % 100 === 0) onSample(d, ts, now);
 					published++;
 					sent++;
-					await pub.publish(conn, topic(ids[d]), nativePayload(ts, seq));
+					const w = pub.publish(conn, topic(ids[d]), nativePayload(ts, seq));
+					if (w) await w;
 				}
 			}
 		})
@@ -484,7 +674,7 @@ async function baseline(a: Args): Promise<{ rate: number; received: number; publ
 	// Same topic shape and length as the native topic, under a root no ingest listens to.
 	const topic = (id: string) => `bench/v1/${tag}/${id}/up`;
 	await sub.subscribeAsync(`bench/v1/${tag}/+/up`, { qos: 1 });
-	const pub = await Publisher.connect(a.url, a.connections, a.window);
+	const pub = await connectPublisher(a);
 	let last = 0;
 	const tick = setInterval(() => {
 		perSecond.push(received - last);
@@ -532,7 +722,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 	const created = await createDatabase(a.db, 'shudi_bench');
 	const pool = new pg.Pool({ connectionString: created.url, max: 3 });
 	let ingest: IngestChild | null = null;
-	let pub: Publisher | null = null;
+	let pub: Publisher | RawPublisher | null = null;
 	try {
 		// Migrate here so the devices exist before the ingest's registry first loads (it migrates again: a no-op).
 		const { openDb } = await import('../src/lib/server/db.js');
@@ -621,7 +811,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			}
 		})();
 
-		pub = await Publisher.connect(a.url, a.connections, a.window);
+		pub = await connectPublisher(a);
 		// Backends opened during the run (a pool growing) count from zero: their whole life is inside the run.
 		const pgStart = new Map((await postgresPids(pool)).map((pid) => [pid, cpuSeconds(pid)]));
 		const pgCpu = async () => {
@@ -751,7 +941,9 @@ async function main(): Promise<void> {
 			'receive-max': { type: 'string' },
 			'skip-baseline': { type: 'boolean', default: false },
 			// 'build' (default): build-ingest/main.js, what `npm run start:ingest` runs; 'source': ingest/main.ts through tsx.
-			'ingest-entry': { type: 'string', default: 'build' }
+			'ingest-entry': { type: 'string', default: 'build' },
+			// 'raw' (default): the hand-written MQTT 3.1.1 load generator (RawPublisher); 'mqttjs': MQTT.js clients.
+			publisher: { type: 'string', default: 'raw' }
 		},
 		strict: true
 	});
@@ -772,10 +964,12 @@ async function main(): Promise<void> {
 		cpuProf: v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined,
 		ingestNodeArgs: v['ingest-node-args']!.split(/\s+/).filter(Boolean),
 		ingestEntry: v['ingest-entry'] === 'source' ? 'source' : 'build',
+		publisher: v.publisher === 'mqttjs' ? 'mqttjs' : 'raw',
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined,
 		receiveMax: v['receive-max'] ? int('receive-max', v['receive-max'], 100) : undefined
 	};
+	if (v.publisher !== 'raw' && v.publisher !== 'mqttjs') throw new Error(`--publisher must be raw or mqttjs (got ${JSON.stringify(v.publisher)})`);
 	if (v['ingest-entry'] !== 'build' && v['ingest-entry'] !== 'source') throw new Error(`--ingest-entry must be build or source (got ${JSON.stringify(v['ingest-entry'])})`);
 	if (a.ingestEntry === 'build') buildIngest();
 	// Without --url the bench runs its own Mosquitto (large queue); with --url it uses that broker as configured.
@@ -787,7 +981,7 @@ async function main(): Promise<void> {
 	const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
 	console.log(`bench:ingest — ${machine}`);
 	console.log(
-		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
+		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections (${a.publisher === 'raw' ? 'raw MQTT 3.1.1' : 'MQTT.js'}) × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
 	);
 	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures }[] = [];
 	for (let i = 0; i < a.repeat; i++) {
@@ -831,7 +1025,7 @@ async function main(): Promise<void> {
 	// sustain if every component kept its cost per message and both cores did nothing else.
 	const per = (f: (c: IngestFigures['cpu']) => number) => m((r) => (f(r.ing.cpu) / Math.max(1, r.ing.stored)) * 1000 * 1000);
 	const comps: [string, number][] = [
-		['publishers (bench process: 8 MQTT clients + its count/latency queries)', per((c) => c.publishers)],
+		[`publishers (bench process: ${a.connections} ${a.publisher === 'raw' ? 'raw MQTT 3.1.1 connections' : 'MQTT.js clients'} + its count/latency queries)`, per((c) => c.publishers)],
 		['broker (mosquitto)', per((c) => c.broker)],
 		['ingest (node)', per((c) => c.ingest)],
 		['PostgreSQL (backends of the bench database + background processes)', per((c) => c.postgres)]
