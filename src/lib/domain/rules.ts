@@ -595,15 +595,17 @@ interface Decision {
  * `values` are the rule's judged values, oldest first, the last being the value at `at`. Rising needs the last
  * `minRepeats` values all to reach the level; the current level is held while the latest value stays past its clear value.
  * Only the last `minRepeats` values matter (the repeat count in the note is below `minRepeats` whenever it is
- * shown, so it never reaches further back): callers pass just those — see tail().
+ * shown, so it never reaches further back): callers pass just those — see tail() — or a whole series with the range
+ * `from … to` of them.
  */
-function decide(values: number[], spec: Spec, previous: RuleLevel | undefined): Decision {
-	const latest = values[values.length - 1];
+function decide(values: ArrayLike<number>, spec: Spec, previous: RuleLevel | undefined, from = 0, to = values.length): Decision {
+	// `values[from … to)` are judged (a series' last values are passed in place: no copy per step).
+	const latest = values[to - 1];
 	const prev: Level | 'normal' = previous && previous !== 'unknown' && isRanked(previous) ? previous : 'normal';
 	let confirmed: Level | 'normal' = 'normal';
-	if (values.length >= spec.minRepeats) {
-		confirmed = rawLevel(values[values.length - spec.minRepeats], spec);
-		for (let i = values.length - spec.minRepeats + 1; i < values.length; i++) {
+	if (to - from >= spec.minRepeats) {
+		confirmed = rawLevel(values[to - spec.minRepeats], spec);
+		for (let i = to - spec.minRepeats + 1; i < to; i++) {
 			const l = rawLevel(values[i], spec);
 			if (LEVEL_RANK[l] < LEVEL_RANK[confirmed]) confirmed = l;
 		}
@@ -618,16 +620,24 @@ function decide(values: number[], spec: Spec, previous: RuleLevel | undefined): 
 		}
 	}
 	const level = LEVEL_RANK[confirmed] >= LEVEL_RANK[held] ? confirmed : held;
-	const band = spec.bands.find((b) => b.level === level);
+	const band = bandOf(spec, level);
 	const raw = rawLevel(latest, spec);
 	const d: Decision = { level, threshold: band?.threshold ?? spec.bands[0]?.threshold };
 	if (level !== 'normal' && LEVEL_RANK[raw] < LEVEL_RANK[level] && band) {
 		d.why = { held: true, clear: band.clear };
 	} else if (raw !== 'normal' && LEVEL_RANK[raw] > LEVEL_RANK[level]) {
-		const rawBand = spec.bands.find((b) => b.level === raw)!;
-		d.why = { held: false, raw, threshold: rawBand.threshold, count: countTrailing(values, (v) => reaches(v, rawBand.threshold, spec)), need: spec.minRepeats };
+		const threshold = bandOf(spec, raw)!.threshold;
+		let count = 0;
+		for (let i = to - 1; i >= from && reaches(values[i], threshold, spec); i--) count++;
+		d.why = { held: false, raw, threshold, count, need: spec.minRepeats };
 	}
 	return d;
+}
+
+/** The band of `level` in a spec (none for normal, or a level the sensor has no threshold for). */
+function bandOf(spec: Spec, level: Level | 'normal'): Band | undefined {
+	for (const b of spec.bands) if (b.level === level) return b;
+	return undefined;
 }
 
 /** The words for Decision.why, after the reached/normal clause. */
@@ -636,12 +646,6 @@ function note(d: Decision): string {
 	if (!w) return '';
 	if (w.held) return `，未越过解除值 ${fmt(w.clear)}，保持${LEVEL_ZH[d.level]}`;
 	return `，达到${LEVEL_ZH[w.raw]}阈值 ${fmt(w.threshold)} 仅 ${w.count} 次，需连续 ${w.need} 次确认`;
-}
-
-function countTrailing(values: number[], ok: (v: number) => boolean): number {
-	let n = 0;
-	for (let i = values.length - 1; i >= 0 && ok(values[i]); i--) n++;
-	return n;
 }
 
 /**
@@ -710,7 +714,7 @@ const levelRule: RuleFn = (ctx, rule) => {
 	if (spec.bands.length === 0) return unknown(rule, '未配置警戒水位/保证水位，无法判定');
 	const { s, n } = upTo(ctx, 'water_level_m');
 	if (n === 0) return unknown(rule, '无水位数据');
-	return result(rule, decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]), s.v[n - 1], '水位', ' m', spec);
+	return result(rule, decide(s.v, spec, ctx.previous[rule], Math.max(0, n - spec.minRepeats), n), s.v[n - 1], '水位', ' m', spec);
 };
 
 /**
@@ -726,12 +730,16 @@ function changeOver(ctx: Ctx, metric: string, windowMs: number): { change: numbe
 	return { change: s.v[n - 1] - s.v[first], spanMs: s.t[n - 1] - s.t[first] };
 }
 
-const riseRule = (windowMs: number, key: string, label: string): RuleFn => (ctx, rule) => {
-	const c = changeOver(ctx, 'water_level_m', windowMs);
-	if (!c) return unknown(rule, `${label}内水位读数不足 2 个，无法计算涨幅`);
-	const spec = ctx.specs.get(rule) ?? remember(ctx, rule, makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above'));
-	if (spec.bands.length === 0) return unknown(rule, '未配置涨幅阈值');
-	return result(rule, decide([c.change], spec, ctx.previous[rule]), c.change, `${label}涨幅`, ' m', spec);
+const riseRule = (windowMs: number, key: string, label: string): RuleFn => {
+	const what = `${label}涨幅`;
+	const tooFew = `${label}内水位读数不足 2 个，无法计算涨幅`;
+	return (ctx, rule) => {
+		const c = changeOver(ctx, 'water_level_m', windowMs);
+		if (!c) return unknown(rule, tooFew);
+		const spec = ctx.specs.get(rule) ?? remember(ctx, rule, makeSpec(ctx, rule, [['yellow', setting(ctx, river, [key])]], 'above'));
+		if (spec.bands.length === 0) return unknown(rule, '未配置涨幅阈值');
+		return result(rule, decide([c.change], spec, ctx.previous[rule]), c.change, what, ' m', spec);
+	};
 };
 
 /**
@@ -834,7 +842,7 @@ const soilRule: RuleFn = (ctx, rule) => {
 	if (n === 0) return unknown(rule, '无土壤含水率数据');
 	const s = DEFAULT_THRESHOLDS.soil_moisture as DefaultTree;
 	const spec = upwardSpec(ctx, rule, s, 'pct');
-	return result(rule, decide(tail(series.v, n, spec.minRepeats), spec, ctx.previous[rule]), series.v[n - 1], '土壤含水率', '%', spec);
+	return result(rule, decide(series.v, spec, ctx.previous[rule], Math.max(0, n - spec.minRepeats), n), series.v[n - 1], '土壤含水率', '%', spec);
 };
 
 const BATTERY_CANDIDATES: readonly { metric: string; key: string; unit: string; label: string; spec: string }[] = [
@@ -856,7 +864,7 @@ const batteryRule: RuleFn = (ctx, rule) => {
 		if (n === 0) continue;
 		const spec = ctx.specs.get(c.spec) ?? remember(ctx, c.spec, makeSpec(ctx, rule, [['blue', setting(ctx, dev, ['battery', c.key])]], 'below', true));
 		if (spec.bands.length === 0) continue;
-		const d = decide(tail(s.v, n, spec.minRepeats), spec, ctx.previous[rule]);
+		const d = decide(s.v, spec, ctx.previous[rule], Math.max(0, n - spec.minRepeats), n);
 		const r = result(rule, d, s.v[n - 1], c.label, c.unit, spec, '电量低：');
 		if (!best || (best.level === 'normal' && r.level !== 'normal')) best = r;
 	}
