@@ -422,7 +422,16 @@ export class BatchWriter {
 	private kick(): void {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
-		if (!this.flushing) this.flushing = this.loop().finally(() => (this.flushing = null));
+		if (!this.flushing) {
+			this.flushing = this.loop().finally(() => {
+				this.flushing = null;
+				// A message queued after the loop's last look, while its promise settled, saw a flush under way and set no
+				// timer: start its wait now (a commit tells its senders synchronously, so they add at once).
+				if (!this.queue.length || this.timer || this.closed) return;
+				if (this.rows >= this.opts.maxRows || this.closing) this.kick();
+				else this.timer = setTimeout(() => this.kick(), this.opts.maxAgeMs);
+			});
+		}
 	}
 
 	/** Flushes until empty; one batch at a time so commits (and therefore acks) stay in arrival order. */

@@ -47,6 +47,19 @@ describe('rollups kept by the batch writer', () => {
 	const norm = (rows: Agg[]) =>
 		rows.map((r) => ({ ...r, bucket: new Date(r.bucket).toISOString(), last_at: new Date(r.last_at).toISOString(), sum: Math.round(r.sum * 1e9) / 1e9 }));
 
+	it('a message added the moment its predecessor commits is written too', async () => {
+		// A commit tells its senders synchronously, so the next add() can come while the writer's loop is still
+		// settling: it must start its own wait rather than count on the flush that is ending.
+		await t.db.query('TRUNCATE readings, readings_hourly, readings_daily, latest_values');
+		const sut = new BatchWriter(t.db, { maxRows: 1000, maxAgeMs: 5 });
+		const t1 = Date.UTC(2026, 4, 1, 8);
+		// Awaited directly (a race against a timer would add the ticks that hide the gap); a lost add hangs the test.
+		for (let k = 0; k < 5; k++) await sut.add([reading('Q-01', 'water_level_m', t1 + k * 60_000, k)]);
+		await sut.close();
+		const n = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'Q-01'");
+		expect(n.rows[0].n).toBe(5);
+	}, 10_000);
+
 	it('equal the raw aggregates after many batches with redelivered and late readings', async () => {
 		const sut = new BatchWriter(t.db, { maxRows: 37, maxAgeMs: 2 });
 		const t0 = Date.UTC(2026, 0, 10, 22, 0, 0);
