@@ -222,38 +222,60 @@ interface Group {
 	lastFlags: number;
 }
 
+/** A batch's readings sorted out in one pass: what every statement and listener of a batch needs. */
+export interface BatchGroups {
+	/**
+	 * The hourly rollup groups, as the careful statement forms them in SQL: UTC hours (epoch milliseconds floored to
+	 * the hour, as date_trunc('hour', … AT TIME ZONE 'UTC') does), `last_*` at the newest observation.
+	 */
+	hourly: Group[];
+	/** The newest reading of each series (device and metric); the first of equal times. */
+	latest: Reading[];
+	/** Each device's latest receipt time. */
+	seen: Map<string, Date>;
+}
+
+interface SeriesSlot {
+	metric: string;
+	newest: Reading;
+	/** The series' first hour; the rare series with more (a batch across an hour, a backlog) keeps them in `more`. */
+	group: Group;
+	more?: Map<number, Group>;
+}
+
 /**
- * The hourly rollup groups of `readings`, as the careful statement forms them in SQL: UTC hours (epoch milliseconds
- * floored to the hour, as date_trunc('hour', … AT TIME ZONE 'UTC') does), `last_*` at the newest observation.
+ * Groups a batch once — per device, then metric (a few per device, found by a loop), then hour — for the rollups, the
+ * latest values, `last_seen` and the live updates alike. Three groupings of every row, each a map of maps, had been
+ * a tenth of what the ingest allocated (BENCHMARKS.md, session 7).
  */
-export function rollupGroups(readings: readonly Reading[]): Group[] {
-	// Per device, then metric, then bucket: no key string built per reading.
-	const byDevice = new Map<string, Map<string, Map<number, Group>>>();
+export function batchGroups(readings: readonly Reading[]): BatchGroups {
+	const byDevice = new Map<string, { seen: Date; series: SeriesSlot[] }>();
 	const hourly: Group[] = [];
 	for (const r of readings) {
-		let byMetric = byDevice.get(r.deviceId);
-		if (!byMetric) byDevice.set(r.deviceId, (byMetric = new Map()));
-		let byHour = byMetric.get(r.metric);
-		if (!byHour) byMetric.set(r.metric, (byHour = new Map()));
+		let dev = byDevice.get(r.deviceId);
+		if (!dev) byDevice.set(r.deviceId, (dev = { seen: r.receivedAt, series: [] }));
+		else if (r.receivedAt > dev.seen) dev.seen = r.receivedAt;
+		let slot: SeriesSlot | undefined;
+		for (const x of dev.series) {
+			if (x.metric === r.metric) {
+				slot = x;
+				break;
+			}
+		}
 		const t = r.observedAt.getTime();
 		const bucket = Math.floor(t / HOUR_MS) * HOUR_MS;
-		const g = byHour.get(bucket);
+		if (!slot) {
+			const g = newGroup(r, t, bucket);
+			hourly.push(g);
+			dev.series.push({ metric: r.metric, newest: r, group: g });
+			continue;
+		}
+		if (r.observedAt > slot.newest.observedAt) slot.newest = r;
+		const g = slot.group.bucket === bucket ? slot.group : slot.more?.get(bucket);
 		if (!g) {
-			const ng: Group = {
-				deviceId: r.deviceId,
-				metric: r.metric,
-				bucket,
-				n: 1,
-				sum: r.value,
-				min: r.value,
-				max: r.value,
-				lastAt: t,
-				lastValue: r.value,
-				lastReceived: r.receivedAt.getTime(),
-				lastFlags: r.flags
-			};
-			byHour.set(bucket, ng);
+			const ng = newGroup(r, t, bucket);
 			hourly.push(ng);
+			(slot.more ??= new Map()).set(bucket, ng);
 			continue;
 		}
 		g.n++;
@@ -267,7 +289,34 @@ export function rollupGroups(readings: readonly Reading[]): Group[] {
 			g.lastFlags = r.flags;
 		}
 	}
-	return hourly;
+	const latest: Reading[] = [];
+	const seen = new Map<string, Date>();
+	for (const [id, dev] of byDevice) {
+		seen.set(id, dev.seen);
+		for (const slot of dev.series) latest.push(slot.newest);
+	}
+	return { hourly, latest, seen };
+}
+
+function newGroup(r: Reading, t: number, bucket: number): Group {
+	return {
+		deviceId: r.deviceId,
+		metric: r.metric,
+		bucket,
+		n: 1,
+		sum: r.value,
+		min: r.value,
+		max: r.value,
+		lastAt: t,
+		lastValue: r.value,
+		lastReceived: r.receivedAt.getTime(),
+		lastFlags: r.flags
+	};
+}
+
+/** The hourly rollup groups of `readings` (BatchGroups.hourly). */
+export function rollupGroups(readings: readonly Reading[]): Group[] {
+	return batchGroups(readings).hourly;
 }
 
 /** The 11 parameters of ROLLUP_GROUPS_SQL for a batch of new readings. */
@@ -304,19 +353,9 @@ function groupColumns(groups: readonly Group[]): string[] {
 	return [textArrayLiteral(device), textArrayLiteral(metric), ...cols.map(numberArrayLiteral)];
 }
 
-/** The newest reading of each series (device and metric) in `readings`; the first of equal times. */
+/** The newest reading of each series (device and metric) in `readings`; the first of equal times (BatchGroups.latest). */
 export function newestPerSeries(readings: readonly Reading[]): Reading[] {
-	// Per device, then per metric: no key string built per reading.
-	const byDevice = new Map<string, Map<string, Reading>>();
-	for (const r of readings) {
-		let byMetric = byDevice.get(r.deviceId);
-		if (!byMetric) byDevice.set(r.deviceId, (byMetric = new Map()));
-		const cur = byMetric.get(r.metric);
-		if (!cur || r.observedAt > cur.observedAt) byMetric.set(r.metric, r);
-	}
-	const latest: Reading[] = [];
-	for (const byMetric of byDevice.values()) for (const r of byMetric.values()) latest.push(r);
-	return latest;
+	return batchGroups(readings).latest;
 }
 
 /** The careful path's latest values: the newest reading per series of the batch ($1…$6 as readingColumns without seq). */
@@ -566,12 +605,7 @@ export class BatchWriter {
 	}
 
 	private async writeTx(readings: Reading[], dead: DeadLetter[], fast: boolean): Promise<BatchResult> {
-		const seen = new Map<string, Date>();
-		for (const r of readings) {
-			const s = seen.get(r.deviceId);
-			if (!s || r.receivedAt > s) seen.set(r.deviceId, r.receivedAt);
-		}
-		const latest = newestPerSeries(readings);
+		const { hourly, latest, seen } = batchGroups(readings);
 		let inserted = 0;
 		let online: string[] = [];
 		let revived: string[] = [];
@@ -585,10 +619,10 @@ export class BatchWriter {
 					// A real PostgreSQL: the rows by binary COPY, then rollups and latest values from the writer's groups.
 					// A duplicate fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
 					await q.copyFrom(READINGS_COPY_SQL, readingsCopyData(readings));
-					await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
+					await q.query(ROLLUP_GROUPS_SQL, groupColumns(hourly));
 					inserted = readings.length;
 				} else if (fast) {
-					await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
+					await q.query(READINGS_INSERT_FAST_SQL, [...readingColumns(readings, true), ...groupColumns(hourly)]);
 					inserted = readings.length;
 				} else {
 					const res = await q.query<{ inserted: number }>(READINGS_INSERT_SQL, readingColumns(readings, true));
