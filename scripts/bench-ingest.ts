@@ -12,7 +12,7 @@
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N] [--receive-max N]
 //                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
-//                           [--ingest-entry build|source]
+//                           [--ingest-entry build|source] [--publisher raw|mqttjs (the load generator: RawPublisher, default, or MQTT.js)]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
