@@ -178,8 +178,9 @@ export class IngestSubscriber {
 	private flushScheduled = false;
 
 	/**
-	 * Waits one turn of the event loop: a message is marked done a few promise steps after its batch committed, and
-	 * every such step (a microtask) has run before the next macrotask. Then a flush sends every committed PUBACK.
+	 * Waits one turn of the event loop. The common message is marked done at its commit, but one that went through
+	 * IngestPipeline.handle() (a dead letter, a device not in the cache) a few promise steps later, and every such
+	 * step (a microtask) has run before the next macrotask. Then a flush sends every committed PUBACK.
 	 */
 	private settled(): Promise<void> {
 		return new Promise((r) => setImmediate(r));
