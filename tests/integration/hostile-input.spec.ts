@@ -643,4 +643,18 @@ describe.skipIf(!!REAL_DB)('known bugs', () => {
 			(writer as unknown as { closed: boolean }).closed = true;
 		}
 	});
+
+	// The MQTT subscriber acknowledges a message only when handleThen() reports it committed. A writer that can take
+	// nothing more (closed at shutdown) must say so for every kind of message — the quick path of a known device and
+	// the long way of a dead letter alike — so the subscriber leaves them unacknowledged for the broker to redeliver.
+	it('handleThen reports every message a closed writer cannot store as an error, never as stored', async () => {
+		const writer = new BatchWriter(rt.db, { maxRows: 100, maxAgeMs: 5 });
+		await writer.close();
+		const sut = new IngestPipeline(rt.registry, writer);
+		const outcome = (topic: string, body: string) => new Promise<Error | undefined>((resolve) => sut.handleThen(topic, Buffer.from(body), resolve));
+		const known = await outcome(OWN_TOPIC, '{"values":{"water_level_m":1}}');
+		const bad = await outcome(OWN_TOPIC, '{not json');
+		expect(known?.message).toMatch(/writer closed/);
+		expect(bad?.message).toMatch(/writer closed/);
+	});
 });
