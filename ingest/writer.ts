@@ -233,10 +233,19 @@ export interface BatchGroups {
 	latest: Reading[];
 	/** Each device's latest receipt time. */
 	seen: Map<string, Date>;
+	/**
+	 * The batch's readings with each series' rows together (series in order of first appearance, each series' rows in
+	 * arrival order): the order they are inserted in. Consecutive inserts into one series then land on the same leaf
+	 * page of the primary key; in arrival order every row was a descent to another page. A batch where every series
+	 * has one row comes back as it was.
+	 */
+	ordered: readonly Reading[];
 }
 
 interface SeriesSlot {
 	metric: string;
+	/** The series' number in the batch, in order of first appearance. */
+	index: number;
 	newest: Reading;
 	/** The series' first hour; the rare series with more (a batch across an hour, a backlog) keeps them in `more`. */
 	group: Group;
@@ -251,7 +260,10 @@ interface SeriesSlot {
 export function batchGroups(readings: readonly Reading[]): BatchGroups {
 	const byDevice = new Map<string, { seen: Date; series: SeriesSlot[] }>();
 	const hourly: Group[] = [];
-	for (const r of readings) {
+	const seriesOf = new Int32Array(readings.length);
+	const rowsOf: number[] = [];
+	for (let i = 0; i < readings.length; i++) {
+		const r = readings[i];
 		let dev = byDevice.get(r.deviceId);
 		if (!dev) byDevice.set(r.deviceId, (dev = { seen: r.receivedAt, series: [] }));
 		else if (r.receivedAt > dev.seen) dev.seen = r.receivedAt;
@@ -267,9 +279,13 @@ export function batchGroups(readings: readonly Reading[]): BatchGroups {
 		if (!slot) {
 			const g = newGroup(r, t, bucket);
 			hourly.push(g);
-			dev.series.push({ metric: r.metric, newest: r, group: g });
+			seriesOf[i] = rowsOf.length;
+			rowsOf.push(1);
+			dev.series.push({ metric: r.metric, index: seriesOf[i], newest: r, group: g });
 			continue;
 		}
+		seriesOf[i] = slot.index;
+		rowsOf[slot.index]++;
 		if (r.observedAt > slot.newest.observedAt) slot.newest = r;
 		const g = slot.group.bucket === bucket ? slot.group : slot.more?.get(bucket);
 		if (!g) {
@@ -295,7 +311,16 @@ export function batchGroups(readings: readonly Reading[]): BatchGroups {
 		seen.set(id, dev.seen);
 		for (const slot of dev.series) latest.push(slot.newest);
 	}
-	return { hourly, latest, seen };
+	return { hourly, latest, seen, ordered: rowsOf.length === readings.length ? readings : bySeries(readings, seriesOf, rowsOf) };
+}
+
+/** `readings` with each series' rows together: a counting sort on the series numbers, stable within a series. */
+function bySeries(readings: readonly Reading[], seriesOf: Int32Array, rowsOf: number[]): Reading[] {
+	const next = new Int32Array(rowsOf.length);
+	for (let k = 1; k < rowsOf.length; k++) next[k] = next[k - 1] + rowsOf[k - 1];
+	const out = new Array<Reading>(readings.length);
+	for (let i = 0; i < readings.length; i++) out[next[seriesOf[i]]++] = readings[i];
+	return out;
 }
 
 function newGroup(r: Reading, t: number, bucket: number): Group {
@@ -605,7 +630,7 @@ export class BatchWriter {
 	}
 
 	private async writeTx(readings: Reading[], dead: DeadLetter[], fast: boolean): Promise<BatchResult> {
-		const { hourly, latest, seen } = batchGroups(readings);
+		const { hourly, latest, seen, ordered } = batchGroups(readings);
 		let inserted = 0;
 		let online: string[] = [];
 		let revived: string[] = [];
@@ -618,14 +643,14 @@ export class BatchWriter {
 				if (fast && q.copyFrom) {
 					// A real PostgreSQL: the rows by binary COPY, then rollups and latest values from the writer's groups.
 					// A duplicate fails the COPY with 23505 like the INSERT, and the batch goes the careful way.
-					await q.copyFrom(READINGS_COPY_SQL, readingsCopyData(readings));
+					await q.copyFrom(READINGS_COPY_SQL, readingsCopyData(ordered));
 					await q.query(ROLLUP_GROUPS_SQL, groupColumns(hourly));
 					inserted = readings.length;
 				} else if (fast) {
-					await q.query(READINGS_INSERT_FAST_SQL, [...readingColumns(readings, true), ...groupColumns(hourly)]);
+					await q.query(READINGS_INSERT_FAST_SQL, [...readingColumns(ordered, true), ...groupColumns(hourly)]);
 					inserted = readings.length;
 				} else {
-					const res = await q.query<{ inserted: number }>(READINGS_INSERT_SQL, readingColumns(readings, true));
+					const res = await q.query<{ inserted: number }>(READINGS_INSERT_SQL, readingColumns(ordered, true));
 					inserted = res.rows[0].inserted;
 					// Every reading of the batch, stored now or before: a redelivery may still be the newest a series has.
 					await q.query(LATEST_SQL, readingColumns(latest, false));
