@@ -169,7 +169,7 @@ export const READINGS_INSERT_SQL = readingsInsertSql();
  * The fast path's rollups and latest values, for batches that hold no reading stored before (the readings themselves
  * go in by binary COPY on PostgreSQL, or by the INSERT of READINGS_INSERT_FAST_SQL on PGlite, and fail whole with 23505
  * on a duplicate: see BatchWriter.write()). Every row of such a batch is stored, so the writer's own hourly groups
- * (`rollupGroups`) are exactly what RETURNING would have fed the rollups; PostgreSQL groups only those (a few per
+ * (`batchGroups().hourly`) are exactly what RETURNING would have fed the rollups; PostgreSQL groups only those (a few per
  * series) into days, and takes each series' newest group for `latest_values` — one statement and a third of the bytes
  * of sending readings, days and latest values each (BENCHMARKS.md, session 6). `$k…$k+10` are the hourly groups:
  * device, metric, bucket ms, n, sum, min, max, last ms, last value, last received ms, last flags.
@@ -339,23 +339,14 @@ function newGroup(r: Reading, t: number, bucket: number): Group {
 	};
 }
 
-/** The hourly rollup groups of `readings` (BatchGroups.hourly). */
-export function rollupGroups(readings: readonly Reading[]): Group[] {
-	return batchGroups(readings).hourly;
-}
-
-/** The 11 parameters of ROLLUP_GROUPS_SQL for a batch of new readings. */
-export function rollupGroupParams(readings: readonly Reading[]): string[] {
-	return groupColumns(rollupGroups(readings));
-}
-
-/** The 18 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings. */
+/** The 18 parameters of READINGS_INSERT_FAST_SQL for a batch of new readings, the rows in the writer's order. */
 export function fastInsertParams(readings: readonly Reading[]): string[] {
-	return [...readingColumns(readings, true), ...rollupGroupParams(readings)];
+	const { ordered, hourly } = batchGroups(readings);
+	return [...readingColumns(ordered, true), ...groupColumns(hourly)];
 }
 
-/** The unnest parameters of hourly groups. */
-function groupColumns(groups: readonly Group[]): string[] {
+/** The unnest parameters of hourly groups (ROLLUP_GROUPS_SQL's 11). */
+export function groupColumns(groups: readonly Group[]): string[] {
 	const n = groups.length;
 	const device = new Array<string>(n);
 	const metric = new Array<string>(n);

@@ -7,8 +7,10 @@
 //   fast    — a plain INSERT, and rollups and latest values from the hourly groups the writer formed itself
 //             (READINGS_INSERT_FAST_SQL), the usual case on the embedded database; its time includes forming the groups
 //             and their parameters in JavaScript;
-//   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts), then the same
-//             groups statement (ROLLUP_GROUPS_SQL); its time includes encoding the rows.
+//   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts) in the writer's
+//             order (each series' rows together: batchGroups().ordered), then the same groups statement
+//             (ROLLUP_GROUPS_SQL); its time includes grouping and encoding the rows;
+//   arrival — copy with the rows in arrival order, as the writer sent them until session 8: what the order saves.
 // The baseline keeps neither rollups nor latest values: the difference is what they cost.
 // Each batch is its own transaction (COMMIT included in the time, as in the writer). Creates and drops `shudi_bench_<rand>`.
 //
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openDb } from '../src/lib/server/db.js';
 import { migrate } from '../src/lib/server/migrate.js';
-import { LATEST_SQL, READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, fastInsertParams, newestPerSeries, readingColumns, rollupGroupParams } from '../ingest/writer.js';
+import { LATEST_SQL, READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, batchGroups, fastInsertParams, groupColumns, newestPerSeries, readingColumns } from '../ingest/writer.js';
 import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import type { Reading } from '../src/lib/domain/types.js';
 
@@ -69,19 +71,26 @@ async function main() {
 	try {
 		await migrate(db);
 		const version = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-		const kinds = ['baseline', 'careful', 'fast', 'copy'] as const;
-		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [], copy: [] };
+		const kinds = ['baseline', 'careful', 'fast', 'copy', 'arrival'] as const;
+		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [], copy: [], arrival: [] };
 		// Disjoint time lines so the statements never conflict with each other's rows.
-		const bases = { baseline: Date.UTC(2026, 0, 1), careful: Date.UTC(2026, 3, 1), fast: Date.UTC(2026, 6, 1), copy: Date.UTC(2026, 9, 1) };
+		const bases = {
+			baseline: Date.UTC(2026, 0, 1),
+			careful: Date.UTC(2026, 3, 1),
+			fast: Date.UTC(2026, 6, 1),
+			copy: Date.UTC(2026, 9, 1),
+			arrival: Date.UTC(2027, 0, 1)
+		};
 		for (let r = 0; r < ROUNDS + 2; r++) {
 			for (let k = 0; k < kinds.length; k++) {
 				const which = kinds[(r + k) % kinds.length];
 				const readings = batch(r, bases[which]);
 				const t0 = performance.now();
 				await db.tx(async (q) => {
-					if (which === 'copy') {
-						await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(readings));
-						await q.query(ROLLUP_GROUPS_SQL, rollupGroupParams(readings));
+					if (which === 'copy' || which === 'arrival') {
+						const { ordered, hourly } = batchGroups(readings);
+						await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(which === 'copy' ? ordered : readings));
+						await q.query(ROLLUP_GROUPS_SQL, groupColumns(hourly));
 					} else if (which === 'fast') await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
 					else if (which === 'careful') {
 						await q.query(READINGS_INSERT_SQL, readingColumns(readings, true));
@@ -99,12 +108,14 @@ async function main() {
 		const w = median(times.careful);
 		const f = median(times.fast);
 		const c = median(times.copy);
+		const a = median(times.arrival);
 		console.log(`PostgreSQL ${version}; ${ROWS}-row batches (${DEVICES} devices × 3 metrics), ${ROUNDS} rounds each, rotating`);
 		console.log(`baseline  INSERT … ON CONFLICT DO NOTHING                    median ${b.toFixed(1)} ms  p90 ${p90(times.baseline).toFixed(1)} ms`);
 		console.log(`careful   INSERT … RETURNING → grouped → hourly + daily upsert; latest median ${w.toFixed(1)} ms  p90 ${p90(times.careful).toFixed(1)} ms`);
 		console.log(`fast      INSERT + writer's groups → hourly, daily, latest       median ${f.toFixed(1)} ms  p90 ${p90(times.fast).toFixed(1)} ms`);
 		console.log(`copy      COPY (binary) + writer's groups → hourly, daily, latest median ${c.toFixed(1)} ms  p90 ${p90(times.copy).toFixed(1)} ms`);
-		console.log(`copy / fast ${(c / f).toFixed(2)}, copy / careful ${(c / w).toFixed(2)}`);
+		console.log(`arrival   the same COPY with the rows in arrival order           median ${a.toFixed(1)} ms  p90 ${p90(times.arrival).toFixed(1)} ms`);
+		console.log(`copy / fast ${(c / f).toFixed(2)}, copy / careful ${(c / w).toFixed(2)}, copy / arrival ${(c / a).toFixed(2)}`);
 		console.log(`rollups and latest values per batch: careful +${(w - b).toFixed(1)} ms (+${(((w - b) / b) * 100).toFixed(0)} %), fast +${(f - b).toFixed(1)} ms (+${(((f - b) / b) * 100).toFixed(0)} %); fast / careful ${(f / w).toFixed(2)}`);
 		console.log(`check: ${check.rows[0].raw} raw rows = ${check.rows[0].hourly} counted in readings_hourly`);
 	} finally {
