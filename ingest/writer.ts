@@ -369,11 +369,6 @@ export function groupColumns(groups: readonly Group[]): string[] {
 	return [textArrayLiteral(device), textArrayLiteral(metric), ...cols.map(numberArrayLiteral)];
 }
 
-/** The newest reading of each series (device and metric) in `readings`; the first of equal times (BatchGroups.latest). */
-export function newestPerSeries(readings: readonly Reading[]): Reading[] {
-	return batchGroups(readings).latest;
-}
-
 /** The careful path's latest values: the newest reading per series of the batch ($1…$6 as readingColumns without seq). */
 export const LATEST_SQL = latestUpsert(`SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f
 	 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[]) AS x(d, m, o, v, r, f)`);

@@ -53,6 +53,20 @@ describe('batchGroups', () => {
 		expect(ordered.indexOf(first)).toBeLessThan(ordered.indexOf(copy));
 	});
 
+	it('keeps a series together when its rows fall in several hours', () => {
+		// A backlog: B-01's rows cross the hour (its later hours are kept apart from its first in the grouping pass).
+		const batch = [r('B-01', 'rain_mm', 50, 1), r('C-01', 'rain_mm', 50, 9), r('B-01', 'rain_mm', 70, 2), r('B-01', 'rain_mm', 130, 3), r('C-01', 'rain_mm', 51, 8)];
+		const { ordered, hourly } = batchGroups(batch);
+		expect(ordered.map((x) => `${x.deviceId}:${x.value}`)).toEqual(['B-01:1', 'B-01:2', 'B-01:3', 'C-01:9', 'C-01:8']);
+		expect(hourly.filter((g) => g.deviceId === 'B-01').map((g) => (g.bucket - T0) / H)).toEqual([0, 1, 2]);
+	});
+
+	it('returns an empty batch as it is', () => {
+		const { ordered, hourly, latest, seen } = batchGroups([]);
+		expect(ordered).toEqual([]);
+		expect([hourly.length, latest.length, seen.size]).toEqual([0, 0, 0]);
+	});
+
 	it('returns the batch itself when no series has a second row', () => {
 		const batch = [r('A-01', 'water_level_m', 1, 1), r('A-01', 'battery_v', 1, 3.9), r('B-01', 'water_level_m', 1, 2)];
 		expect(batchGroups(batch).ordered).toBe(batch);
