@@ -64,4 +64,14 @@ describe('encodeBody', () => {
 		expect(await encodeBody('{"features":[]}', 'gzip')).toEqual({ body: '{"features":[]}', gzip: false });
 		expect(gunzipSync((await encodeBody(big, 'gzip')).body as Buffer).toString()).toBe(big);
 	});
+
+	it('sends no gzip to a client that refuses it with a weight of 0', async () => {
+		const big = listLike(20_000);
+		for (const refusal of ['gzip;q=0', 'gzip; q=0.000, identity', 'deflate, *;q=0', 'x-gzip']) {
+			expect(await encodeBody(big, refusal), refusal).toEqual({ body: big, gzip: false });
+		}
+		for (const consent of ['GZIP', 'gzip;q=0.1, identity', '*', 'br;q=1.0, gzip;q=0.8, *;q=0.1']) {
+			expect((await encodeBody(big, consent)).gzip, consent).toBe(true);
+		}
+	});
 });

@@ -12,6 +12,7 @@
 // other core waited; in 8 pieces ~8 ms (BENCHMARKS.md "Session 5 (issue 6)").
 import { deflateRaw, constants, crc32 } from 'node:zlib';
 import { promisify } from 'node:util';
+import Negotiator from 'negotiator';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -63,6 +64,16 @@ function isLowSurrogate(c: number): boolean {
  * because it runs per request and already shrinks the list ninefold: levels above it save a tenth more for twice the time.
  */
 export async function encodeBody(body: string, acceptEncoding: string | null): Promise<{ body: string | Buffer<ArrayBuffer>; gzip: boolean }> {
-	if (body.length > 8192 && /\bgzip\b/.test(acceptEncoding ?? '')) return { body: await gzipParallel(body, { level: 1 }), gzip: true };
+	if (body.length > 8192 && acceptsGzip(acceptEncoding)) return { body: await gzipParallel(body, { level: 1 }), gzip: true };
 	return { body, gzip: false };
+}
+
+/**
+ * Whether an Accept-Encoding header allows gzip: listed, or covered by `*`, with a weight above 0. `gzip;q=0` and
+ * `*;q=0` refuse it (RFC 9110 §12.4.2, §12.5.3); until session 8 any mention of the word was taken as a yes.
+ * The header's grammar (weights, case, spaces) is left to `negotiator`, the parser Express and Koa use.
+ */
+export function acceptsGzip(acceptEncoding: string | null): boolean {
+	if (!acceptEncoding) return false;
+	return new Negotiator({ headers: { 'accept-encoding': acceptEncoding } }).encodings(['gzip']).length > 0;
 }
