@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
+import { createDatabase } from './scratch-db.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -537,25 +538,6 @@ export async function dropSession(url: string, clientId: string): Promise<void> 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Database helpers
-
-export async function createDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-	const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-	const admin = new pg.Client({ connectionString: adminUrl });
-	await admin.connect();
-	await admin.query(`CREATE DATABASE ${name}`);
-	await admin.end();
-	const u = new URL(adminUrl);
-	u.pathname = '/' + name;
-	return {
-		url: u.toString(),
-		async drop() {
-			const a = new pg.Client({ connectionString: adminUrl });
-			await a.connect();
-			await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-			await a.end();
-		}
-	};
-}
 
 /** Registers devices (before the ingest starts, so its registry knows them from its first load). */
 export async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {

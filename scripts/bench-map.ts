@@ -22,14 +22,13 @@
 // bench keeps working when the sensor layers change (symbols per kind, clustering).
 //
 //   npm run bench:map -- [--repeat 5] [--sensors 10000] [--source sensors]    (builds first; DATABASE_URL → PostgreSQL)
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createDatabase, type ScratchDatabase } from './scratch-db.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, collectPageErrors, freePort, launchBrowser, saveScreenshot, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
@@ -303,17 +302,11 @@ async function main() {
 	rootLogger(process.env.LOG_LEVEL ?? 'warn');
 	const url = process.env.DATABASE_URL || undefined;
 	const dir = await mkdtemp(join(tmpdir(), 'shudi-bench-map-'));
-	let admin: pg.Client | null = null;
-	let dbName = '';
+	let scratch: ScratchDatabase | null = null;
 	let dbUrl: string | undefined;
 	if (url) {
-		dbName = `shudi_bench_${randomBytes(4).toString('hex')}`;
-		admin = new pg.Client({ connectionString: url });
-		await admin.connect();
-		await admin.query(`CREATE DATABASE ${dbName}`);
-		const u = new URL(url);
-		u.pathname = '/' + dbName;
-		dbUrl = u.toString();
+		scratch = await createDatabase(url, 'shudi_bench');
+		dbUrl = scratch.url;
 	}
 	let server: TestServer | null = null;
 	let browser: Browser | null = null;
@@ -509,9 +502,8 @@ async function main() {
 		await browser?.close();
 		await baseline?.close();
 		await server?.dispose();
-		if (admin) {
-			await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-			await admin.end();
+		if (scratch) {
+			await scratch.drop();
 		}
 		await rm(dir, { recursive: true, force: true });
 	}

@@ -14,12 +14,11 @@
 // shudi_bench_<rand> is created there and dropped afterwards).
 //
 //   npm run bench:queries -- [--repeat 30] [--sensors 10000]
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createDatabase, type ScratchDatabase } from './scratch-db.js';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
 import { load, fmtMs, printTable, type Row } from './bench-stats.js';
 import { rootLogger } from '../src/lib/server/log.js';
@@ -49,17 +48,11 @@ async function main() {
 	rootLogger(process.env.LOG_LEVEL ?? 'warn');
 	const url = process.env.DATABASE_URL || undefined;
 	let dir: string | null = null;
-	let admin: pg.Client | null = null;
-	let dbName = '';
+	let scratch: ScratchDatabase | null = null;
 	let target: { url?: string; dataDir?: string };
 	if (url) {
-		dbName = `shudi_bench_${randomBytes(4).toString('hex')}`;
-		admin = new pg.Client({ connectionString: url });
-		await admin.connect();
-		await admin.query(`CREATE DATABASE ${dbName}`);
-		const u = new URL(url);
-		u.pathname = '/' + dbName;
-		target = { url: u.toString() };
+		scratch = await createDatabase(url, 'shudi_bench');
+		target = { url: scratch.url };
 	} else {
 		dir = await mkdtemp(join(tmpdir(), 'shudi-bench-q-'));
 		target = { dataDir: join(dir, 'pgdata') };
@@ -134,9 +127,8 @@ async function main() {
 		console.log(`app min–max: sensors ${fmtMs(Math.min(...rows.sensors.app))}–${fmtMs(Math.max(...rows.sensors.app))} ms; chart ${fmtMs(Math.min(...rows.chart.app))}–${fmtMs(Math.max(...rows.chart.app))} ms`);
 	} finally {
 		await db.close();
-		if (admin) {
-			await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-			await admin.end();
+		if (scratch) {
+			await scratch.drop();
 		}
 		if (dir) await rm(dir, { recursive: true, force: true });
 	}

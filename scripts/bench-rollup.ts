@@ -16,9 +16,8 @@
 // Each batch is its own transaction (COMMIT included in the time, as in the writer). Creates and drops `shudi_bench_<rand>`.
 //
 //   npm run bench:rollup -- [--db postgres://postgres@127.0.0.1:5432/test] [--rows 15000] [--rounds 30] [--devices 1000]
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createDatabase } from './scratch-db.js';
 import { openDb } from '../src/lib/server/db.js';
 import { migrate } from '../src/lib/server/migrate.js';
 import { LATEST_SQL, READINGS_INSERT_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, batchGroups, fastInsertParams, groupColumns, readingColumns } from '../ingest/writer.js';
@@ -62,13 +61,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 
 async function main() {
-	const name = `shudi_bench_${randomBytes(4).toString('hex')}`;
-	const admin = new pg.Client({ connectionString: args.db });
-	await admin.connect();
-	await admin.query(`CREATE DATABASE ${name}`);
-	const u = new URL(args.db!);
-	u.pathname = '/' + name;
-	const db = await openDb({ url: u.toString(), poolSize: 2 });
+	const scratch = await createDatabase(args.db!, 'shudi_bench');
+	const db = await openDb({ url: scratch.url, poolSize: 2 });
 	try {
 		await migrate(db);
 		const version = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
@@ -123,8 +117,7 @@ async function main() {
 		console.log(`check: ${check.rows[0].raw} raw rows = ${check.rows[0].hourly} counted in readings_hourly`);
 	} finally {
 		await db.close();
-		await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-		await admin.end();
+		await scratch.drop();
 	}
 }
 

@@ -1,6 +1,6 @@
 // Test services: the embedded database and broker by default; real PostgreSQL / Mosquitto when TEST_DATABASE_URL /
 // TEST_MQTT_URL are set (CI runs the suite both ways). Each call makes a fresh, isolated database.
-import pg from 'pg';
+import { createDatabase } from '../../scripts/scratch-db';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../../src/lib/server/db';
 import { migrate } from '../../src/lib/server/migrate';
@@ -21,21 +21,10 @@ export async function freshDb(opts: { migrate?: boolean } = {}): Promise<TestDb>
 	let url: string | undefined;
 	let dropDb = async () => {};
 	if (REAL_DB) {
-		const name = `shudi_t_${randomBytes(6).toString('hex')}`;
-		const admin = new pg.Client({ connectionString: REAL_DB });
-		await admin.connect();
-		await admin.query(`CREATE DATABASE ${name}`);
-		await admin.end();
-		const u = new URL(REAL_DB);
-		u.pathname = '/' + name;
-		url = u.toString();
+		const scratch = await createDatabase(REAL_DB, 'shudi_t');
+		url = scratch.url;
 		db = await openDb({ url, poolSize: 4 });
-		dropDb = async () => {
-			const a = new pg.Client({ connectionString: REAL_DB });
-			await a.connect();
-			await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-			await a.end();
-		};
+		dropDb = scratch.drop;
 	} else {
 		db = await openDb({});
 	}
