@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export interface ScratchDatabase {
-	name: string;
 	/** `adminUrl` with the scratch database's name as its path. */
 	url: string;
 	drop(): Promise<void>;
@@ -17,7 +16,7 @@ export async function createDatabase(adminUrl: string, prefix: string): Promise<
 	await asAdmin(adminUrl, `CREATE DATABASE ${name}`);
 	const u = new URL(adminUrl);
 	u.pathname = '/' + name;
-	return { name, url: u.toString(), drop: () => asAdmin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+	return { url: u.toString(), drop: () => asAdmin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function asAdmin(adminUrl: string, sql: string): Promise<void> {
