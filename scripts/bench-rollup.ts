@@ -11,7 +11,9 @@
 //   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts), then the same
 //             groups statement (ROLLUP_GROUPS_SQL); its time includes grouping and encoding the rows;
 //   arrival — copy with the rows in arrival order, as the writer sent them until session 8: what the order saves
-//             (the same JavaScript work, since the groups are needed either way).
+//             (the same JavaScript work, since the groups are needed either way);
+//   bare    — the COPY of copy alone, no rollups and no latest values (what bench:ingest --floor writes): copy − bare
+//             is what PostgreSQL spends on rollups and latest values on the path a real PostgreSQL takes.
 // The baseline keeps neither rollups nor latest values: the difference is what they cost.
 // Each batch is its own transaction (COMMIT included in the time, as in the writer). Creates and drops `shudi_bench_<rand>`.
 //
@@ -66,15 +68,17 @@ async function main() {
 	try {
 		await migrate(db);
 		const version = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-		const kinds = ['baseline', 'careful', 'fast', 'copy', 'arrival'] as const;
-		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [], copy: [], arrival: [] };
+		const kinds = ['baseline', 'careful', 'fast', 'copy', 'arrival', 'bare'] as const;
+		const times: Record<(typeof kinds)[number], number[]> = { baseline: [], careful: [], fast: [], copy: [], arrival: [], bare: [] };
 		// Disjoint time lines so the statements never conflict with each other's rows.
 		const bases = {
 			baseline: Date.UTC(2026, 0, 1),
 			careful: Date.UTC(2026, 3, 1),
 			fast: Date.UTC(2026, 6, 1),
 			copy: Date.UTC(2026, 9, 1),
-			arrival: Date.UTC(2027, 0, 1)
+			arrival: Date.UTC(2027, 0, 1),
+			// Before the check's range: these rows have no rollup.
+			bare: Date.UTC(2025, 0, 1)
 		};
 		for (let r = 0; r < ROUNDS + 2; r++) {
 			for (let k = 0; k < kinds.length; k++) {
@@ -87,7 +91,8 @@ async function main() {
 						const { ordered, hourly } = batchGroups(readings);
 						await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(which === 'copy' ? ordered : readings));
 						await q.query(ROLLUP_GROUPS_SQL, groupColumns(hourly));
-					} else if (which === 'fast') await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
+					} else if (which === 'bare') await q.copyFrom!(READINGS_COPY_SQL, readingsCopyData(batchGroups(readings).ordered));
+					else if (which === 'fast') await q.query(READINGS_INSERT_FAST_SQL, fastInsertParams(readings));
 					else if (which === 'careful') {
 						const { ordered, latest } = batchGroups(readings);
 						await q.query(READINGS_INSERT_SQL, readingColumns(ordered, true));
@@ -106,14 +111,17 @@ async function main() {
 		const f = median(times.fast);
 		const c = median(times.copy);
 		const a = median(times.arrival);
+		const bare = median(times.bare);
 		console.log(`PostgreSQL ${version}; ${ROWS}-row batches (${DEVICES} devices × 3 metrics), ${ROUNDS} rounds each, rotating`);
 		console.log(`baseline  INSERT … ON CONFLICT DO NOTHING                    median ${b.toFixed(1)} ms  p90 ${p90(times.baseline).toFixed(1)} ms`);
 		console.log(`careful   INSERT … RETURNING → grouped → hourly + daily upsert; latest median ${w.toFixed(1)} ms  p90 ${p90(times.careful).toFixed(1)} ms`);
 		console.log(`fast      INSERT + writer's groups → hourly, daily, latest       median ${f.toFixed(1)} ms  p90 ${p90(times.fast).toFixed(1)} ms`);
 		console.log(`copy      COPY (binary) + writer's groups → hourly, daily, latest median ${c.toFixed(1)} ms  p90 ${p90(times.copy).toFixed(1)} ms`);
 		console.log(`arrival   the same COPY with the rows in arrival order           median ${a.toFixed(1)} ms  p90 ${p90(times.arrival).toFixed(1)} ms`);
+		console.log(`bare      the same COPY alone: no rollups, no latest values    median ${bare.toFixed(1)} ms  p90 ${p90(times.bare).toFixed(1)} ms`);
 		console.log(`copy / fast ${(c / f).toFixed(2)}, copy / careful ${(c / w).toFixed(2)}, copy / arrival ${(c / a).toFixed(2)}`);
 		console.log(`rollups and latest values per batch: careful +${(w - b).toFixed(1)} ms (+${(((w - b) / b) * 100).toFixed(0)} %), fast +${(f - b).toFixed(1)} ms (+${(((f - b) / b) * 100).toFixed(0)} %); fast / careful ${(f / w).toFixed(2)}`);
+		console.log(`rollups and latest values on the COPY path: copy − bare = +${(c - bare).toFixed(1)} ms (copy / bare ${(c / bare).toFixed(2)})`);
 		console.log(`check: ${check.rows[0].raw} raw rows = ${check.rows[0].hourly} counted in readings_hourly`);
 	} finally {
 		await db.close();
