@@ -13,6 +13,7 @@
 //                           [--rate 0 (msg/s, 0 = full speed)] [--cpu-prof DIR] [--batch-rows N] [--batch-ms N] [--receive-max N]
 //                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
 //                           [--ingest-entry build|source] [--publisher raw|mqttjs (the load generator: RawPublisher, default, or MQTT.js)]
+//                           [--floor (a third phase: scripts/bench-floor.ts in the ingest's place, MQTT side + COPY only)]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,9 +64,9 @@ export interface SpawnIngestOptions {
 	readyLog?: RegExp;
 	/**
 	 * 'build' runs build-ingest/main.js, the bundle `npm run start:ingest` runs (call buildIngest() first); 'source'
-	 * (default) runs ingest/main.ts through tsx.
+	 * (default) runs ingest/main.ts through tsx; 'floor' runs scripts/bench-floor.ts through tsx (bench:ingest --floor).
 	 */
-	entry?: 'build' | 'source';
+	entry?: 'build' | 'source' | 'floor';
 }
 
 /**
@@ -104,7 +105,7 @@ export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
 		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {}),
 		...(o.receiveMax ? { INGEST_RECEIVE_MAX: String(o.receiveMax) } : {})
 	});
-	const entry = o.entry === 'build' ? ['build-ingest/main.js'] : ['--import', 'tsx', 'ingest/main.ts'];
+	const entry = o.entry === 'build' ? ['build-ingest/main.js'] : ['--import', 'tsx', o.entry === 'floor' ? 'scripts/bench-floor.ts' : 'ingest/main.ts'];
 	const child = spawn(process.execPath, [...(o.nodeArgs ?? shippedIngestNodeArgs()), ...entry], {
 		cwd: ROOT,
 		env,
@@ -697,8 +698,12 @@ interface IngestFigures {
 	cpu: { publishers: number; broker: number; ingest: number; postgres: number };
 }
 
-/** Phase 2: the ingest child against a fresh database. */
-async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
+/**
+ * Phase 2: the ingest child against a fresh database. With mode 'floor' (--floor), the same phase with
+ * scripts/bench-floor.ts in the ingest's place: the MQTT side and a binary COPY of the readings, nothing else.
+ */
+async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ingest'): Promise<IngestFigures> {
+	const floor = mode === 'floor';
 	const tag = `bench${randomBytes(3).toString('hex')}`;
 	const ids = Array.from({ length: a.devices }, (_, i) => `${tag}-${i}`);
 	const created = await createDatabase(a.db, 'shudi_bench');
@@ -721,10 +726,22 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			batchRows: a.batchRows,
 			batchMs: a.batchMs,
 			receiveMax: a.receiveMax,
-			entry: a.ingestEntry,
-			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}`] : [])]
+			entry: floor ? 'floor' : a.ingestEntry,
+			readyLog: floor ? /^floor running$/ : undefined,
+			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}${floor ? '-floor' : ''}`] : [])]
 		});
-		await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
+		// The floor logs "floor running" after its SUBACK; the ingest logs "ingest running" before it.
+		if (!floor) await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
+		// Stored rows: the floor keeps no rollup and reports its own running total after each commit.
+		const child = ingest;
+		const storedRows = async (): Promise<number> => {
+			if (!floor) return Number((await pool.query<{ n: string }>(STORED_ROWS_SQL)).rows[0].n);
+			for (let i = child.logs.length - 1; i >= 0; i--) {
+				const hit = /^floor stored (\d+)$/.exec(child.logs[i]);
+				if (hit) return Number(hit[1]);
+			}
+			return 0;
+		};
 
 		const rss: number[] = [];
 		const rssTimer = setInterval(() => {
@@ -740,7 +757,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 			if (counting) return;
 			counting = true;
 			try {
-				const n = Number((await pool.query<{ n: string }>(STORED_ROWS_SQL)).rows[0].n) / 3;
+				const n = (await storedRows()) / 3;
 				perSecond.push(n - lastCount);
 				lastCount = n;
 			} finally {
@@ -810,7 +827,7 @@ async function ingestPhase(a: Args, run: number): Promise<IngestFigures> {
 		let stored = 0;
 		let lastChange = Date.now();
 		for (;;) {
-			const n = Number((await pool.query<{ n: string }>(STORED_ROWS_SQL)).rows[0].n);
+			const n = await storedRows();
 			if (n !== stored) lastChange = Date.now();
 			stored = n;
 			if (stored >= expected || Date.now() - lastChange > 10_000) break;
@@ -922,6 +939,8 @@ async function main(): Promise<void> {
 			'batch-ms': { type: 'string' },
 			'receive-max': { type: 'string' },
 			'skip-baseline': { type: 'boolean', default: false },
+			// A third phase per run: scripts/bench-floor.ts in the ingest's place (the least exactly-once storage can do).
+			floor: { type: 'boolean', default: false },
 			// 'build' (default): build-ingest/main.js, what `npm run start:ingest` runs; 'source': ingest/main.ts through tsx.
 			'ingest-entry': { type: 'string', default: 'build' },
 			// 'raw' (default): the hand-written MQTT 3.1.1 load generator (RawPublisher); 'mqttjs': MQTT.js clients.
@@ -965,17 +984,21 @@ async function main(): Promise<void> {
 	console.log(
 		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections (${a.publisher === 'raw' ? 'raw MQTT 3.1.1' : 'MQTT.js'}) × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
 	);
-	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures }[] = [];
+	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures; floor?: IngestFigures }[] = [];
+	const report = (label: string, f: IngestFigures) =>
+		console.log(
+			`${label} ${fmt(f.rate)} msg/s stored; published ${fmt(f.published)} (${fmt(f.publishRate)} msg/s), stored ${fmt(f.stored)}, lost ${fmt(f.lost)}, ` +
+				`dup ${f.duplicates}, dead letters ${f.deadLetters}, drain ${fmt(f.drainSeconds, 1)} s after publishing, ` +
+				`commit p50/p99 ${fmt(f.commitP50)}/${fmt(f.commitP99)} ms, arrive p50/p99 ${fmt(f.arriveP50)}/${fmt(f.arriveP99)} ms, RSS max ${fmt(mb(f.rssMax))} MB`
+		);
 	for (let i = 0; i < a.repeat; i++) {
 		const base = v['skip-baseline'] ? { rate: NaN, received: 0, published: 0, cpu: { benchProcess: NaN, broker: NaN } } : await baseline(a);
 		if (!v['skip-baseline']) console.log(`run ${i + 1} baseline: ${fmt(base.rate)} msg/s received (${fmt(base.received)}/${fmt(base.published)} messages)`);
+		const fl = v.floor ? await ingestPhase(a, i + 1, 'floor') : undefined;
+		if (fl) report(`run ${i + 1} floor:   `, fl);
 		const ing = await ingestPhase(a, i + 1);
-		console.log(
-			`run ${i + 1} ingest:   ${fmt(ing.rate)} msg/s stored; published ${fmt(ing.published)} (${fmt(ing.publishRate)} msg/s), stored ${fmt(ing.stored)}, lost ${fmt(ing.lost)}, ` +
-				`dup ${ing.duplicates}, dead letters ${ing.deadLetters}, drain ${fmt(ing.drainSeconds, 1)} s after publishing, ` +
-				`commit p50/p99 ${fmt(ing.commitP50)}/${fmt(ing.commitP99)} ms, arrive p50/p99 ${fmt(ing.arriveP50)}/${fmt(ing.arriveP99)} ms, RSS max ${fmt(mb(ing.rssMax))} MB`
-		);
-		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing });
+		report(`run ${i + 1} ingest:  `, ing);
+		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing, floor: fl });
 	}
 	const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
 	const stored = m((r) => r.ing.rate);
@@ -1027,6 +1050,25 @@ async function main(): Promise<void> {
 		console.log(
 			`ratio 0.6 at this bare rate (${fmt(0.6 * bare)} msg/s stored) leaves ingest + PostgreSQL ${fmt(budget)} ms per 1,000 messages on ${availableParallelism()} cores ` +
 				`beside this run's publishers and broker; they spent ${fmt(comps[2][1] + comps[3][1])} ms (PostgreSQL alone ${fmt(comps[3][1])} ms)`
+		);
+	}
+	const floors = runs.flatMap((r) => (r.floor ? [{ ...r, floor: r.floor }] : []));
+	if (floors.length) {
+		// The floor: what an ingest that did nothing but the MQTT side and a binary COPY stored in the same run, and
+		// what it cost. Its ratio bounds the ratio of any ingest that does the product's work on this machine.
+		const fm = (f: (r: (typeof floors)[number]) => number) => median(floors.map(f));
+		const fper = (f: (c: IngestFigures['cpu']) => number) => fm((r) => (f(r.floor.cpu) / Math.max(1, r.floor.stored)) * 1e6);
+		const fRate = fm((r) => r.floor.rate);
+		const fRatio = fRate / fm((r) => r.base);
+		const fLost = Math.max(...floors.map((r) => r.floor.lost + r.floor.duplicates));
+		console.log('\nFloor (scripts/bench-floor.ts: the ingest\'s MQTT side + JSON.parse + binary COPY of the readings, nothing else):');
+		console.log(
+			`  stored ${fmt(fRate)} msg/s, commit p99 ${fmt(fm((r) => r.floor.commitP99))} ms, RSS max ${fmt(mb(fm((r) => r.floor.rssMax)))} MB, lost + duplicated ${fmt(fLost)}` +
+				(a.rate || v['skip-baseline'] ? '' : `; ratio floor / bare ${fmt(fRatio, 2)} (the ingest: ${fmt(ratio, 2)}; floor / ingest ${fmt(fRate / stored, 2)})`)
+		);
+		console.log(
+			`  CPU per 1,000 stored messages: publishers ${fmt(fper((c) => c.publishers))} ms, broker ${fmt(fper((c) => c.broker))} ms, ` +
+				`floor process ${fmt(fper((c) => c.ingest))} ms, PostgreSQL ${fmt(fper((c) => c.postgres))} ms (the ingest: ${fmt(comps[2][1])} and ${fmt(comps[3][1])} ms)`
 		);
 	}
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);
