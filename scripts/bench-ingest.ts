@@ -120,16 +120,22 @@ export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
 			r(code);
 		})
 	);
-	const onData = (buf: Buffer) => {
-		for (const line of buf.toString('utf8').split('\n')) {
-			if (!line) continue;
-			logs.push(line);
-			if (logs.length > 5000) logs.splice(0, 1000);
-			for (const w of watchers) w(line);
-		}
+	// Whole lines only: a chunk may end inside a line (the floor's "floor stored N" is read as a number).
+	const onData = () => {
+		let partial = '';
+		return (chunk: string) => {
+			const lines = (partial + chunk).split('\n');
+			partial = lines.pop()!;
+			for (const line of lines) {
+				if (!line) continue;
+				logs.push(line);
+				if (logs.length > 5000) logs.splice(0, 1000);
+				for (const w of watchers) w(line);
+			}
+		};
 	};
-	child.stdout!.on('data', onData);
-	child.stderr!.on('data', onData);
+	child.stdout!.setEncoding('utf8').on('data', onData());
+	child.stderr!.setEncoding('utf8').on('data', onData());
 	const pid = child.pid!;
 	const alive = () => code === undefined;
 	const waitForLog = (re: RegExp, timeoutMs = 30_000) =>
@@ -994,10 +1000,13 @@ async function main(): Promise<void> {
 	for (let i = 0; i < a.repeat; i++) {
 		const base = v['skip-baseline'] ? { rate: NaN, received: 0, published: 0, cpu: { benchProcess: NaN, broker: NaN } } : await baseline(a);
 		if (!v['skip-baseline']) console.log(`run ${i + 1} baseline: ${fmt(base.rate)} msg/s received (${fmt(base.received)}/${fmt(base.published)} messages)`);
-		const fl = v.floor ? await ingestPhase(a, i + 1, 'floor') : undefined;
+		// With --floor, the floor and the ingest take turns going first, so neither always meets the host a phase later.
+		const floorFirst = i % 2 === 0;
+		let fl = v.floor && floorFirst ? await ingestPhase(a, i + 1, 'floor') : undefined;
 		if (fl) report(`run ${i + 1} floor:   `, fl);
 		const ing = await ingestPhase(a, i + 1);
 		report(`run ${i + 1} ingest:  `, ing);
+		if (v.floor && !floorFirst) report(`run ${i + 1} floor:   `, (fl = await ingestPhase(a, i + 1, 'floor')));
 		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing, floor: fl });
 	}
 	const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
