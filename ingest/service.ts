@@ -72,7 +72,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 		}
 		const mqttUrl = opts.mqttUrl ?? broker!.url;
 		const writer = new BatchWriter(opts.db, {
-			maxRows: opts.batchRows ?? 15_000,
+			maxRows: opts.batchRows ?? 30_000,
 			maxAgeMs: opts.batchMs ?? 250,
 			maxBuffered: opts.maxBuffered,
 			log: logger('writer'),

@@ -14,7 +14,8 @@
 // It leaves out everything else the product needs from the ingest: rollups, latest values, last_seen, offline
 // detection, rules and alarms, the live relay, metrics. Not a product path: a measuring stick.
 //
-// Env: DATABASE_URL, MQTT_URL, INGEST_CLIENT_ID, INGEST_BATCH_ROWS (15000), INGEST_BATCH_MS (250), INGEST_RECEIVE_MAX.
+// Env: DATABASE_URL, MQTT_URL, INGEST_CLIENT_ID, INGEST_BATCH_ROWS, INGEST_BATCH_MS, INGEST_RECEIVE_MAX (the ingest's
+// config and defaults, src/lib/server/config.ts).
 // Prints `floor running` once subscribed and `floor stored <rows>` (a running total) after every commit.
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
@@ -24,10 +25,12 @@ import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import { batchGroups, readingColumns } from '../ingest/writer.js';
 import type { Reading } from '../src/lib/domain/types.js';
 import { logger } from '../src/lib/server/log.js';
+import { parseConfig } from '../src/lib/server/config.js';
 
 const env = process.env;
-const BATCH_ROWS = Number(env.INGEST_BATCH_ROWS) || 15_000;
-const BATCH_MS = Number(env.INGEST_BATCH_MS) || 250;
+const config = parseConfig(env);
+const BATCH_ROWS = config.INGEST_BATCH_ROWS;
+const BATCH_MS = config.INGEST_BATCH_MS;
 const client = new pg.Client({ connectionString: env.DATABASE_URL });
 await client.connect();
 
@@ -136,7 +139,7 @@ const subscriber = new IngestSubscriber(pipeline, {
 	url: env.MQTT_URL!,
 	clientId: env.INGEST_CLIENT_ID!,
 	protocolVersion: 5,
-	receiveMaximum: env.INGEST_RECEIVE_MAX ? Number(env.INGEST_RECEIVE_MAX) : undefined,
+	receiveMaximum: config.INGEST_RECEIVE_MAX,
 	log: logger('bench-floor')
 });
 await subscriber.start();

@@ -864,8 +864,8 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 		);
 		const distinct = Number(msgs.rows[0].n);
 		// Stored rate while publishing: the mean of the per-second counts, first second (ramp-up) and the drain after it
-		// dropped. Not their median: a batch of 15,000 rows commits 5,000 messages at once, so single seconds read 0 or
-		// 5,000 and their median says little about what is sustained.
+		// dropped. Not their median: a batch of 30,000 rows commits 10,000 messages at once, so single seconds read 0 or
+		// 10,000 and their median says little about what is sustained.
 		const steady = perSecond.slice(1, Math.max(2, Math.floor(d.seconds)));
 		return {
 			rate: mean(steady),
