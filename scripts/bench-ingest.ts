@@ -945,7 +945,7 @@ async function main(): Promise<void> {
 			'batch-ms': { type: 'string' },
 			'receive-max': { type: 'string' },
 			'skip-baseline': { type: 'boolean', default: false },
-			// A third phase per run: scripts/bench-floor.ts in the ingest's place (the least exactly-once storage can do).
+			// A third phase per run: scripts/bench-floor.ts in the ingest's place (receiving and storing, nothing else).
 			floor: { type: 'boolean', default: false },
 			// 'build' (default): build-ingest/main.js, what `npm run start:ingest` runs; 'source': ingest/main.ts through tsx.
 			'ingest-entry': { type: 'string', default: 'build' },
@@ -1064,7 +1064,7 @@ async function main(): Promise<void> {
 	const floors = runs.flatMap((r) => (r.floor ? [{ ...r, floor: r.floor }] : []));
 	if (floors.length) {
 		// The floor: what an ingest that did nothing but the MQTT side and a binary COPY stored in the same run, and
-		// what it cost. Its ratio bounds the ratio of any ingest that does the product's work on this machine.
+		// what it cost. What the ingest spends beyond it per message is the product's work (BENCHMARKS.md, session 9).
 		const fm = (f: (r: (typeof floors)[number]) => number) => median(floors.map(f));
 		const fper = (f: (c: IngestFigures['cpu']) => number) => fm((r) => (f(r.floor.cpu) / Math.max(1, r.floor.stored)) * 1e6);
 		const fRate = fm((r) => r.floor.rate);
