@@ -166,6 +166,13 @@ function rollupsFrom(cte: string): string {
 export const READINGS_INSERT_SQL = readingsInsertSql();
 
 /**
+ * The readings alone, idempotent, no rollups or latest values ($1…$7 as above): not a writer path, but the benches'
+ * yardstick (`bench:rollup`'s baseline, the retry of `bench:ingest --floor` after a repeated reading).
+ */
+export const READINGS_ONLY_SQL = `${READINGS_INSERT}
+	   ON CONFLICT DO NOTHING`;
+
+/**
  * The fast path's rollups and latest values, for batches that hold no reading stored before (the readings themselves
  * go in by binary COPY on PostgreSQL, or by the INSERT of READINGS_INSERT_FAST_SQL on PGlite, and fail whole with 23505
  * on a duplicate: see BatchWriter.write()). Every row of such a batch is stored, so the writer's own hourly groups

@@ -22,7 +22,7 @@ import { from as copyFromStdin } from 'pg-copy-streams';
 import { IngestSubscriber } from '../ingest/subscriber.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
 import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
-import { batchGroups, readingColumns } from '../ingest/writer.js';
+import { READINGS_ONLY_SQL, batchGroups, readingColumns } from '../ingest/writer.js';
 import type { Reading } from '../src/lib/domain/types.js';
 import { logger } from '../src/lib/server/log.js';
 import { parseConfig } from '../src/lib/server/config.js';
@@ -33,11 +33,6 @@ const BATCH_ROWS = config.INGEST_BATCH_ROWS;
 const BATCH_MS = config.INGEST_BATCH_MS;
 const client = new pg.Client({ connectionString: env.DATABASE_URL });
 await client.connect();
-
-const INSERT_NEW_SQL = `INSERT INTO readings (device_id, metric, observed_at, value, received_at, flags, seq)
-	 SELECT d, m, to_timestamp(o / 1000.0), v, to_timestamp(r / 1000.0), f, s
-	 FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::int2[], $7::int8[]) AS x(d, m, o, v, r, f, s)
-	 ON CONFLICT DO NOTHING`;
 
 interface Entry {
 	rows: Reading[];
@@ -82,7 +77,7 @@ async function loop(): Promise<void> {
 			// A repeated reading fails the whole COPY on the primary key: then the batch goes again, skipping it.
 			stored += await copy(ordered).catch(async (err: Error & { code?: string }) => {
 				if (err.code !== '23505') throw err;
-				return (await client.query(INSERT_NEW_SQL, readingColumns(ordered, true))).rowCount ?? 0;
+				return (await client.query(READINGS_ONLY_SQL, readingColumns(ordered, true))).rowCount ?? 0;
 			});
 		} catch (err) {
 			// No retry: the bench's database stays up; a failure here is a failed measurement, and says so.
