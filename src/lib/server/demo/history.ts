@@ -12,7 +12,7 @@ import type { Queryable } from '../db.js';
 import type { Responsible } from '../incidents.js';
 import { TIME_LIMITS } from '../../domain/incident-flow.js';
 import type { Level } from '../../domain/types.js';
-import { mulberry32 } from './township.js';
+import { mulberry32, type DemoTownship } from './township.js';
 
 export const DEMO_TITLE_PREFIX = '【演示】';
 const DAY = 86_400_000;
@@ -190,7 +190,52 @@ function near(rand: () => number, s: { lng: number; lat: number }): [number, num
 	return [Math.round((s.lng + r * Math.cos(a)) * 1e6) / 1e6, Math.round((s.lat + r * 0.9 * Math.sin(a)) * 1e6) / 1e6];
 }
 
-/** The invented history, oldest case first. Pure: everything comes from `input` and the seed. */
+/** The order responsibleAt() lists roles in (src/lib/server/incidents.ts). */
+const ROLE_ORDER = ['cadre', 'lead', 'secretary', 'grid'];
+
+/**
+ * The history's input for the demo township once its villages and cadres have ids: who answered for a village at a
+ * moment (the same rule as responsibleAt() in incidents.ts) and the duty leader of a day. Pure, so a test can build
+ * the history the seed builds for any date without a database.
+ */
+export function demoHistoryInput(
+	t: DemoTownship,
+	villageIds: ReadonlyMap<string, number>,
+	cadreIds: ReadonlyMap<string, number>,
+	locate: (p: [number, number]) => number | null,
+	now: number
+): HistoryInput {
+	const cadreByKey = new Map(t.cadres.map((c) => [c.key, c]));
+	const responsibleAt = (villageId: number, at: number): Responsible[] => {
+		const day = new Date(at).toISOString().slice(0, 10);
+		return t.assignments
+			.filter((a) => villageIds.get(a.village_code) === villageId && a.valid_from <= day && (!a.valid_to || a.valid_to > day))
+			.map((a) => ({ role: a.role, cadre_id: cadreIds.get(a.cadre_key)!, name: cadreByKey.get(a.cadre_key)!.name, phone: cadreByKey.get(a.cadre_key)!.phone }))
+			.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.cadre_id - b.cadre_id);
+	};
+	const dutyLeaderAt = (at: number) => {
+		const k = t.dutyRoster(new Date(at).toISOString().slice(0, 10), 1)[0].leader_key;
+		return { id: cadreIds.get(k)!, name: cadreByKey.get(k)!.name };
+	};
+	return {
+		now,
+		days: 92,
+		// The first five villages of the demo township lie along the river valley (township.ts VILLAGE_SPECS).
+		villages: t.villages.map((v, index) => ({ id: villageIds.get(v.code)!, name: v.name, index, valley: index < 5 })),
+		sensors: t.sensors.map((s) => ({ id: s.id, name: s.name, kind: s.kind, lng: s.lng, lat: s.lat, village_id: locate([s.lng, s.lat]), thresholds: s.thresholds })),
+		responsibleAt,
+		dutyLeaderAt
+	};
+}
+
+/**
+ * The invented history, oldest case first. Pure: everything comes from `input` and the seed.
+ *
+ * The random part follows the season of whatever day it is seeded, so on its own it may happen to leave nothing open
+ * (a dry week in December closes every case). The duty room's current work is therefore scripted on top of it
+ * (currentWork below): open cases waiting, one overdue, one reworked, every level present — the shape the console
+ * and the review promise, on any date.
+ */
 export function buildDemoHistory(input: HistoryInput): HistoryCase[] {
 	const rand = mulberry32(input.seed ?? 0x0c45e7);
 	const out: HistoryCase[] = [];
@@ -211,7 +256,133 @@ export function buildDemoHistory(input: HistoryInput): HistoryCase[] {
 			out.push(oneCase(rand, input, village, byVillage.get(village.id)!, opened, month));
 		}
 	}
+	out.push(...currentWork(input, byVillage));
 	return out.sort((a, b) => a.opened_at - b.opened_at);
+}
+
+/** One step of a scripted case: minutes after it opened, who, what, and the status it leads to. */
+type Step = [minutes: number, actor: 'system' | 'duty' | 'cadre', action: string, to: string | null, note: string | null];
+
+interface Script {
+	villageIndex: number;
+	category: string;
+	level: Level;
+	source: HistoryCase['source'];
+	what: string;
+	/** How long ago it opened. */
+	agoMin: number;
+	steps: Step[];
+}
+
+/**
+ * The duty room's current work, relative to now: an overloaded valley cadre past the deadline on an orange case, a
+ * yellow case dispatched this morning, a villager's blue call waiting to be accepted, and last week's red case
+ * closed after one rework. No device is attached, so no live alarm joins them and no escalation timer waits on them.
+ */
+const CURRENT_WORK: Script[] = [
+	{
+		villageIndex: 0, category: 'flood', level: 'orange', source: 'field_report', what: '沿河低洼处进水', agoMin: 15 * 60,
+		steps: [
+			[30, 'system', 'escalate', null, 'L2'],
+			[52, 'cadre', 'accept', 'accepted', null],
+			[190, 'cadre', 'start', 'in_progress', '已到现场，正在组织抽排（演示）']
+		]
+	},
+	{
+		villageIndex: 4, category: 'housing', level: 'yellow', source: 'hotline', what: '老旧土木房墙体开裂', agoMin: 6 * 60,
+		steps: [
+			[38, 'duty', 'accept', 'accepted', null],
+			[45, 'duty', 'dispatch', 'dispatched', 'cadre']
+		]
+	},
+	{ villageIndex: 2, category: 'dispute', level: 'blue', source: 'hotline', what: '邻里排水纠纷', agoMin: 3 * 60, steps: [] },
+	{
+		villageIndex: 1, category: 'geohazard', level: 'red', source: 'field_report', what: '后山边坡落石', agoMin: 9 * 24 * 60,
+		steps: [
+			[6, 'cadre', 'accept', 'accepted', null],
+			[40, 'cadre', 'start', 'in_progress', '已到现场（演示）'],
+			[95, 'cadre', 'resolve', 'resolved', '已处置，现场已安全（演示）'],
+			[180, 'duty', 'verify_fail', 'in_progress', '核查发现隐患未彻底消除，退回重办（演示）'],
+			[300, 'cadre', 'resolve', 'resolved', '已按要求整改完毕（演示）'],
+			[420, 'duty', 'verify_pass', 'closed', null]
+		]
+	}
+];
+
+function currentWork(input: HistoryInput, byVillage: Map<number, HistorySensor[]>): HistoryCase[] {
+	const out: HistoryCase[] = [];
+	for (const s of CURRENT_WORK) {
+		const village = input.villages.find((v) => v.index === s.villageIndex);
+		const sensors = village && byVillage.get(village.id);
+		if (!village || !sensors?.length) continue;
+		const opened = Math.floor((input.now - s.agoMin * MIN) / MIN) * MIN;
+		const responsible = input.responsibleAt(village.id, opened);
+		const cadre = responsible.find((r) => r.role === 'cadre') ?? null;
+		const lead = responsible.find((r) => r.role === 'lead') ?? null;
+		const { lng, lat } = sensors[0];
+		const what = `${village.name}${s.what}`;
+		const description = `演示数据（虚构）：${what}。${s.source === 'hotline' ? '群众来电反映。' : ''}`;
+		const reporter = s.source === 'hotline' ? '村民（热线）' : (cadre?.name ?? '网格员');
+		const actor = { system: '系统 system', duty: '值班员（演示）', cadre: cadre ? `${cadre.name}（演示）` : '值班员（演示）' };
+		const events: HistoryEvent[] = [{ at: opened, actor_name: reporter, action: 'report', from: null, to: 'reported', note: description, lng: null, lat: null }];
+		let status = 'reported';
+		let escalation = cadre ? 0 : -1;
+		let assignee: number | null = null;
+		const at: Partial<Record<'acknowledged' | 'arrived' | 'resolved' | 'closed', number>> = {};
+		let reopened = 0;
+		for (const [minutes, who, action, to, note] of s.steps) {
+			const t = opened + minutes * MIN;
+			let text = note;
+			if (action === 'escalate') {
+				if (!lead) continue;
+				escalation = 1;
+				text = `超时未受理，升级至 L2 包村领导：${lead.name}（演示）`;
+			}
+			if (action === 'dispatch') {
+				if (!cadre) continue;
+				assignee = cadre.cadre_id;
+				text = `派遣给 ${cadre.name}（演示）`;
+			}
+			if (['accept', 'dispatch', 'start', 'reject'].includes(action)) at.acknowledged ??= t;
+			if (action === 'start') at.arrived ??= t;
+			if (action === 'resolve') at.resolved = t;
+			if (action === 'verify_fail') (reopened++, delete at.resolved);
+			if (to === 'closed') at.closed = t;
+			const onSite = action === 'start' || action === 'resolve';
+			events.push({ at: t, actor_name: actor[who], action, from: to ? status : null, to, note: text, lng: onSite ? lng : null, lat: onSite ? lat : null });
+			if (to) status = to;
+		}
+		const limits = TIME_LIMITS[s.level];
+		out.push({
+			source: s.source,
+			category: s.category,
+			level: s.level,
+			status,
+			title: `${DEMO_TITLE_PREFIX}${what}`,
+			description,
+			reporter_name: reporter,
+			village_id: village.id,
+			device_id: null,
+			lng,
+			lat,
+			opened_at: opened,
+			ack_due: opened + limits.ackMs,
+			resolve_due: opened + limits.resolveMs,
+			acknowledged_at: at.acknowledged ?? null,
+			arrived_at: at.arrived ?? null,
+			resolved_at: at.resolved ?? null,
+			closed_at: at.closed ?? null,
+			reopened_count: reopened,
+			escalation_level: escalation,
+			responsible,
+			assignee_cadre_id: assignee,
+			dispute: s.category === 'dispute' ? { parties: ['杨某（演示）', '吴某（演示）'] } : null,
+			events,
+			alarm: null,
+			readings: null
+		});
+	}
+	return out;
 }
 
 function oneCase(rand: () => number, input: HistoryInput, village: HistoryVillage, sensors: HistorySensor[], opened: number, month: number): HistoryCase {

@@ -7,8 +7,7 @@ import type { Logger } from '../log.js';
 import { hashToken } from '../device-tokens.js';
 import { insertDevices } from '../devices.js';
 import { buildDemoTownship, DEMO_NOTICE } from './township.js';
-import { buildDemoHistory, insertDemoHistory } from './history.js';
-import type { Responsible } from '../incidents.js';
+import { buildDemoHistory, demoHistoryInput, insertDemoHistory } from './history.js';
 import { VillageIndex } from '../../../../geo/index.js';
 import bbox from '@turf/bbox';
 import { createHash } from 'node:crypto';
@@ -21,9 +20,6 @@ export function demoApiToken(config: Pick<Config, 'DEMO_PASSWORD'>): string {
 export function demoDeviceToken(config: Pick<Config, 'DEMO_PASSWORD'>, deviceId: string): string {
 	return `${config.DEMO_PASSWORD}-${deviceId}`;
 }
-
-/** The order responsibleAt() lists roles in (src/lib/server/incidents.ts). */
-const ROLE_ORDER = ['cadre', 'lead', 'secretary', 'grid'];
 
 export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Promise<boolean> {
 	const existing = await db.query<{ n: number }>('SELECT (SELECT count(*) FROM villages) + (SELECT count(*) FROM devices) AS n');
@@ -89,28 +85,8 @@ export async function seedDemoIfEmpty(db: Db, config: Config, log: Logger): Prom
 		);
 		// About three months of invented, marked case history for the leaders' review (./history.ts), judged against
 		// the assignments valid at each case's opening exactly as live cases are.
-		const cadreByKey = new Map(t.cadres.map((c) => [c.key, c]));
-		const responsibleAt = (villageId: number, at: number): Responsible[] => {
-			const day = new Date(at).toISOString().slice(0, 10);
-			return t.assignments
-				.filter((a) => villageIds.get(a.village_code) === villageId && a.valid_from <= day && (!a.valid_to || a.valid_to > day))
-				.map((a) => ({ role: a.role, cadre_id: cadreIds.get(a.cadre_key)!, name: cadreByKey.get(a.cadre_key)!.name, phone: cadreByKey.get(a.cadre_key)!.phone }))
-				.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.cadre_id - b.cadre_id);
-		};
-		const dutyLeaderAt = (at: number) => {
-			const k = t.dutyRoster(new Date(at).toISOString().slice(0, 10), 1)[0].leader_key;
-			return { id: cadreIds.get(k)!, name: cadreByKey.get(k)!.name };
-		};
 		const historyStart = performance.now();
-		const history = buildDemoHistory({
-			now: Date.now(),
-			days: 92,
-			// The first five villages of the demo township lie along the river valley (township.ts VILLAGE_SPECS).
-			villages: t.villages.map((v, index) => ({ id: villageIds.get(v.code)!, name: v.name, index, valley: index < 5 })),
-			sensors: t.sensors.map((s) => ({ id: s.id, name: s.name, kind: s.kind, lng: s.lng, lat: s.lat, village_id: index.locate([s.lng, s.lat]), thresholds: s.thresholds })),
-			responsibleAt,
-			dutyLeaderAt
-		});
+		const history = buildDemoHistory(demoHistoryInput(t, villageIds, cadreIds, (p) => index.locate(p), Date.now()));
 		await insertDemoHistory(q, history);
 		historyStats = { cases: history.length, ms: Math.round(performance.now() - historyStart) };
 	});
