@@ -1,29 +1,47 @@
 // The validation report shown before an import is saved: what is wrong with the boundaries, in words an admin can
 // act on (zh + en). Errors block saving; warnings are shown and may be accepted.
-// Checks: ring structure (reuses validateBoundary), self-intersection (@turf/kinks), missing names and bad or
-// repeated division codes, overlaps between villages and gaps between them (@turf/intersect, @turf/union), and
-// features far from the township. Pure.
+// Checks: ring structure (reuses validateBoundary), self-intersection (./self-intersections, a segment index),
+// missing names and bad or repeated division codes, overlaps between villages and gaps between them (@turf/intersect,
+// @turf/union), features far from the township, and the questions the admin must answer before saving (closed lines
+// read as areas, a likely GCJ-02 file). Pure.
 
 import area from '@turf/area';
 import { featureCollection, polygon as turfPolygon, multiPolygon as turfMultiPolygon } from '@turf/helpers';
 import intersect from '@turf/intersect';
-import kinks from '@turf/kinks';
 import union from '@turf/union';
 import RBush from 'rbush';
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 import { labelPoint } from './label-point';
+import { IMPORT_LIMITS, SIMPLIFY_HINT } from './limits';
 import { validateBoundary, type Boundary } from './point-in-polygon';
+import { selfIntersections } from './self-intersections';
 
 export interface ReportItem {
 	level: 'error' | 'warning' | 'info';
 	/** Stable machine name of the check, for tests and styling. */
-	check: 'structure' | 'self_intersection' | 'missing_name' | 'code' | 'duplicate' | 'overlap' | 'gap' | 'far' | 'skipped';
+	check:
+		| 'structure'
+		| 'self_intersection'
+		| 'missing_name'
+		| 'code'
+		| 'duplicate'
+		| 'overlap'
+		| 'gap'
+		| 'far'
+		| 'skipped'
+		| 'shapefile_parts'
+		| 'closed_lines'
+		| 'gcj02';
 	/** 1-based feature numbers in the file this item is about. */
 	features: number[];
 	/** Where to look, WGS-84 [lng, lat]. */
 	at?: [number, number];
 	zh: string;
 	en: string;
+	/** A question the admin must answer (tick) before the import can be saved. */
+	ask?: { zh: string; en: string };
+	/** Another reading of the same file the admin may preview instead (set by the server when it stages one). */
+	alternative?: { crs: string; importId?: number };
 }
 
 export interface ReportVillage {
@@ -42,6 +60,12 @@ export interface ReportOptions {
 	minAreaM2?: number;
 	/** Features in the file that were not polygons. */
 	skipped?: number;
+	/** Features that were closed lines, read as areas. */
+	closedLines?: readonly number[];
+	/** Members of a zipped Shapefile that are missing (e.g. 'cunjie.dbf'). */
+	missingParts?: readonly string[];
+	/** Why the file looks like GCJ-02 although it is read as WGS-84. */
+	gcj02?: { zh: string; en: string } | null;
 }
 
 export function importReport(villages: readonly ReportVillage[], options: ReportOptions = {}): ReportItem[] {
@@ -60,6 +84,47 @@ export function importReport(villages: readonly ReportVillage[], options: Report
 		});
 	}
 
+	const missing = options.missingParts ?? [];
+	const dbfMissing = missing.find((m) => /\.dbf$/i.test(m));
+	if (missing.length > 0) {
+		const why: Record<string, [string, string]> = {
+			dbf: ['属性表，村名和区划代码都在里面', 'the attribute table with the names and codes'],
+			prj: ['坐标系说明，已根据坐标数值推断', 'the coordinate system; guessed from the numbers'],
+			shx: ['图形索引，导入不需要', 'the shape index; not needed here'],
+			cpg: ['字符编码，已自动识别', 'the text encoding; detected']
+		};
+		const ext = (m: string) => m.slice(m.lastIndexOf('.') + 1).toLowerCase();
+		items.push({
+			level: dbfMissing ? 'error' : 'info',
+			check: 'shapefile_parts',
+			features: [],
+			zh: `Shapefile 缺少 ${missing.map((m) => `${m}（${why[ext(m)]?.[0] ?? ''}）`).join('、')}${dbfMissing ? `：请把 ${dbfMissing} 和 .shp 一起打包后重新上传。` : '。'}`,
+			en: `The Shapefile lacks ${missing.map((m) => `${m} (${why[ext(m)]?.[1] ?? ''})`).join(', ')}${dbfMissing ? `: zip ${dbfMissing} together with the .shp and upload again.` : '.'}`
+		});
+	}
+	if (options.closedLines?.length) {
+		const n = options.closedLines.length;
+		items.push({
+			level: 'warning',
+			check: 'closed_lines',
+			features: [...options.closedLines],
+			zh: `${n} 个村界是闭合的线（第${options.closedLines.join('、')}个，Google Earth/奥维的“路径”画法），已按面读取。`,
+			en: `${n} boundaries are closed lines (features ${options.closedLines.join(', ')}, drawn with the Google Earth/Ovital path tool); they are read as areas.`,
+			ask: { zh: '把这些闭合的线作为村界（面）保存', en: 'Save these closed lines as village areas' }
+		});
+	}
+	if (options.gcj02) {
+		items.push({
+			level: 'warning',
+			check: 'gcj02',
+			features: [],
+			zh: `${options.gcj02.zh}现在按WGS-84读取；如果是GCJ-02，请改按GCJ-02预览。`,
+			en: `${options.gcj02.en} It is read as WGS-84 now; if it is GCJ-02, preview it as GCJ-02 instead.`,
+			ask: { zh: '我确认坐标是WGS-84/CGCS2000，不是高德GCJ-02', en: 'I confirm the coordinates are WGS-84/CGCS2000, not AMap GCJ-02' },
+			alternative: { crs: 'gcj02' }
+		});
+	}
+
 	const usable: ReportVillage[] = [];
 	for (const v of villages) {
 		const problems = validateBoundary(v.geometry);
@@ -73,9 +138,9 @@ export function importReport(villages: readonly ReportVillage[], options: Report
 			});
 			continue;
 		}
-		const crossings = kinks(asFeature(v.geometry)).features;
+		const crossings = selfIntersections(v.geometry).points;
 		if (crossings.length > 0) {
-			const at = crossings[0].geometry.coordinates as [number, number];
+			const at = crossings[0];
 			items.push({
 				level: 'error',
 				check: 'self_intersection',
@@ -90,7 +155,8 @@ export function importReport(villages: readonly ReportVillage[], options: Report
 	}
 
 	for (const v of villages) {
-		if (!v.name) {
+		// A missing .dbf is said once above, not once per feature.
+		if (!v.name && !dbfMissing) {
 			items.push({
 				level: 'error',
 				check: 'missing_name',
@@ -148,8 +214,15 @@ function overlaps(
 		for (const { v: b } of tree.search(bounds(a.geometry))) {
 			if (b.index <= a.index) continue;
 			let shared: Feature<Polygon | MultiPolygon> | null = null;
+			// The overlap lies inside both boxes: clip both to their common box first, so a detailed village is
+			// intersected only along the stretch it shares with its neighbour, not with all its vertices.
+			const box = commonBox(bounds(a.geometry), bounds(b.geometry));
+			if (!box) continue;
+			const ca = clipToBox(a.geometry, box);
+			const cb = clipToBox(b.geometry, box);
+			if (!ca || !cb) continue;
 			try {
-				shared = intersect(featureCollection([asFeature(a.geometry), asFeature(b.geometry)]));
+				shared = intersect(featureCollection([asFeature(ca), asFeature(cb)]));
 			} catch {
 				continue;
 			}
@@ -173,6 +246,19 @@ function overlaps(
 /** Holes in the union of all villages that no village fills: land inside the township that nobody answers for. */
 function gaps(villages: ReportVillage[], minArea: number): ReportItem[] {
 	if (villages.length < 2) return [];
+	const vertices = villages.reduce((n, v) => n + countVertices(v.geometry), 0);
+	if (vertices > IMPORT_LIMITS.gapCheckVertices) {
+		const max = IMPORT_LIMITS.gapCheckVertices.toLocaleString('en');
+		return [
+			{
+				level: 'info',
+				check: 'gap',
+				features: [],
+				zh: `文件有 ${vertices.toLocaleString('en')} 个顶点，超过 ${max}，没有检查村界之间的空隙。${SIMPLIFY_HINT.zh}`,
+				en: `The file has ${vertices.toLocaleString('en')} vertices, more than ${max}: gaps between villages were not checked. ${SIMPLIFY_HINT.en}`
+			}
+		];
+	}
 	let merged: Feature<Polygon | MultiPolygon> | null = null;
 	try {
 		merged = union(featureCollection(villages.map((v) => asFeature(v.geometry))));
@@ -247,6 +333,71 @@ export function bounds(g: Boundary): { minX: number; minY: number; maxX: number;
 			maxY = Math.max(maxY, y);
 		}
 	return { minX, minY, maxX, maxY };
+}
+
+function countVertices(g: Boundary): number {
+	const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+	let n = 0;
+	for (const p of polys) for (const r of p) n += r.length;
+	return n;
+}
+
+type Box = { minX: number; minY: number; maxX: number; maxY: number };
+
+function commonBox(a: Box, b: Box): Box | null {
+	const box = { minX: Math.max(a.minX, b.minX), minY: Math.max(a.minY, b.minY), maxX: Math.min(a.maxX, b.maxX), maxY: Math.min(a.maxY, b.maxY) };
+	return box.minX < box.maxX && box.minY < box.maxY ? box : null;
+}
+
+/**
+ * The part of a polygon inside an axis-aligned box (Sutherland–Hodgman, one pass per side; exact for a convex clip
+ * window). Where the clipped area falls apart, the pieces stay joined by zero-width seams along the box's edge,
+ * which add no area to an intersection.
+ */
+export function clipToBox(g: Boundary, box: Box): Boundary | null {
+	const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+	const out: Position[][][] = [];
+	for (const poly of polys) {
+		const outer = poly[0] ? clipRing(poly[0], box) : [];
+		if (outer.length < 4) continue;
+		const holes = poly.slice(1).map((h) => clipRing(h, box)).filter((h) => h.length >= 4);
+		out.push([outer, ...holes]);
+	}
+	if (out.length === 0) return null;
+	return out.length === 1 ? { type: 'Polygon', coordinates: out[0] } : { type: 'MultiPolygon', coordinates: out };
+}
+
+function clipRing(ring: Position[], box: Box): Position[] {
+	const open = ring.length > 1 && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1] ? ring.slice(0, -1) : ring;
+	let pts: Position[] = open;
+	const sides: [(p: Position) => boolean, (p: Position, q: Position) => Position][] = [
+		[(p) => p[0] >= box.minX, (p, q) => atX(p, q, box.minX)],
+		[(p) => p[0] <= box.maxX, (p, q) => atX(p, q, box.maxX)],
+		[(p) => p[1] >= box.minY, (p, q) => atY(p, q, box.minY)],
+		[(p) => p[1] <= box.maxY, (p, q) => atY(p, q, box.maxY)]
+	];
+	for (const [inside, cut] of sides) {
+		if (pts.length === 0) break;
+		const next: Position[] = [];
+		for (let i = 0; i < pts.length; i++) {
+			const p = pts[i];
+			const prev = pts[(i + pts.length - 1) % pts.length];
+			const pin = inside(p);
+			if (pin !== inside(prev)) next.push(cut(prev, p));
+			if (pin) next.push(p);
+		}
+		pts = next;
+	}
+	if (pts.length < 3) return [];
+	return [...pts, pts[0]];
+}
+
+function atX(p: Position, q: Position, x: number): Position {
+	return [x, p[1] + ((q[1] - p[1]) * (x - p[0])) / (q[0] - p[0])];
+}
+
+function atY(p: Position, q: Position, y: number): Position {
+	return [p[0] + ((q[0] - p[0]) * (y - p[1])) / (q[1] - p[1]), y];
 }
 
 function asFeature(g: Boundary): Feature<Polygon | MultiPolygon> {

@@ -6,16 +6,19 @@
 import { kml } from '@tmcw/togeojson';
 import { DOMParser } from '@xmldom/xmldom';
 import { iter } from 'but-unzip';
+import { inflateRawSync } from 'node:zlib';
 import { parseDbf, parseShp } from 'shpjs';
 import type { Feature, Geometry, MultiPolygon, Polygon, Position } from 'geojson';
 import { crsFromPrj, guessCrsFromCoordinates, toWgs84, type CrsGuess, type CrsId } from './crs';
+import { gcj02Hint, type Gcj02Hint } from './gcj02-hint';
+import { IMPORT_LIMITS, SIMPLIFY_HINT } from './limits';
 import type { Boundary } from './point-in-polygon';
 
 /** Files above this are refused before any parsing: a township's villages fit in a few megabytes. */
-export const MAX_IMPORT_BYTES = 20 * 1024 * 1024;
+export const MAX_IMPORT_BYTES = IMPORT_LIMITS.fileBytes;
 /** Decompressed bytes read out of a zip at most (a zip bomb must not fill memory). */
-export const MAX_UNZIPPED_BYTES = 100 * 1024 * 1024;
-export const MAX_FEATURES = 2000;
+export const MAX_UNZIPPED_BYTES = IMPORT_LIMITS.zipTotalBytes;
+export const MAX_FEATURES = IMPORT_LIMITS.features;
 
 export type ImportFormat = 'geojson' | 'kml' | 'kmz' | 'shapefile';
 
@@ -52,14 +55,23 @@ export interface ParsedFile {
 	features: SourceFeature[];
 	/** Features that were not polygons (points, lines), counted so the report can say so. */
 	skipped: number;
+	/** Closed lines (first point = last) read as areas: Google Earth and 奥维 draw boundaries as paths. */
+	closedLines: number[];
 	/** A Shapefile's .prj text, if it had one. */
 	prj: string | null;
+	/** Members of a Shapefile that the zip lacks, e.g. ['cunjie.dbf', 'cunjie.prj']. */
+	missingParts: string[];
 }
 
 export interface ImportResult extends ParsedFile {
 	crs: CrsId;
 	crsWhy: { zh: string; en: string };
 	villages: ImportedVillage[];
+	/** The attribute that gave the names and the one that gave the codes, if any. */
+	nameField: string | null;
+	codeField: string | null;
+	/** Signs that a file read as WGS-84 is really GCJ-02 (AMap, DataV); null when none or when the admin chose. */
+	gcj02: Gcj02Hint | null;
 }
 
 export type CrsChoice = CrsId | 'auto';
@@ -101,26 +113,37 @@ export async function parseBoundaryFile(bytes: Uint8Array, fileName: string): Pr
 	return parseShapefileZip(entries);
 }
 
+/** What the importer compares a file with to tell GCJ-02 from WGS-84: vertices of the township's known lines, WGS-84. */
+export interface KnownFeatures {
+	vertices: Position[];
+}
+
 /** Parse, choose the coordinate system (given, or detected), convert to WGS-84, pick names and codes. */
 export async function importBoundaries(
 	bytes: Uint8Array,
 	fileName: string,
-	options: { crs?: CrsChoice; nearLng?: number } = {}
+	options: { crs?: CrsChoice; nearLng?: number; known?: KnownFeatures } = {}
 ): Promise<ImportResult> {
 	const parsed = await parseBoundaryFile(bytes, fileName);
-	const guess = chooseCrs(parsed, options.crs ?? 'auto', options.nearLng);
+	const choice = options.crs ?? 'auto';
+	const guess = chooseCrs(parsed, choice, options.nearLng);
 	if (!guess.crs) throw new ImportError(`无法确定坐标系：${guess.why.zh}`, `Cannot tell the coordinate system: ${guess.why.en}`);
 	const convert = toWgs84(guess.crs);
 	const nameKey = pickKey(parsed.features, NAME_KEYS);
 	const codeKey = pickKey(parsed.features, CODE_KEYS);
 	const villages = parsed.features.map((f) => ({
 		index: f.index,
-		name: text(f.properties[nameKey ?? '']),
-		code: divisionCode(f.properties[codeKey ?? '']),
+		name: text(nameKey ? f.properties[nameKey] : undefined),
+		code: divisionCode(codeKey ? f.properties[codeKey] : undefined),
 		geometry: mapGeometry(f.geometry, convert),
 		properties: f.properties
 	}));
-	return { ...parsed, crs: guess.crs, crsWhy: guess.why, villages };
+	// Only a file taken as WGS-84 by default is questioned: an admin's explicit choice is an answer already.
+	const gcj02 =
+		choice === 'auto' && guess.crs === 'wgs84' && parsed.format !== 'kml' && parsed.format !== 'kmz'
+			? gcj02Hint(parsed.features, options.known?.vertices ?? [])
+			: null;
+	return { ...parsed, crs: guess.crs, crsWhy: guess.why, villages, nameField: nameKey ?? null, codeField: codeKey ?? null, gcj02 };
 }
 
 function chooseCrs(parsed: ParsedFile, choice: CrsChoice, nearLng?: number): CrsGuess {
@@ -179,23 +202,54 @@ function parseKml(xml: string): Feature<Geometry | null>[] {
 	return kml(doc).features;
 }
 
+/**
+ * The entries a boundary file needs, inflated with a running byte count: Node's zlib stops inflating the moment an
+ * entry would pass `maxOutputLength` (the smallest of the per-entry limit, what is left of the total, and the
+ * compression-ratio limit), so a zip bomb costs at most the limit in memory, never its full inflated size.
+ */
 async function unzipEntries(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
+	const L = IMPORT_LIMITS;
 	const out = new Map<string, Uint8Array>();
-	let total = 0;
 	if (!hasZipDirectory(bytes)) {
 		throw new ImportError('压缩文件已损坏，无法打开。', 'The zip file is damaged and cannot be opened.');
 	}
+	let total = 0;
+	let limit: { bytes: number; why: 'entry' | 'total' | 'ratio' } = { bytes: 0, why: 'entry' };
+	const inflate = (raw: Uint8Array): Uint8Array => {
+		const byRatio = Math.max(1024 * 1024, raw.byteLength * L.zipRatio);
+		const left = L.zipTotalBytes - total;
+		limit =
+			left <= L.zipEntryBytes && left <= byRatio
+				? { bytes: left, why: 'total' }
+				: byRatio < L.zipEntryBytes
+					? { bytes: byRatio, why: 'ratio' }
+					: { bytes: L.zipEntryBytes, why: 'entry' };
+		return inflateRawSync(raw, { maxOutputLength: Math.max(1, limit.bytes) });
+	};
 	try {
-		for (const entry of iter(bytes)) {
-			if (entry.filename.includes('__MACOSX') || !/\.(shp|dbf|prj|cpg|kml)$/i.test(entry.filename)) continue;
-			const data = await entry.read();
-			total += data.byteLength;
-			if (total > MAX_UNZIPPED_BYTES) {
-				throw new ImportError(
-					`压缩包解压后超过 ${mb(MAX_UNZIPPED_BYTES)} MB，已拒绝。`,
-					`The zip unpacks to more than ${mb(MAX_UNZIPPED_BYTES)} MB; refused.`
-				);
+		const entries = [...iter(bytes, inflate)];
+		if (entries.length > L.zipEntries) {
+			throw new ImportError(
+				`压缩包里有 ${entries.length} 个文件，上限是 ${L.zipEntries} 个：请只打包村界图层（.shp .shx .dbf .prj .cpg）。`,
+				`The zip holds ${entries.length} files; the limit is ${L.zipEntries}: zip only the village layer (.shp .shx .dbf .prj .cpg).`
+			);
+		}
+		for (const entry of entries) {
+			if (entry.filename.includes('__MACOSX') || !/\.(shp|shx|dbf|prj|cpg|kml)$/i.test(entry.filename)) continue;
+			// .shx is only noted as present: the .shp alone holds every shape.
+			if (/\.shx$/i.test(entry.filename)) {
+				out.set(entry.filename, new Uint8Array(0));
+				continue;
 			}
+			let data: Uint8Array;
+			try {
+				data = await entry.read();
+			} catch (e) {
+				if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw zipLimitError(entry.filename, limit.why);
+				throw e;
+			}
+			total += data.byteLength;
+			if (total > L.zipTotalBytes) throw zipLimitError(entry.filename, 'total');
 			out.set(entry.filename, data);
 		}
 	} catch (e) {
@@ -203,6 +257,21 @@ async function unzipEntries(bytes: Uint8Array): Promise<Map<string, Uint8Array>>
 		throw new ImportError('压缩文件已损坏，无法打开。', 'The zip file is damaged and cannot be opened.');
 	}
 	return out;
+}
+
+function zipLimitError(name: string, why: 'entry' | 'total' | 'ratio'): ImportError {
+	const L = IMPORT_LIMITS;
+	if (why === 'ratio') {
+		return new ImportError(
+			`压缩包中的 ${name} 压缩比超过 ${L.zipRatio} 倍，不像村界数据（可能是“压缩炸弹”），已停止解压并拒绝。`,
+			`${name} in the zip is compressed more than ${L.zipRatio}× — not boundary data (possibly a zip bomb); inflating stopped, file refused.`
+		);
+	}
+	const max = why === 'entry' ? L.zipEntryBytes : L.zipTotalBytes;
+	return new ImportError(
+		`压缩包解压后超过 ${mb(max)} MB（在 ${name} 处停止），已拒绝：请只打包本镇的村界图层。`,
+		`The zip unpacks to more than ${mb(max)} MB (stopped at ${name}); refused: zip only this township's village layer.`
+	);
 }
 
 /**
@@ -245,6 +314,8 @@ function parseShapefileZip(entries: Map<string, Uint8Array>): ParsedFile {
 	const prjName = find(base, 'prj');
 	const cpgName = find(base, 'cpg');
 	const prj = prjName ? new TextDecoder().decode(entries.get(prjName)) : null;
+	const file = base.split('/').pop() ?? base;
+	const missingParts = (['shx', 'dbf', 'prj', 'cpg'] as const).filter((ext) => !find(base, ext)).map((ext) => `${file}.${ext}`);
 	let geometries: Geometry[];
 	try {
 		// No .prj handed to shpjs: we convert ourselves, so that the CRS is reported and can be overridden.
@@ -268,18 +339,28 @@ function parseShapefileZip(entries: Map<string, Uint8Array>): ParsedFile {
 		geometry,
 		properties: rows[i] ?? {}
 	}));
-	return collect('shapefile', features, prj);
+	return { ...collect('shapefile', features, prj), missingParts };
 }
 
 function collect(format: ImportFormat, features: Feature<Geometry | null>[], prj: string | null): ParsedFile {
 	const out: SourceFeature[] = [];
+	const closedLines: number[] = [];
 	let skipped = 0;
+	let parts = 0;
+	let vertices = 0;
 	features.forEach((f, i) => {
-		const geometry = isObject(f) ? polygonsOf(f.geometry) : null;
+		let geometry = isObject(f) ? polygonsOf(f.geometry) : null;
+		if (!geometry && isObject(f)) {
+			geometry = closedLinesOf(f.geometry);
+			if (geometry) closedLines.push(i + 1);
+		}
 		if (!geometry) {
 			skipped++;
 			return;
 		}
+		const polys = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
+		parts += polys.length;
+		for (const p of polys) for (const r of p) vertices += Array.isArray(r) ? r.length : 0;
 		out.push({ index: i + 1, properties: isObject(f.properties) ? f.properties : {}, geometry });
 	});
 	if (out.length === 0) {
@@ -292,13 +373,47 @@ function collect(format: ImportFormat, features: Feature<Geometry | null>[], prj
 				: `The file has no polygons: all ${features.length} features are points or lines. Village boundaries must be closed areas.`
 		);
 	}
-	if (out.length > MAX_FEATURES) {
+	const L = IMPORT_LIMITS;
+	if (out.length > L.features) {
 		throw new ImportError(
-			`文件中有 ${out.length} 个面，超过上限 ${MAX_FEATURES}：一个乡镇的行政村不会这么多，请检查是否导出了地块图层。`,
-			`The file has ${out.length} polygons, more than ${MAX_FEATURES}: a township has far fewer villages — is this a parcel layer?`
+			`文件中有 ${out.length} 个面，超过上限 ${L.features}：一个乡镇的行政村不会这么多，请检查是否导出了地块图层。`,
+			`The file has ${out.length} polygons, more than ${L.features}: a township has far fewer villages — is this a parcel layer?`
 		);
 	}
-	return { format, features: out, skipped, prj };
+	if (parts > L.parts) {
+		throw new ImportError(
+			`文件中有 ${parts} 个面块，超过上限 ${L.parts}。${SIMPLIFY_HINT.zh}（mapshaper 还可以用 \`-filter-islands min-area=100\` 去掉碎小面块。）`,
+			`The file has ${parts} polygon parts, more than the limit of ${L.parts}. ${SIMPLIFY_HINT.en} (mapshaper's \`-filter-islands min-area=100\` drops tiny slivers.)`
+		);
+	}
+	if (vertices > L.vertices) {
+		throw new ImportError(
+			`文件中有 ${vertices.toLocaleString('en')} 个顶点，超过上限 ${L.vertices.toLocaleString('en')}。${SIMPLIFY_HINT.zh}`,
+			`The file has ${vertices.toLocaleString('en')} vertices, more than the limit of ${L.vertices.toLocaleString('en')}. ${SIMPLIFY_HINT.en}`
+		);
+	}
+	return { format, features: out, skipped, closedLines, prj, missingParts: [] };
+}
+
+/**
+ * A boundary drawn as a path that ends where it starts (Google Earth's and 奥维's path tool write a LineString, OGC
+ * KML 2.2 §10.7), as a polygon: each closed line becomes one part. Open lines are not areas and stay skipped.
+ */
+function closedLinesOf(g: unknown): Boundary | null {
+	const lines: Position[][] = [];
+	const walk = (x: unknown) => {
+		if (!isObject(x)) return;
+		if (x.type === 'LineString' && Array.isArray(x.coordinates)) lines.push(x.coordinates as Position[]);
+		else if (x.type === 'MultiLineString' && Array.isArray(x.coordinates)) lines.push(...(x.coordinates as Position[][]));
+		else if (x.type === 'GeometryCollection' && Array.isArray(x.geometries)) x.geometries.forEach(walk);
+	};
+	walk(g);
+	const closed = lines.filter((l) => l.length >= 4 && isNumPair(l[0]) && isNumPair(l[l.length - 1]) && l[0][0] === l[l.length - 1][0] && l[0][1] === l[l.length - 1][1]);
+	if (closed.length === 0 || closed.length !== lines.length) return null;
+	const rings = closed.map((l) => l.map((p) => [p[0], p[1]]));
+	return rings.length === 1
+		? { type: 'Polygon', coordinates: [rings[0]] }
+		: { type: 'MultiPolygon', coordinates: rings.map((r) => [r]) };
 }
 
 /** Polygon or MultiPolygon from any geometry (KML MultiGeometry arrives as a GeometryCollection); 2D only. */
@@ -337,13 +452,30 @@ function samplePositions(features: SourceFeature[]): Position[] {
 	return out;
 }
 
-/** Attribute names that hold a village's name, most specific first (三调 坐落单位名称, 行政区名称, KML <name>). */
-const NAME_KEYS = ['XZQMC', 'ZLDWMC', 'CUNMC', '村名', '村名称', '行政村', '名称', 'name', 'NAME', 'Name', 'MC'];
-/** …and its division code (行政区代码; 坐落单位代码 is 19 digits of which the first 12 are the village). */
-const CODE_KEYS = ['XZQDM', 'ZLDWDM', 'division_code', 'code', 'CODE', '区划代码', '代码', 'DM'];
+/**
+ * Attribute names that hold a village's name, most specific first, matched without regard to case: 三调/国土
+ * 行政区名称 XZQMC and 坐落单位名称 ZLDWMC, 村级调查区 CJDCQMC, hand-made tables (村名, 行政村 …), OSM-style cn_name /
+ * name_zh, DataV's and KML's name, and the bare MC of older land-bureau tables.
+ */
+export const NAME_KEYS = [
+	'XZQMC', 'ZLDWMC', 'CJDCQMC', 'CUNMC', 'CMC', '村名', '村名称', '村庄名称', '行政村', '行政村名', '行政村名称', '村委会', '名称',
+	'cn_name', 'name_zh', 'name_cn', 'name_chn', 'chinese_name', 'name', 'MC'
+];
+/**
+ * …and its division code: 行政区代码 XZQDM; 坐落单位代码 ZLDWDM and CJDCQDM are 19 digits of which the first 12 are the
+ * village; DataV's adcode; hand-made 区划代码.
+ */
+export const CODE_KEYS = ['XZQDM', 'ZLDWDM', 'CJDCQDM', 'division_code', 'adcode', 'code', '区划代码', '行政区划代码', '统计用区划代码', '代码', 'DM'];
 
+/** The file's own spelling of the first of `keys` that any feature fills in, compared case-insensitively. */
 function pickKey(features: SourceFeature[], keys: string[]): string | undefined {
-	return keys.find((k) => features.some((f) => text(f.properties[k]) !== null));
+	const spelled = new Map<string, string>();
+	for (const f of features) for (const k of Object.keys(f.properties)) if (!spelled.has(k.trim().toLowerCase())) spelled.set(k.trim().toLowerCase(), k);
+	for (const want of keys) {
+		const k = spelled.get(want.toLowerCase());
+		if (k !== undefined && features.some((f) => text(f.properties[k]) !== null)) return k;
+	}
+	return undefined;
 }
 
 function text(x: unknown): string | null {

@@ -31,9 +31,13 @@ export function labelPoint(geometry: Polygon | MultiPolygon): LngLat {
 	const c = centroid(largest[0]);
 	if (booleanPointInPolygon(c, poly)) return c;
 	// Scan the centroid's latitude for the widest inside stretch.
-	const xs = largest[0].map((p) => p[0]);
-	const min = Math.min(...xs);
-	const max = Math.max(...xs);
+	// A loop, not Math.min(...xs): spreading a million-vertex ring overflows the call stack.
+	let min = Infinity;
+	let max = -Infinity;
+	for (const p of largest[0]) {
+		if (p[0] < min) min = p[0];
+		if (p[0] > max) max = p[0];
+	}
 	let bestStart = NaN;
 	let bestLen = -1;
 	let start = NaN;

