@@ -1,17 +1,19 @@
 // Bulk import of the township's people from the spreadsheets staff already keep: cadres (干部名册), village
-// assignments (包村安排) and the duty roster (值班表), as CSV (UTF-8 or the GBK Excel writes on Chinese Windows) or
-// XLSX. Every row is checked first and errors are reported row by row in plain words; a file with any bad row saves
-// nothing (half a roster is worse than none). Imports feed the same tables routing reads (responsibleAt, dutyOn).
-import { parse as parseCsv } from 'csv-parse/sync';
-import { readSheet } from 'read-excel-file/node';
-import { z } from 'zod';
+// assignments (包村安排), the 包村干部花名册 with its title, 填报单位 row and two-level header, and the duty roster
+// (值班表), as CSV (UTF-8 or the GBK Excel writes on Chinese Windows) or XLSX. The header row is found, not assumed,
+// and every message names rows as Excel numbers them. Every row is checked first and errors are reported row by
+// row in plain words; a file with any bad row saves nothing (half a roster is worse than none). Imports feed the
+// same tables routing reads (responsibleAt, dutyOn).
 import type { Db, Queryable } from './db.js';
 import { audit } from './auth.js';
 import { LOCAL_DAY } from './people.js';
+import { HeavyTaskStopped, run } from './heavy-work.js';
+import { MAX_TABLE_BYTES, MAX_TABLE_ROWS, type SheetRow } from './people-table.js';
+
+export { MAX_TABLE_BYTES, MAX_TABLE_ROWS, type SheetRow };
 
 export type ImportKind = 'cadres' | 'assignments' | 'roster';
-export const MAX_TABLE_BYTES = 5 * 1024 * 1024;
-export const MAX_TABLE_ROWS = 5000;
+type Role = 'lead' | 'cadre' | 'secretary' | 'director' | 'grid';
 
 export class TableError extends Error {
 	constructor(
@@ -23,18 +25,22 @@ export class TableError extends Error {
 }
 
 export interface RowError {
-	/** Row number as the spreadsheet shows it (header = 1). */
+	/** Row number as the spreadsheet shows it: 1-based, title and blank rows counted. */
 	row: number;
 	zh: string;
 	en: string;
 }
 
-/** Header words people actually write, zh and en, for each field. */
-const HEADERS: Record<string, string[]> = {
+type Field = 'name' | 'phone' | 'position' | 'village' | 'role' | 'valid_from' | 'valid_to' | 'day' | 'officer' | 'leader';
+const PERSON_FIELDS = ['name', 'phone', 'position'] as const;
+type PersonField = (typeof PERSON_FIELDS)[number];
+
+/** Header words people actually write, zh and en, for each field; the first ASCII word names the field in English. */
+const HEADERS: Record<Field, string[]> = {
 	name: ['姓名', '名字', '干部', '干部姓名', 'name', 'cadre'],
-	phone: ['电话', '手机', '手机号', '联系电话', 'phone', 'mobile'],
-	position: ['职务', '职位', 'position', 'title'],
-	village: ['村', '行政村', '村名', '包联村', '区划代码', 'village', 'village_code'],
+	phone: ['电话', '手机', '手机号', '手机号码', '联系电话', '联系方式', '电话号码', '联系号码', 'phone', 'mobile'],
+	position: ['职务', '职位', '现任职务', 'position', 'title'],
+	village: ['村', '行政村', '村名', '包联村', '所包村', '包保村', '包村', '所包村名', '区划代码', 'village', 'village_code'],
 	role: ['角色', '身份', '类别', 'role'],
 	valid_from: ['开始', '开始日期', '起始日期', '起', 'from', 'valid_from', 'start'],
 	valid_to: ['结束', '结束日期', '截止日期', '止', 'to', 'valid_to', 'end'],
@@ -43,12 +49,14 @@ const HEADERS: Record<string, string[]> = {
 	leader: ['值班领导', '带班领导', 'leader', 'duty_leader']
 };
 
-export const ROLE_WORDS: Record<string, 'lead' | 'cadre' | 'secretary' | 'director' | 'grid'> = {
+export const ROLE_WORDS: Record<string, Role> = {
 	包村领导: 'lead',
 	联村领导: 'lead',
+	包保领导: 'lead',
 	lead: 'lead',
 	包村干部: 'cadre',
 	驻村干部: 'cadre',
+	包保干部: 'cadre',
 	cadre: 'cadre',
 	村支书: 'secretary',
 	支书: 'secretary',
@@ -59,77 +67,62 @@ export const ROLE_WORDS: Record<string, 'lead' | 'cadre' | 'secretary' | 'direct
 	grid: 'grid'
 };
 
-const NEEDED: Record<ImportKind, string[]> = {
-	cadres: ['name'],
-	assignments: ['name', 'village', 'role', 'valid_from'],
-	roster: ['day']
-};
+/** Header rows are looked for among the first this many non-blank rows (title, 填报单位 line, two header rows…). */
+export const HEADER_SCAN_ROWS = 10;
 
-/** A table of strings from CSV or XLSX bytes; the first non-empty row is the header. */
-export async function readTable(bytes: Uint8Array, fileName: string): Promise<string[][]> {
-	if (bytes.byteLength > MAX_TABLE_BYTES) {
-		throw new TableError(`文件太大，上限 ${MAX_TABLE_BYTES / 1024 / 1024} MB。`, `The file is too large; the limit is ${MAX_TABLE_BYTES / 1024 / 1024} MB.`);
-	}
-	let rows: string[][];
-	if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
-		try {
-			const data = await readSheet(Buffer.from(bytes));
-			rows = data.map((r) => r.map(cellText));
-		} catch {
-			throw new TableError('无法读取这个Excel文件（只支持 .xlsx，旧的 .xls 请另存为 .xlsx 或 CSV）。', 'Cannot read this Excel file (only .xlsx; save old .xls files as .xlsx or CSV).');
-		}
-	} else if (/\.xls$/i.test(fileName) || (bytes[0] === 0xd0 && bytes[1] === 0xcf)) {
-		throw new TableError('旧的 .xls 格式不支持，请另存为 .xlsx 或 CSV。', 'The old .xls format is not supported; save as .xlsx or CSV.');
-	} else {
-		const text = decodeText(bytes);
-		try {
-			rows = parseCsv(text, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
-		} catch (e) {
-			throw new TableError(`CSV 格式错误：${(e as Error).message}`, `The CSV is malformed: ${(e as Error).message}`);
-		}
-	}
-	rows = rows.filter((r) => r.some((c) => c.trim() !== ''));
-	if (rows.length < 2) throw new TableError('表格是空的：第一行是表头，下面每行一条。', 'The table is empty: the first row is the header, then one row each.');
-	if (rows.length - 1 > MAX_TABLE_ROWS) throw new TableError(`超过 ${MAX_TABLE_ROWS} 行。`, `More than ${MAX_TABLE_ROWS} rows.`);
-	return rows;
+/** A header cell as compared: full-width folded, spaces, `*` and `:` and notes in brackets removed, lower case. */
+const headerKey = (s: string) =>
+	s
+		.normalize('NFKC')
+		.replace(/\([^)]*\)/g, '')
+		.replace(/[\s*:]/g, '')
+		.toLowerCase();
+const FIELD_BY_WORD = new Map(Object.entries(HEADERS).flatMap(([f, words]) => words.map((w) => [headerKey(w), f as Field] as const)));
+/** 包村干部, 包村干部1, 包村干部（一）… → cadre. */
+const roleOf = (s: string): Role | undefined => ROLE_WORDS[headerKey(s).replace(/[0-9一二三四五六七八九十]+$/, '')];
+
+/**
+ * A person's name as stored and compared: NFKC (full-width letters and spaces folded), zero-width characters gone,
+ * trimmed, runs of spaces collapsed, and no space between two Chinese characters (`张 伟`, `张　伟` → `张伟`).
+ * Latin names keep their single spaces.
+ */
+export function normName(s: string): string {
+	return s
+		.normalize('NFKC')
+		.replace(/[\u200b-\u200d\ufeff]/g, '')
+		.trim()
+		.replace(/\s+/g, ' ')
+		.replace(/(?<=[\p{Script=Han}·]) (?=[\p{Script=Han}·])/gu, '');
 }
 
-function cellText(c: unknown): string {
-	if (c === null || c === undefined) return '';
-	if (c instanceof Date) return c.toISOString().slice(0, 10);
-	return String(c).trim();
+/**
+ * A phone number as stored and compared: full-width digits folded, spaces, dashes, dots and brackets removed, the
+ * +86 / 0086 / 86 country prefix dropped (a landline's area code regains its 0). Null when the result is neither
+ * an 11-digit mobile, a landline with its area code, nor a 7–8 digit local number.
+ */
+export function normPhone(raw: string): string | null {
+	const s = raw
+		.normalize('NFKC')
+		.replace(/[\s\-–—().]/g, '')
+		.replace(/^(?:\+|00)?86(?=1[3-9]\d{9}$)/, '')
+		.replace(/^(?:\+|00)86(?=[1-9]\d{8,10}$)/, '0');
+	return /^1[3-9]\d{9}$/.test(s) || /^0\d{9,11}$/.test(s) || /^[2-9]\d{6,7}$/.test(s) ? s : null;
 }
 
-/** Excel on Chinese Windows saves CSV as GBK; everything else is UTF-8. */
-function decodeText(bytes: Uint8Array): string {
-	try {
-		return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-	} catch {
-		return new TextDecoder('gbk').decode(bytes);
-	}
+/**
+ * The villages a cell lists: split at 、 , ， / ; ； | and line breaks, and at spaces unless the spaced text is one
+ * known village name typed with a space.
+ */
+export function splitVillages(text: string, known: ReadonlySet<string>): string[] {
+	return text
+		.normalize('NFKC')
+		.split(/[、,/;|\r\n]+/)
+		.map((p) => p.trim())
+		.filter(Boolean)
+		.flatMap((p) => (!/\s/.test(p) || known.has(normName(p)) ? [p] : p.split(/\s+/)))
+		.map(normName);
 }
 
-/** Column index of each known field, or a plain-words error naming the missing columns. */
-export function mapHeader(header: string[], kind: ImportKind): Record<string, number> {
-	const norm = header.map((h) => h.replace(/\s+/g, '').toLowerCase());
-	const out: Record<string, number> = {};
-	for (const [field, words] of Object.entries(HEADERS)) {
-		const i = norm.findIndex((h) => words.some((w) => h === w.toLowerCase()));
-		if (i >= 0) out[field] = i;
-	}
-	const missing = NEEDED[kind].filter((f) => out[f] === undefined);
-	if (kind === 'roster' && out.officer === undefined && out.leader === undefined) missing.push('officer');
-	if (missing.length) {
-		throw new TableError(
-			`缺少列：${missing.map((m) => HEADERS[m][0]).join('、')}（表头可用：${missing.map((m) => HEADERS[m].join('/')).join('；')}）`,
-			`Missing columns: ${missing.map((m) => HEADERS[m].find((w) => /^[a-z_]+$/.test(w))).join(', ')} (header words: ${missing.map((m) => HEADERS[m].join('/')).join('; ')})`
-		);
-	}
-	return out;
-}
-
-const phone = z.string().regex(/^[0-9+ -]{3,20}$/);
-const name = z.string().min(1).max(100);
 /** 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日 → 2026-03-01; anything else null. */
 export function parseDay(s: string): string | null {
 	const m = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$/.exec(s.trim());
@@ -137,6 +130,157 @@ export function parseDay(s: string): string | null {
 	const iso = `${m[1]}-${m[2].padStart(2, '0')}-${m[3].padStart(2, '0')}`;
 	const d = new Date(`${iso}T00:00:00Z`);
 	return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? null : iso;
+}
+
+/** The header the import used, in the words the admin sees: 第3–4行为表头 header rows 3–4. */
+export interface HeaderUsed {
+	first: number;
+	last: number;
+	/** Recognised columns as read, two-level ones as `包村干部/姓名`. */
+	columns: string[];
+	zh: string;
+	en: string;
+}
+
+interface Column {
+	index: number;
+	label: string;
+	field: Field;
+	group: string | null;
+}
+
+/** One person's columns in a row: a flat table has one, a 花名册 has one per group (包村领导, 包村干部…). */
+interface PersonColumns {
+	group: string | null;
+	role: Role | null;
+	cols: Partial<Record<PersonField, number>>;
+}
+
+interface Layout {
+	header: HeaderUsed;
+	people: PersonColumns[];
+	shared: Partial<Record<Field, number>>;
+}
+
+function recognise(labels: string[], groups: (string | null)[]): Column[] {
+	const out: Column[] = [];
+	labels.forEach((label, index) => {
+		const group = groups[index] ?? null;
+		const field = FIELD_BY_WORD.get(headerKey(label));
+		if (field) out.push({ index, label: group ? `${group}/${label}` : label, field, group });
+		// A column headed 包村领导 or 包村干部 holds that role's names.
+		else if (!group && roleOf(label)) out.push({ index, label, field: 'name', group: label });
+	});
+	return out;
+}
+
+/**
+ * The two header rows of a 花名册 read as one: a top cell with something below it starts a group that runs right
+ * (a merged 包村领导 over 姓名/职务/联系电话 reads as its first cell only); a top cell with nothing below is a
+ * column of its own merged down (村名, 序号).
+ */
+function twoLevel(top: string[], low: string[]): { labels: string[]; groups: (string | null)[] } {
+	const labels: string[] = [];
+	const groups: (string | null)[] = [];
+	let current: string | null = null;
+	for (let j = 0; j < Math.max(top.length, low.length); j++) {
+		const t = (top[j] ?? '').trim();
+		const l = (low[j] ?? '').trim();
+		if (t) current = l ? t : null;
+		else if (!l) current = null;
+		labels.push(l || t);
+		groups.push(l ? current : null);
+	}
+	return { labels, groups };
+}
+
+const span = (first: number, last: number) =>
+	first === last ? { zh: `第${first}行为表头`, en: `header row ${first}` } : { zh: `第${first}–${last}行为表头`, en: `header rows ${first}–${last}` };
+
+/** The best-matching header among the first rows: one row, or two adjacent rows combined. */
+function findHeader(rows: SheetRow[]): { first: number; last: number; at: number; columns: Column[] } {
+	const scan = Math.min(HEADER_SCAN_ROWS, rows.length - 1);
+	const singles = rows.slice(0, scan + 1).map((r) => recognise(r.cells, []));
+	let best = { first: rows[0].row, last: rows[0].row, at: 0, columns: [] as Column[] };
+	for (let k = 0; k < scan; k++) {
+		if (singles[k].length > best.columns.length) best = { first: rows[k].row, last: rows[k].row, at: k, columns: singles[k] };
+		const next = rows[k + 1];
+		// Two rows read as one header only when the top row is itself a header row (村名, 包村领导…), not a title,
+		// and the pair recognises more than the lower row alone.
+		if (singles[k].length === 0 || next.row !== rows[k].row + 1 || k + 2 >= rows.length) continue;
+		const { labels, groups } = twoLevel(rows[k].cells, next.cells);
+		const double = recognise(labels, groups);
+		if (double.some((c) => c.group) && double.length > Math.max(best.columns.length, singles[k + 1].length)) {
+			best = { first: rows[k].row, last: next.row, at: k + 1, columns: double };
+		}
+	}
+	return best;
+}
+
+const fieldEn = (f: Field) => HEADERS[f].find((w) => /^[a-z_]+$/.test(w));
+
+/** Where each field is, or a plain-words error naming the header row used and the missing columns. */
+function layoutOf(rows: SheetRow[], kind: ImportKind, opts: ImportOptions): { layout: Layout; body: SheetRow[] } {
+	const found = findHeader(rows);
+	const where = span(found.first, found.last);
+	const shared: Partial<Record<Field, number>> = {};
+	const byGroup = new Map<string | null, PersonColumns>();
+	for (const c of found.columns) {
+		if ((PERSON_FIELDS as readonly string[]).includes(c.field)) {
+			const p = byGroup.get(c.group) ?? { group: c.group, role: c.group ? (roleOf(c.group) ?? null) : null, cols: {} };
+			p.cols[c.field as PersonField] ??= c.index;
+			byGroup.set(c.group, p);
+		} else shared[c.field] ??= c.index;
+	}
+	// 村 | 包村干部 | 职务 | 联系电话: the one role-named column holds the names, the plain columns are that person's.
+	const plain = byGroup.get(null);
+	const named = [...byGroup.values()].filter((p) => p.group !== null);
+	if (plain && plain.cols.name === undefined && named.length === 1) {
+		named[0].cols = { ...plain.cols, ...named[0].cols };
+		byGroup.delete(null);
+	}
+	const people = [...byGroup.values()].filter((p) => p.cols.name !== undefined);
+	const missing: Field[] = [];
+	if (kind !== 'roster' && people.length === 0) missing.push('name');
+	if (kind === 'assignments') {
+		if (shared.village === undefined) missing.push('village');
+		if (shared.role === undefined && (people.length === 0 || people.some((p) => !p.role))) missing.push('role');
+		if (shared.valid_from === undefined && !opts.validFrom) missing.push('valid_from');
+	}
+	if (kind === 'roster') {
+		if (shared.day === undefined) missing.push('day');
+		if (shared.officer === undefined && shared.leader === undefined) missing.push('officer');
+	}
+	if (missing.length) {
+		const none = found.columns.length === 0;
+		throw new TableError(
+			`缺少列：${missing.map((m) => HEADERS[m][0]).join('、')}（表头可用：${missing.map((m) => HEADERS[m].join('/')).join('；')}）。${none ? `前${HEADER_SCAN_ROWS}行里没有找到表头。` : `${where.zh}。`}`,
+			`Missing columns: ${missing.map(fieldEn).join(', ')} (header words: ${missing.map((m) => HEADERS[m].join('/')).join('; ')}). ${none ? `No header row in the first ${HEADER_SCAN_ROWS} rows.` : `Used ${where.en}.`}`
+		);
+	}
+	const body = rows.slice(found.at + 1);
+	if (body.length === 0) throw new TableError(`表格是空的：${where.zh}，下面没有数据行。`, `The table is empty: nothing below ${where.en}.`);
+	if (body.length > MAX_TABLE_ROWS) throw new TableError(`超过 ${MAX_TABLE_ROWS} 行，请分批导入。`, `More than ${MAX_TABLE_ROWS} rows; import in parts.`);
+	return { layout: { header: { first: found.first, last: found.last, columns: found.columns.map((c) => c.label), ...where }, people, shared }, body };
+}
+
+/** A sheet within the size limits parses in about 2 s; a file still busy after this is stopped. */
+export const PARSE_TIMEOUT_MS = 30_000;
+
+/**
+ * The rows of a CSV or XLSX file, parsed in a worker thread (heavy-work.ts) so a big workbook never holds up pages,
+ * broker and ingest; a file that cannot be read, or runs out of time, is a TableError in plain words.
+ */
+export async function readTable(bytes: Uint8Array, fileName: string, signal?: AbortSignal): Promise<SheetRow[]> {
+	let out;
+	try {
+		out = await run('peopleTable', { bytes, fileName }, { timeoutMs: PARSE_TIMEOUT_MS, signal });
+	} catch (err) {
+		if (err instanceof HeavyTaskStopped) throw new TableError(err.zh, err.en);
+		throw err;
+	}
+	if (!out.ok) throw new TableError(out.zh, out.en);
+	return out.rows;
 }
 
 interface Lookup {
@@ -147,7 +291,11 @@ interface Lookup {
 async function lookup(q: Queryable): Promise<Lookup> {
 	const c = await q.query<{ id: number; name: string; phone: string | null }>('SELECT id, name, phone FROM cadres ORDER BY id');
 	const v = await q.query<{ id: number; name: string; division_code: string | null }>('SELECT id, name, division_code FROM villages ORDER BY id');
-	return { cadres: c.rows, villages: v.rows };
+	// Names typed with spaces before this import still match the same person or village.
+	return {
+		cadres: c.rows.map((r) => ({ ...r, name: normName(r.name), phone: r.phone === null ? null : (normPhone(r.phone) ?? r.phone) })),
+		villages: v.rows.map((r) => ({ ...r, name: normName(r.name) }))
+	};
 }
 
 /** A cadre named in a row: by name and phone when the phone is given, by name alone when the name is unique. */
@@ -165,90 +313,186 @@ function findVillage(l: Lookup, text: string): { id: number } | string {
 	return hit.length === 0 ? `找不到村“${text}” / no village “${text}”` : `有多个村叫“${text}”，请用12位区划代码 / several villages are called “${text}”: use the 12-digit code`;
 }
 
+export interface ImportOptions {
+	/** Start date (YYYY-MM-DD) for assignments from a sheet with no 开始 column, such as a 花名册. */
+	validFrom?: string;
+}
+
 export interface ImportOutcome {
 	kind: ImportKind;
+	/** Data rows read below the header. */
 	rows: number;
+	header: HeaderUsed;
 	errors: RowError[];
 	/** What was saved (nothing when there are errors). */
 	saved: { created: number; updated: number };
 }
 
-/** Check every row, then (only if all are good) save them in one transaction, audited. */
-/** `tz`: the township's zone (TZ_DISPLAY); assignment dates start at its midnight (people.ts LOCAL_DAY). */
-export async function importPeople(db: Db, kind: ImportKind, table: string[][], actor: { id: number | null; name: string }, tz: string): Promise<ImportOutcome> {
-	const cols = mapHeader(table[0], kind);
-	const body = table.slice(1);
-	const get = (r: string[], f: string) => (cols[f] === undefined ? '' : (r[cols[f]] ?? '').trim());
+/**
+ * Check every row, then (only if all are good) save them in one transaction, audited.
+ * `tz`: the township's zone (TZ_DISPLAY); assignment dates start at its midnight (people.ts LOCAL_DAY).
+ */
+export async function importPeople(
+	db: Db,
+	kind: ImportKind,
+	table: SheetRow[],
+	actor: { id: number | null; name: string },
+	tz: string,
+	opts: ImportOptions = {}
+): Promise<ImportOutcome> {
+	const { layout, body } = layoutOf(table, kind, opts);
+	const { people, shared } = layout;
+	const cell = (r: SheetRow, i: number | undefined) => (i === undefined ? '' : (r.cells[i] ?? '').trim());
 	const errors: RowError[] = [];
 	const err = (row: number, zhEn: string) => {
 		const [zh, en] = zhEn.split(' / ');
 		errors.push({ row, zh, en: en ?? zh });
 	};
 	const l = await lookup(db);
+	const knownVillages = new Set(l.villages.map((v) => v.name));
 	type Op = (q: Queryable) => Promise<'created' | 'updated'>;
 	const ops: Op[] = [];
+	/** A person or assignment listed on several rows (a 包村领导 over three villages) is saved once. */
+	const seen = new Set<string>();
+	let rows = 0;
+	// In a 花名册 a village merged down over several rows reads as empty below its first row: the cell means 同上.
+	let villageAbove = '';
 
-	body.forEach((r, i) => {
-		const row = i + 2;
+	for (const r of body) {
+		const used = [...people.flatMap((p) => Object.values(p.cols)), ...Object.values(shared)];
+		// Rows with nothing in any recognised column (a 序号 alone, a note under the table) are not data.
+		if (used.every((i) => cell(r, i) === '')) continue;
+		rows++;
+		const persons = people
+			.map((p) => ({ p, name: normName(cell(r, p.cols.name)), phoneText: cell(r, p.cols.phone), position: normName(cell(r, p.cols.position)) }))
+			.filter((x, _i, all) => x.name !== '' || all.length === 1);
+		const rowErrorsBefore = errors.length;
+		const phoneOf = (text: string): string | null | false => {
+			if (!text) return null;
+			const p = normPhone(text);
+			if (p === null) {
+				err(r.row, `电话“${text}”不是手机号（11位）或带区号的座机号 / “${text}” is not a mobile number (11 digits) or a landline with its area code`);
+				return false;
+			}
+			return p;
+		};
+
 		if (kind === 'cadres') {
-			const n = get(r, 'name');
-			const p = get(r, 'phone');
-			const pos = get(r, 'position');
-			if (!name.safeParse(n).success) return err(row, '姓名为空或超过100字 / the name is empty or longer than 100 characters');
-			if (p && !phone.safeParse(p).success) return err(row, `电话“${p}”不是电话号码 / “${p}” is not a phone number`);
-			const existing = l.cadres.find((c) => c.name === n && (c.phone === (p || null) || (!p && l.cadres.filter((x) => x.name === n).length === 1)));
-			ops.push(async (q) => {
-				if (existing) {
-					await q.query('UPDATE cadres SET phone = COALESCE($2, phone), position = COALESCE($3, position) WHERE id = $1', [existing.id, p || null, pos || null]);
-					return 'updated';
+			if (persons.length === 0) err(r.row, '姓名为空 / the name is empty');
+			for (const { name: n, phoneText, position } of persons) {
+				if (n.length < 1 || n.length > 100) {
+					err(r.row, '姓名为空或超过100字 / the name is empty or longer than 100 characters');
+					continue;
 				}
-				await q.query('INSERT INTO cadres (name, phone, position) VALUES ($1, $2, $3)', [n, p || null, pos || null]);
-				return 'created';
-			});
+				const p = phoneOf(phoneText);
+				if (p === false) continue;
+				const key = `${n}\u0000${p ?? ''}`;
+				if (seen.has(key)) continue;
+				seen.add(key);
+				const existing = l.cadres.find((c) => c.name === n && (c.phone === p || (!p && l.cadres.filter((x) => x.name === n).length === 1)));
+				ops.push(async (q) => {
+					if (existing) {
+						await q.query('UPDATE cadres SET phone = COALESCE($2, phone), position = COALESCE($3, position) WHERE id = $1', [existing.id, p, position || null]);
+						return 'updated';
+					}
+					await q.query('INSERT INTO cadres (name, phone, position) VALUES ($1, $2, $3)', [n, p, position || null]);
+					return 'created';
+				});
+			}
 		} else if (kind === 'assignments') {
-			const cadre = findCadre(l, get(r, 'name'), get(r, 'phone') || undefined);
-			if (typeof cadre === 'string') return err(row, cadre);
-			const village = findVillage(l, get(r, 'village'));
-			if (typeof village === 'string') return err(row, village);
-			const role = ROLE_WORDS[get(r, 'role')] ?? ROLE_WORDS[get(r, 'role').toLowerCase()];
-			if (!role) return err(row, `角色“${get(r, 'role')}”不认识，可用：包村领导、包村干部、村支书、村主任、网格员 / unknown role “${get(r, 'role')}”: use lead, cadre, secretary, director or grid`);
-			const from = parseDay(get(r, 'valid_from'));
-			if (!from) return err(row, `开始日期“${get(r, 'valid_from')}”看不懂，请写成 2026-03-01 / start date “${get(r, 'valid_from')}” is not a date like 2026-03-01`);
-			const toText = get(r, 'valid_to');
+			let villageText = cell(r, shared.village);
+			if (!villageText && people.some((p) => p.group)) villageText = villageAbove;
+			villageAbove = villageText;
+			const roleText = cell(r, shared.role);
+			const fromText = cell(r, shared.valid_from);
+			const from = shared.valid_from === undefined ? (opts.validFrom ?? null) : parseDay(fromText);
+			const toText = cell(r, shared.valid_to);
 			const to = toText ? parseDay(toText) : null;
-			if (toText && !to) return err(row, `结束日期“${toText}”看不懂 / end date “${toText}” is not a date`);
-			if (to && to <= from) return err(row, '结束日期必须晚于开始日期 / the end date must be after the start date');
-			ops.push(async (q) => {
-				await q.query(`INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, ${LOCAL_DAY(4, 6)}, ${LOCAL_DAY(5, 6)})`, [cadre.id, village.id, role, from, to, tz]);
-				return 'created';
-			});
+			if (persons.length === 0) err(r.row, '姓名为空 / the name is empty');
+			for (const { p: pc, name: n, phoneText } of persons) {
+				const p = phoneOf(phoneText);
+				if (p === false) continue;
+				const cadre = findCadre(l, n, p ?? undefined);
+				if (typeof cadre === 'string') {
+					err(r.row, cadre);
+					continue;
+				}
+				const role = roleText ? (ROLE_WORDS[roleText] ?? ROLE_WORDS[roleText.toLowerCase()]) : pc.role;
+				if (!role) {
+					err(r.row, `角色“${roleText}”不认识，可用：包村领导、包村干部、村支书、村主任、网格员 / unknown role “${roleText}”: use lead, cadre, secretary, director or grid`);
+					continue;
+				}
+				if (!from) {
+					err(r.row, `开始日期“${fromText}”看不懂，请写成 2026-03-01 / start date “${fromText}” is not a date like 2026-03-01`);
+					continue;
+				}
+				if (toText && !to) {
+					err(r.row, `结束日期“${toText}”看不懂 / end date “${toText}” is not a date`);
+					continue;
+				}
+				if (to && to <= from) {
+					err(r.row, '结束日期必须晚于开始日期 / the end date must be after the start date');
+					continue;
+				}
+				const villages = splitVillages(villageText, knownVillages);
+				if (villages.length === 0) err(r.row, '村为空 / the village is empty');
+				for (const text of villages) {
+					const village = findVillage(l, text);
+					if (typeof village === 'string') {
+						err(r.row, village);
+						continue;
+					}
+					const key = `${cadre.id}:${village.id}:${role}:${from}`;
+					if (seen.has(key)) continue;
+					seen.add(key);
+					ops.push(async (q) => {
+						await q.query(`INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, ${LOCAL_DAY(4, 6)}, ${LOCAL_DAY(5, 6)})`, [
+							cadre.id,
+							village.id,
+							role,
+							from,
+							to,
+							tz
+						]);
+						return 'created';
+					});
+				}
+			}
 		} else {
-			const day = parseDay(get(r, 'day'));
-			if (!day) return err(row, `日期“${get(r, 'day')}”看不懂，请写成 2026-03-01 / “${get(r, 'day')}” is not a date like 2026-03-01`);
-			const officerName = get(r, 'officer');
-			const leaderName = get(r, 'leader');
+			const dayText = cell(r, shared.day);
+			const day = parseDay(dayText);
+			if (!day) {
+				err(r.row, `日期“${dayText}”看不懂，请写成 2026-03-01 / “${dayText}” is not a date like 2026-03-01`);
+				continue;
+			}
+			const officerName = normName(cell(r, shared.officer));
+			const leaderName = normName(cell(r, shared.leader));
 			const officer = officerName ? findCadre(l, officerName) : null;
 			const leader = leaderName ? findCadre(l, leaderName) : null;
-			if (typeof officer === 'string') return err(row, officer);
-			if (typeof leader === 'string') return err(row, leader);
-			if (!officer && !leader) return err(row, '值班员和值班领导都是空的 / both the duty officer and the duty leader are empty');
-			ops.push(async (q) => {
-				const r2 = await q.query(
-					`INSERT INTO duty_roster (day, officer_id, leader_id) VALUES ($1, $2, $3)
-					 ON CONFLICT (day) DO UPDATE SET officer_id = EXCLUDED.officer_id, leader_id = EXCLUDED.leader_id RETURNING (xmax = 0) AS inserted`,
-					[day, officer?.id ?? null, leader?.id ?? null]
-				);
-				return (r2.rows[0] as { inserted: boolean }).inserted ? 'created' : 'updated';
-			});
+			if (typeof officer === 'string') err(r.row, officer);
+			else if (typeof leader === 'string') err(r.row, leader);
+			else if (!officer && !leader) err(r.row, '值班员和值班领导都是空的 / both the duty officer and the duty leader are empty');
+			else
+				ops.push(async (q) => {
+					const r2 = await q.query(
+						`INSERT INTO duty_roster (day, officer_id, leader_id) VALUES ($1, $2, $3)
+						 ON CONFLICT (day) DO UPDATE SET officer_id = EXCLUDED.officer_id, leader_id = EXCLUDED.leader_id RETURNING (xmax = 0) AS inserted`,
+						[day, officer?.id ?? null, leader?.id ?? null]
+					);
+					return (r2.rows[0] as { inserted: boolean }).inserted ? 'created' : 'updated';
+				});
 		}
-	});
+		// One entry per row (a 花名册 row can hold two people): the admin fixes the row the message names.
+		const own = errors.splice(rowErrorsBefore);
+		if (own.length) errors.push({ row: r.row, zh: own.map((e) => e.zh).join('；'), en: own.map((e) => e.en).join('; ') });
+	}
 
 	const saved = { created: 0, updated: 0 };
 	if (errors.length === 0) {
 		await db.tx(async (q) => {
 			for (const op of ops) saved[await op(q)]++;
-			await audit(q, actor, `${kind}_imported`, { type: kind, id: 'bulk' }, { rows: body.length, ...saved });
+			await audit(q, actor, `${kind}_imported`, { type: kind, id: 'bulk' }, { rows, header: [layout.header.first, layout.header.last], ...saved });
 		});
 	}
-	return { kind, rows: body.length, errors, saved };
+	return { kind, rows, header: layout.header, errors, saved };
 }

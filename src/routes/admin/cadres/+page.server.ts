@@ -5,12 +5,20 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id4 } from '$lib/server/params';
 import { PeopleError, ROLES, assign, assignmentSchema, cadreSchema, createCadre, endAssignment, listPeople, updateCadre } from '$lib/server/people';
-import { MAX_TABLE_BYTES, TableError, importPeople, readTable } from '$lib/server/people-import';
+import { MAX_TABLE_BYTES, TableError, importPeople, parseDay, readTable } from '$lib/server/people-import';
 
-const idSchema = z.object({ id: z.coerce.number().int().positive() });
+const idSchema = z.object({ id: id4 });
 const importSchema = z.object({
 	kind: z.enum(['cadres', 'assignments']),
+	// Used when the sheet has no 开始 column (a 花名册 lists who, not since when).
+	valid_from: z
+		.string({ message: '开始日期请写成 2026-03-01 start date like 2026-03-01' })
+		.optional()
+		.transform((v) => (v ? parseDay(v) : undefined))
+		.refine((v) => v !== null, { message: '开始日期请写成 2026-03-01 start date like 2026-03-01' })
+		.transform((v) => v ?? undefined),
 	file: z.instanceof(File, { message: '请选择文件 choose a file' }).refine((f) => f.size > 0, { message: '请选择文件 choose a file' })
 });
 
@@ -68,15 +76,15 @@ export const actions = {
 	},
 	import: async ({ request, locals }) => {
 		const form = await request.formData();
-		const parsed = importSchema.safeParse({ kind: form.get('kind'), file: form.get('file') });
+		const parsed = importSchema.safeParse({ kind: form.get('kind'), file: form.get('file'), valid_from: form.get('valid_from') ?? undefined });
 		if (!parsed.success) return fail(400, { action: 'import', errors: messages(parsed.error) });
 		if (parsed.data.file.size > MAX_TABLE_BYTES) return fail(400, { action: 'import', errors: [`文件太大 / the file is too large (limit ${MAX_TABLE_BYTES / 1024 / 1024} MB)`] });
 		try {
 			const rt = await runtime();
-			const table = await readTable(new Uint8Array(await parsed.data.file.arrayBuffer()), parsed.data.file.name);
-			const out = await importPeople(rt.db, parsed.data.kind, table, actorOf(locals), rt.config.TZ_DISPLAY);
-			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows });
-			return { action: 'import', imported: out.saved, rows: out.rows, kind: out.kind };
+			const table = await readTable(new Uint8Array(await parsed.data.file.arrayBuffer()), parsed.data.file.name, request.signal);
+			const out = await importPeople(rt.db, parsed.data.kind, table, actorOf(locals), rt.config.TZ_DISPLAY, { validFrom: parsed.data.valid_from });
+			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows, header: out.header });
+			return { action: 'import', imported: out.saved, rows: out.rows, kind: out.kind, header: out.header };
 		} catch (err) {
 			return fail(400, { action: 'import', errors: [plain(err)] });
 		}

@@ -36,10 +36,10 @@ export const actions = {
 		if (parsed.data.size > MAX_TABLE_BYTES) return fail(400, { action: 'import', errors: ['文件太大 the file is too large'] });
 		try {
 			const rt = await runtime();
-			const table = await readTable(new Uint8Array(await parsed.data.arrayBuffer()), parsed.data.name);
+			const table = await readTable(new Uint8Array(await parsed.data.arrayBuffer()), parsed.data.name, request.signal);
 			const out = await importPeople(rt.db, 'roster', table, { id: locals.user!.id, name: locals.user!.username }, rt.config.TZ_DISPLAY);
-			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows });
-			return { action: 'import', imported: out.saved, rows: out.rows };
+			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows, header: out.header });
+			return { action: 'import', imported: out.saved, rows: out.rows, header: out.header };
 		} catch (err) {
 			if (err instanceof TableError) return fail(400, { action: 'import', errors: [`${err.zh} / ${err.en}`] });
 			throw err;
