@@ -51,7 +51,7 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const bearer = /^Bearer (shudi_[A-Za-z0-9_-]{1,90})$/.exec(event.request.headers.get('authorization') ?? '');
 	if (bearer) event.locals.apiToken = await apiTokenScopes(rt.db, bearer[1]);
 
-	const denied = checkAccess(event);
+	const denied = crossSiteRefusal(event) ?? checkAccess(event);
 	const response = denied ?? (await resolve(event));
 	response.headers.set('X-Content-Type-Options', 'nosniff');
 	// svelte.config.js holds the offline policy (this server only). A configured raster basemap adds exactly its tile
@@ -76,6 +76,28 @@ function allowedTileHosts(config: Parameters<typeof tileOrigins>[0]): string[] {
 	let hosts = tileHostsByConfig.get(config);
 	if (!hosts) tileHostsByConfig.set(config, (hosts = tileOrigins(config)));
 	return hosts;
+}
+
+/**
+ * Every state-changing request must come from this site's own pages. SvelteKit refuses cross-site *form* posts only
+ * (form content types, https://svelte.dev/docs/kit/configuration#csrf), so a +server.ts route such as /logout, or a
+ * JSON route sent a body without a content type, would otherwise act on a cross-site request that carries the cookie
+ * (SameSite=Lax still sends it from another port of the same host). Browsers send Origin on every POST; without it,
+ * Fetch Metadata (Sec-Fetch-Site) decides. A request with neither is not from a browser (a device, curl) and cannot
+ * ride on a victim's cookie.
+ */
+function crossSiteRefusal(event: RequestEvent): Response | null {
+	const { method, headers } = event.request;
+	if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return null;
+	const origin = headers.get('origin');
+	const site = headers.get('sec-fetch-site');
+	const same = origin !== null ? origin === event.url.origin : site === null || site === 'same-origin';
+	if (same) return null;
+	log.warn({ path: event.url.pathname, method, origin, site }, 'cross-site request refused');
+	const isApi = event.url.pathname.startsWith('/api/');
+	return isApi
+		? json({ message: '跨站请求被拒绝 cross-site request refused' }, { status: 403 })
+		: new Response('403 — 跨站请求被拒绝 / cross-site request refused', { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }
 
 /** The role check for every route (src/lib/server/access.ts). Returns a response when the request is refused. */

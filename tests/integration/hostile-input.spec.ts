@@ -132,10 +132,11 @@ describe.skipIf(!!REAL_DB)('sign-in form', () => {
 					throw new Error('a session cookie was set for hostile input');
 				}
 			},
-			// No address: the per-address limit (20 failures) would otherwise turn every later attempt into rate_limited.
+			// No address: the per-address throttle (20 failures) would otherwise turn every later attempt into throttled.
 			getClientAddress: () => {
 				throw new Error('no address');
-			}
+			},
+			setHeaders: () => undefined
 		};
 		const r = await settle(() => loginActions.default(event as never));
 		expect(r.kind).toBe('refused');

@@ -1,6 +1,6 @@
 // Accounts and sessions: argon2id password hashes (@node-rs/argon2, OWASP's first choice), server-side sessions
-// whose cookie carries a random id stored only as SHA-256, login rate limiting with every attempt recorded, and
-// scoped API tokens for integrations.
+// whose cookie carries a random id stored only as SHA-256, login throttling per (account, address) and per address
+// with every attempt recorded, and scoped API tokens for integrations.
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './db.js';
@@ -20,9 +20,27 @@ export const SESSION_COOKIE = 'shudi_session';
 /** A session lives 12 h from its last use (one duty shift), and never longer than 7 days. */
 export const SESSION_IDLE_MS = 12 * 3600_000;
 export const SESSION_MAX_MS = 7 * 24 * 3600_000;
-/** Failed logins allowed per user name (and, ×4, per address) in the window before refusing. */
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_MS = 15 * 60_000;
+/**
+ * Login throttling (OWASP Authentication Cheat Sheet, "Protect against automated attacks"): keyed on (account, client
+ * address), never on the account alone, so nobody can lock the duty officer out by typing wrong passwords from
+ * elsewhere. After LOGIN_FREE_FAILURES failures of one account from one address, each further attempt from that
+ * address waits 1 s, 2 s, 4 s … (doubling per failure, capped at LOGIN_MAX_DELAY_MS) after the last failure; a
+ * success from that address clears it. One address failing across many accounts (password spraying) is throttled the
+ * same way after LOGIN_ADDRESS_FREE_FAILURES failures within LOGIN_ADDRESS_WINDOW_MS: a township office behind one
+ * NAT address stays well below that through honest typos.
+ */
+export const LOGIN_FREE_FAILURES = 5;
+export const LOGIN_ADDRESS_FREE_FAILURES = 20;
+export const LOGIN_MAX_DELAY_MS = 15 * 60_000;
+/** Failures of one account from one address older than this are forgotten. */
+export const LOGIN_PAIR_WINDOW_MS = 24 * 3600_000;
+export const LOGIN_ADDRESS_WINDOW_MS = 3600_000;
+
+/** The wait after `failures` counted failures when `free` are allowed without one: 0, then 1 s doubling to the cap. */
+export function throttleDelayMs(failures: number, free: number): number {
+	if (failures < free) return 0;
+	return Math.min(LOGIN_MAX_DELAY_MS, 1000 * 2 ** Math.min(failures - free, 30));
+}
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -49,21 +67,57 @@ export function passwordProblems(password: string, username?: string): string[] 
 	return p;
 }
 
-export type LoginResult = { ok: true; user: SessionUser } | { ok: false; reason: 'bad_credentials' | 'rate_limited' | 'disabled' };
+export type LoginResult =
+	| { ok: true; user: SessionUser }
+	| { ok: false; reason: 'bad_credentials' | 'disabled' }
+	| { ok: false; reason: 'throttled'; retryAfterS: number; scope: ThrottleScope };
+export type ThrottleScope = 'account_address' | 'address';
 
-export async function login(db: Queryable, username: string, password: string, ip: string | null): Promise<LoginResult> {
-	const since = new Date(Date.now() - LOGIN_WINDOW_MS).toISOString();
-	const fails = await db.query<{ by_user: number; by_ip: number }>(
-		`SELECT (SELECT count(*)::int FROM login_attempts WHERE username = $1 AND NOT ok AND at > $3) AS by_user,
-		        (SELECT count(*)::int FROM login_attempts WHERE ip = $2 AND NOT ok AND at > $3) AS by_ip`,
-		[username, ip, since]
-	);
-	const record = (ok: boolean, reason: string | null) =>
-		db.query('INSERT INTO login_attempts (username, ip, ok, reason) VALUES ($1, $2, $3, $4)', [username.slice(0, 100), ip, ok, reason]);
-	if (fails.rows[0].by_user >= LOGIN_MAX_FAILURES || fails.rows[0].by_ip >= LOGIN_MAX_FAILURES * 4) {
-		await record(false, 'rate_limited');
-		return { ok: false, reason: 'rate_limited' };
+/** Reasons that count as a guess: a wrong password, or an attempt still being checked (see login()). */
+const COUNTED = `reason IN ('bad_credentials', 'checking')`;
+
+/**
+ * Signs in, throttled per (account, address) and per address (see LOGIN_FREE_FAILURES). Every attempt is recorded in
+ * login_attempts; refusals while throttled are recorded once per throttle step, so hammering a throttled address
+ * adds no rows. The attempt's own row is written first as 'checking' and counted by the others: concurrent guesses
+ * see each other, so a burst in parallel cannot slip more than the free failures past the check. `now` is the clock
+ * (injected by tests).
+ */
+export async function login(db: Queryable, username: string, password: string, ip: string | null, now = new Date()): Promise<LoginResult> {
+	const name = username.slice(0, 100);
+	const own = await db.query<{ id: string }>("INSERT INTO login_attempts (username, ip, ok, reason, at) VALUES ($1, $2, false, 'checking', $3) RETURNING id", [
+		name,
+		ip,
+		now.toISOString()
+	]);
+	const id = own.rows[0].id;
+	const st = (
+		await db.query<{ pair_n: number; pair_last: Date | null; addr_n: number; addr_last: Date | null }>(
+			`WITH since AS (
+			   SELECT GREATEST($4::timestamptz, COALESCE((SELECT max(at) FROM login_attempts WHERE username = $1 AND ip IS NOT DISTINCT FROM $2 AND ok), '-infinity')) AS t
+			 )
+			 SELECT (SELECT count(*)::int FROM login_attempts WHERE username = $1 AND ip IS NOT DISTINCT FROM $2 AND id <> $3 AND ${COUNTED} AND at > (SELECT t FROM since)) AS pair_n,
+			        (SELECT max(at) FROM login_attempts WHERE username = $1 AND ip IS NOT DISTINCT FROM $2 AND id <> $3 AND ${COUNTED} AND at > (SELECT t FROM since)) AS pair_last,
+			        (SELECT count(*)::int FROM login_attempts WHERE $2::text IS NOT NULL AND ip = $2 AND id <> $3 AND ${COUNTED} AND at > $5) AS addr_n,
+			        (SELECT max(at) FROM login_attempts WHERE $2::text IS NOT NULL AND ip = $2 AND id <> $3 AND ${COUNTED} AND at > $5) AS addr_last`,
+			[name, ip, id, new Date(now.getTime() - LOGIN_PAIR_WINDOW_MS).toISOString(), new Date(now.getTime() - LOGIN_ADDRESS_WINDOW_MS).toISOString()]
+		)
+	).rows[0];
+	const until = (n: number, free: number, last: Date | null) => (last ? new Date(last).getTime() + throttleDelayMs(n, free) : 0);
+	const pairUntil = until(st.pair_n, LOGIN_FREE_FAILURES, st.pair_last);
+	const addrUntil = until(st.addr_n, LOGIN_ADDRESS_FREE_FAILURES, st.addr_last);
+	if (Math.max(pairUntil, addrUntil) > now.getTime()) {
+		const scope: ThrottleScope = pairUntil >= addrUntil ? 'account_address' : 'address';
+		const lastFailure = new Date(scope === 'account_address' ? st.pair_last! : st.addr_last!).toISOString();
+		const seen = await db.query(
+			`SELECT 1 FROM login_attempts WHERE reason = 'throttled' AND id <> $1 AND at >= $2 AND ip IS NOT DISTINCT FROM $3 AND ($4::text IS NULL OR username = $4) LIMIT 1`,
+			[id, lastFailure, ip, scope === 'account_address' ? name : null]
+		);
+		if (seen.rows.length) await db.query('DELETE FROM login_attempts WHERE id = $1', [id]);
+		else await db.query("UPDATE login_attempts SET reason = 'throttled' WHERE id = $1", [id]);
+		return { ok: false, reason: 'throttled', scope, retryAfterS: Math.max(1, Math.ceil((Math.max(pairUntil, addrUntil) - now.getTime()) / 1000)) };
 	}
+	const record = (ok: boolean, reason: string | null) => db.query('UPDATE login_attempts SET ok = $2, reason = $3 WHERE id = $1', [id, ok, reason]);
 	const r = await db.query<SessionUser & { password_hash: string; disabled: boolean }>(
 		'SELECT id, username, display_name, roles, cadre_id, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE username = $1',
 		[username]
@@ -73,6 +127,7 @@ export async function login(db: Queryable, username: string, password: string, i
 	const ok = await verifyPassword(u?.password_hash ?? (await dummyHash), password);
 	if (!u || !ok) {
 		await record(false, 'bad_credentials');
+		await auditThrottleStart(db, name, ip, st.pair_n + 1, st.addr_n + 1);
 		return { ok: false, reason: 'bad_credentials' };
 	}
 	if (u.disabled) {
@@ -81,6 +136,17 @@ export async function login(db: Queryable, username: string, password: string, i
 	}
 	await record(true, null);
 	return { ok: true, user: { id: u.id, username: u.username, display_name: u.display_name, roles: u.roles, cadre_id: u.cadre_id } };
+}
+
+/** The failure that starts a throttle goes on the audit log, where an admin sees who is being guessed at and from where. */
+async function auditThrottleStart(db: Queryable, username: string, ip: string | null, pairFailures: number, addressFailures: number): Promise<void> {
+	const system = { id: null, name: 'system' };
+	if (pairFailures === LOGIN_FREE_FAILURES) {
+		await audit(db, system, 'login_throttled', { type: 'user', id: username }, { address: ip, scope: 'account_address', failures: pairFailures, retry_after_s: throttleDelayMs(pairFailures, LOGIN_FREE_FAILURES) / 1000 });
+	}
+	if (ip && addressFailures === LOGIN_ADDRESS_FREE_FAILURES) {
+		await audit(db, system, 'login_throttled', { type: 'address', id: ip }, { address: ip, scope: 'address', failures: addressFailures, last_user: username, retry_after_s: throttleDelayMs(addressFailures, LOGIN_ADDRESS_FREE_FAILURES) / 1000 });
+	}
 }
 
 export async function createSession(db: Queryable, userId: number, ip: string | null, userAgent: string | null): Promise<{ token: string; expires: Date }> {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import QRCode from 'qrcode';
 import type { Db, Queryable } from './db.js';
 import { audit } from './auth.js';
+import { localTime, text } from './params.js';
 import { effectiveThresholds, type EffectiveThreshold } from '../domain/rules.js';
 import type { SensorKind } from '../domain/types.js';
 import { VillageIndex, type Boundary } from '../../../geo/index.js';
@@ -25,9 +26,9 @@ const coord = (min: number, max: number) =>
 export const moveSchema = z.object({ lng: coord(-180, 180), lat: coord(-90, 90) });
 export const maintenanceSchema = z
 	.object({
-		starts_at: z.string().datetime({ local: true, message: '开始时间 start time' }),
-		ends_at: z.string().datetime({ local: true, message: '结束时间 end time' }),
-		reason: z.string().trim().min(1, '请写明原因 give a reason').max(500, '原因太长 reason too long')
+		starts_at: localTime('开始时间 start time'),
+		ends_at: localTime('结束时间 end time'),
+		reason: text(500).trim().min(1, '请写明原因 give a reason')
 	})
 	.refine((m) => m.ends_at > m.starts_at, { message: '结束要晚于开始 the end must be after the start' });
 

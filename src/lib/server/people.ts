@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Db, Queryable } from './db.js';
 import { audit } from './auth.js';
+import { INT4_MAX, day, intParam } from './params.js';
 
 export type Actor = { id: number | null; name: string };
 export const ROLES = ['lead', 'cadre', 'secretary', 'director', 'grid'] as const;
@@ -32,10 +33,9 @@ export const cadreSchema = z.object({
 });
 export type CadreInput = z.infer<typeof cadreSchema>;
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日期格式 2026-03-01 date like 2026-03-01');
 export const assignmentSchema = z.object({
-	cadre_id: z.coerce.number().int().positive('请选择干部 choose a cadre'),
-	village_id: z.coerce.number().int().positive('请选择村 choose a village'),
+	cadre_id: intParam(1, INT4_MAX, '请选择干部 choose a cadre'),
+	village_id: intParam(1, INT4_MAX, '请选择村 choose a village'),
 	role: z.enum(ROLES, { message: '请选择角色 choose a role' }),
 	valid_from: day,
 	/** End the current holder of the same role in this village the day the new one starts (a handover). */
@@ -46,8 +46,8 @@ export const assignmentSchema = z.object({
 });
 export const rosterDaySchema = z.object({
 	day,
-	officer_id: z.coerce.number().int().nonnegative(),
-	leader_id: z.coerce.number().int().nonnegative()
+	officer_id: intParam(0, INT4_MAX),
+	leader_id: intParam(0, INT4_MAX)
 });
 
 export async function createCadre(db: Db, c: CadreInput, actor: Actor): Promise<number> {

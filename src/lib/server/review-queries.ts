@@ -9,23 +9,21 @@ import { INCIDENT_STATUSES, TIME_LIMITS } from '../domain/incident-flow.js';
 import { LEVELS, type Level } from '../domain/types.js';
 import type { CaseFacts } from '../domain/review-stats.js';
 import { CATEGORIES } from './incidents.js';
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const realDay = (s: string) => DAY.test(s) && !Number.isNaN(Date.parse(s + 'T00:00:00Z')) && new Date(s + 'T00:00:00Z').toISOString().startsWith(s);
+import { day, id4, text } from './params.js';
 
 /** Query-string filter shared by /review, /review/cases, the exports and the report. Days are in TZ_DISPLAY. */
 const filterShape = z.object({
-		from: z.string().refine(realDay, 'from must be a date YYYY-MM-DD').optional(),
+		from: day.optional(),
 		/** Inclusive last day. */
-		to: z.string().refine(realDay, 'to must be a date YYYY-MM-DD').optional(),
+		to: day.optional(),
 		status: z.union([z.enum(INCIDENT_STATUSES), z.literal('open')]).optional(),
 		level: z.enum(LEVELS).optional(),
 		category: z.enum(CATEGORIES).optional(),
-		village: z.coerce.number().int().positive().max(2_147_483_647).optional(),
-		cadre: z.coerce.number().int().positive().max(2_147_483_647).optional(),
+		village: id4.optional(),
+		cadre: id4.optional(),
 		overdue: z.enum(['true', 'false']).optional(),
 		reopened: z.enum(['true']).optional(),
-	q: z.string().trim().max(100).optional()
+	q: text(100).trim().optional()
 });
 export const reviewFilter = filterShape.refine((f) => !f.from || !f.to || f.from <= f.to, { message: 'from must not be after to', path: ['from'] });
 export type ReviewFilter = z.infer<typeof reviewFilter>;

@@ -35,6 +35,8 @@ export const historyQuery = z.object({
 	end: z
 		.union([z.string().datetime({ offset: true }), z.string().regex(/^\d{10,15}$/)])
 		.transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
+		// PostgreSQL has no year 0, and JavaScript writes years past 9999 with a sign it cannot read.
+		.refine((t) => t >= Date.UTC(1900, 0, 1) && t < Date.UTC(10000, 0, 1), '须为 1900–9999 年间的时间 must be a time between the years 1900 and 9999')
 		.optional()
 });
 export type HistoryQuery = z.infer<typeof historyQuery>;

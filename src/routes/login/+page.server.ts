@@ -1,9 +1,10 @@
-// Sign-in: a plain form (works without JavaScript). Attempts are rate limited per user name and per address and
-// every attempt is recorded (src/lib/server/auth.ts). The cookie is httpOnly, SameSite=Lax, Secure behind HTTPS.
+// Sign-in: a plain form (works without JavaScript). Attempts are throttled per (user name, client address) and per
+// address, never per user name alone, and every attempt is recorded (src/lib/server/auth.ts). The cookie is httpOnly, SameSite=Lax, Secure behind HTTPS.
 import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { SESSION_COOKIE, createSession, login } from '$lib/server/auth';
+import { clientAddress } from '$lib/server/client-address';
 
 /** Only same-site paths: `next` must not send a user to another host after signing in. */
 function safeNext(next: string | null): string {
@@ -18,7 +19,7 @@ export const load = (async ({ locals, url }) => {
 }) satisfies PageServerLoad;
 
 export const actions = {
-	default: async ({ request, cookies, url, getClientAddress }) => {
+	default: async ({ request, cookies, url, getClientAddress, setHeaders }) => {
 		const form = await request.formData();
 		const username = String(form.get('username') ?? '').trim();
 		const password = String(form.get('password') ?? '');
@@ -26,14 +27,14 @@ export const actions = {
 			return fail(400, { username: username.slice(0, 64), message: 'missing' as const });
 		}
 		const rt = await runtime();
-		let ip: string | null = null;
-		try {
-			ip = getClientAddress();
-		} catch {
-			ip = null;
-		}
+		const ip = clientAddress({ request, getClientAddress }, rt.config.TRUST_PROXY);
 		const res = await login(rt.db, username, password, ip);
-		if (!res.ok) return fail(res.reason === 'rate_limited' ? 429 : 400, { username, message: res.reason });
+		if (!res.ok && res.reason === 'throttled') {
+			// RFC 9110 §10.2.3: the wait in seconds, for scripts; the page says the same in words.
+			setHeaders({ 'retry-after': String(res.retryAfterS) });
+			return fail(429, { username, message: res.reason, retryAfterS: res.retryAfterS });
+		}
+		if (!res.ok) return fail(400, { username, message: res.reason });
 		const s = await createSession(rt.db, res.user.id, ip, request.headers.get('user-agent'));
 		cookies.set(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: url.protocol === 'https:', expires: new Date(Date.now() + 7 * 24 * 3600_000) });
 		redirect(303, safeNext(url.searchParams.get('next')));

@@ -1,10 +1,11 @@
 // The audit log (append-only in the database) and recent login attempts, newest first.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id8, queryParam } from '$lib/server/params';
 
 export const load = (async ({ url }) => {
 	const rt = await runtime();
-	const before = Number(url.searchParams.get('before')) || null;
+	const before = queryParam(url.searchParams, 'before', id8);
 	const audit = await rt.db.query<{ id: number; at: Date; actor_name: string; action: string; target_type: string | null; target_id: string | null; detail: unknown }>(
 		'SELECT id, at, actor_name, action, target_type, target_id, detail FROM audit_log WHERE $1::bigint IS NULL OR id < $1 ORDER BY id DESC LIMIT 200',
 		[before]

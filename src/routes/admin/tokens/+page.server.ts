@@ -4,6 +4,7 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id4, text } from '$lib/server/params';
 import { audit, createApiToken } from '$lib/server/auth';
 
 export const load = (async () => {
@@ -14,7 +15,7 @@ export const load = (async () => {
 	return { tokens: r.rows.map((t) => ({ ...t, created_at: new Date(t.created_at).toISOString(), last_used_at: t.last_used_at ? new Date(t.last_used_at).toISOString() : null, revoked: !!t.revoked_at })) };
 }) satisfies PageServerLoad;
 
-const createSchema = z.object({ name: z.string().trim().min(1).max(100), scopes: z.array(z.enum(['read', 'report'])).min(1) });
+const createSchema = z.object({ name: text(100).trim().min(1), scopes: z.array(z.enum(['read', 'report'])).min(1) });
 
 export const actions = {
 	create: async ({ request, locals }) => {
@@ -27,8 +28,9 @@ export const actions = {
 		return { token: t.token, name: parsed.data.name };
 	},
 	revoke: async ({ request, locals }) => {
-		const id = Number((await request.formData()).get('id'));
-		if (!Number.isInteger(id)) return fail(400, { errors: ['bad id'] });
+		const parsed = id4.safeParse((await request.formData()).get('id') ?? '');
+		if (!parsed.success) return fail(400, { errors: [`id: ${parsed.error.issues[0].message}`] });
+		const id = parsed.data;
 		const rt = await runtime();
 		const r = await rt.db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
 		if (!r.rowCount) return fail(400, { errors: ['no such active token'] });

@@ -5,6 +5,7 @@ import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { INT8_SAFE_MAX, id4, pathId, text } from '$lib/server/params';
 import { incidentDetail } from '$lib/server/incident-queries';
 import { ActionError, act } from '$lib/server/incidents';
 import { allowedActions, TRANSITIONS, INCIDENT_ACTIONS, isFinal, type IncidentAction, type IncidentRole, type IncidentStatus } from '$lib/domain/incident-flow';
@@ -14,11 +15,7 @@ const SYSTEM_ONLY: readonly IncidentAction[] = ['escalate', 'remind'];
 const HUMAN_ACTIONS = INCIDENT_ACTIONS.filter((a) => !SYSTEM_ONLY.includes(a));
 type HumanAction = (typeof HUMAN_ACTIONS)[number];
 
-function caseId(raw: string): number {
-	const id = Number(raw);
-	if (!/^\d{1,15}$/.test(raw) || !Number.isSafeInteger(id) || id <= 0) error(404, 'no such case');
-	return id;
-}
+const caseId = (raw: string) => pathId(raw, 'no such case', INT8_SAFE_MAX);
 
 export const load = (async ({ params, locals }) => {
 	const id = caseId(params.id);
@@ -59,8 +56,8 @@ export const load = (async ({ params, locals }) => {
 const blankToUndefined = (v: FormDataEntryValue | null) => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
 const form = z
 	.object({
-		note: z.string().trim().max(5000).optional(),
-		assignee: z.coerce.number().int().positive().optional(),
+		note: text(5000).trim().optional(),
+		assignee: id4.optional(),
 		lng: z.coerce.number().finite().min(-180).max(180).optional(),
 		lat: z.coerce.number().finite().min(-90).max(90).optional()
 	})

@@ -5,6 +5,7 @@ import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { id8, pathKey, text } from '$lib/server/params';
 import { villagesGeoJSON } from '$lib/server/queries';
 import { DEVICE_ID } from '$lib/server/devices';
 import {
@@ -49,7 +50,7 @@ export const actions = {
 	},
 	thresholds: async ({ params, request, locals }) => {
 		const rt = await runtime();
-		const d = await deviceDetail(rt.db, params.id);
+		const d = await deviceDetail(rt.db, pathKey(params.id, 'no such device'));
 		if (!d) error(404, 'no such device');
 		const { thresholds, errors } = thresholdsFromForm(d.kind, Object.fromEntries(await request.formData()));
 		if (errors.length) return fail(400, { action: 'thresholds', errors });
@@ -74,7 +75,7 @@ export const actions = {
 		}
 	},
 	cancel: async ({ params, request, locals }) => {
-		const parsed = z.object({ window: z.coerce.number().int().positive() }).safeParse(Object.fromEntries(await request.formData()));
+		const parsed = z.object({ window: id8 }).safeParse(Object.fromEntries(await request.formData()));
 		if (!parsed.success) return fail(400, { action: 'cancel', errors: ['没有这个维护窗口 no such window'] });
 		try {
 			await cancelMaintenance((await runtime()).db, params.id, parsed.data.window, actorOf(locals));
@@ -85,7 +86,7 @@ export const actions = {
 		}
 	},
 	retire: async ({ params, request, locals }) => {
-		const parsed = z.object({ reason: z.string().trim().min(1, '请写明原因 give a reason').max(500) }).safeParse(Object.fromEntries(await request.formData()));
+		const parsed = z.object({ reason: text(500).trim().min(1, '请写明原因 give a reason') }).safeParse(Object.fromEntries(await request.formData()));
 		if (!parsed.success) return fail(400, { action: 'retire', errors: parsed.error.issues.map((i) => i.message) });
 		const rt = await runtime();
 		try {

@@ -2,11 +2,11 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { INT8_SAFE_MAX, pathId } from '$lib/server/params';
 import { incidentDetail } from '$lib/server/incident-queries';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
-	const id = Number(params.id);
-	if (!Number.isSafeInteger(id) || id <= 0) error(404, 'no such case');
+	const id = pathId(params.id, 'no such case', INT8_SAFE_MAX);
 	const d = await incidentDetail((await runtime()).db, locals.user, id);
 	if (!d) error(404, 'no such case');
 	return json(d);

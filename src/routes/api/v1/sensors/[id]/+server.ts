@@ -6,11 +6,12 @@ import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
 import { sensorDetail } from '$lib/server/queries';
+import { pathKey } from '$lib/server/params';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
 	const rt = await runtime();
 	const scope = locals.user ? await visibleVillageIds(rt.db, locals.user) : null;
-	const sensor = await sensorDetail(rt.db, params.id, scope);
+	const sensor = await sensorDetail(rt.db, pathKey(params.id, 'no such sensor'), scope);
 	if (!sensor) error(404, 'no such sensor');
 	return json(sensor);
 };

@@ -4,20 +4,20 @@ import { error, json } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { INT4_MAX, INT8_SAFE_MAX, jsonInt, pathId, text } from '$lib/server/params';
 import { ActionError, act } from '$lib/server/incidents';
 import { INCIDENT_ACTIONS } from '$lib/domain/incident-flow';
 import { readJson } from '$lib/server/http';
 
 const body = z.object({
 	action: z.enum(INCIDENT_ACTIONS),
-	note: z.string().trim().max(5000).optional(),
-	assignee: z.number().int().positive().optional(),
+	note: text(5000).trim().optional(),
+	assignee: jsonInt(1, INT4_MAX).optional(),
 	location: z.object({ lng: z.number().finite().min(-180).max(180), lat: z.number().finite().min(-90).max(90) }).optional()
 });
 
 export const POST: RequestHandler = async ({ params, request, locals }) => {
-	const id = Number(params.id);
-	if (!Number.isSafeInteger(id) || id <= 0) error(404, 'no such case');
+	const id = pathId(params.id, 'no such case', INT8_SAFE_MAX);
 	const parsed = body.safeParse(await readJson(request, 64 * 1024));
 	if (!parsed.success) error(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
 	if (parsed.data.action === 'escalate' || parsed.data.action === 'remind') error(403, 'system-only action');

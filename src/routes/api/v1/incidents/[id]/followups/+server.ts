@@ -4,18 +4,18 @@ import { error, json } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { INT8_SAFE_MAX, instant, jsonInt, pathId, text } from '$lib/server/params';
 import { incidentDetail } from '$lib/server/incident-queries';
 import { readJson } from '$lib/server/http';
 import { audit } from '$lib/server/auth';
 
 const body = z.union([
-	z.object({ due_at: z.string().datetime({ offset: true }), note: z.string().trim().max(2000).optional() }),
-	z.object({ id: z.number().int().positive(), done: z.literal(true), note: z.string().trim().max(2000).optional() })
+	z.object({ due_at: instant, note: text(2000).trim().optional() }),
+	z.object({ id: jsonInt(1, INT8_SAFE_MAX), done: z.literal(true), note: text(2000).trim().optional() })
 ]);
 
 async function visible(params: { id: string }, locals: App.Locals) {
-	const id = Number(params.id);
-	if (!Number.isSafeInteger(id) || id <= 0) error(404, 'no such case');
+	const id = pathId(params.id, 'no such case', INT8_SAFE_MAX);
 	const rt = await runtime();
 	if (!(await incidentDetail(rt.db, locals.user, id))) error(404, 'no such case');
 	return { rt, id };

@@ -4,6 +4,7 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { pathKey } from '$lib/server/params';
 import { visibleVillageIds } from '$lib/server/auth';
 import { historyQuery, sensorHistory } from '$lib/server/sensor-history';
 
@@ -13,7 +14,7 @@ export const GET: RequestHandler = async ({ params, url, locals }) => {
 	const rt = await runtime();
 	// API tokens (integrations) see the whole township, as in /api/v1/sensors.
 	const scope = locals.user ? await visibleVillageIds(rt.db, locals.user) : null;
-	const out = await sensorHistory(rt.db, params.id, scope, parsed.data);
+	const out = await sensorHistory(rt.db, pathKey(params.id, 'no such sensor'), scope, parsed.data);
 	if (!out.ok) error(out.status, out.message);
 	return json(out.history);
 };

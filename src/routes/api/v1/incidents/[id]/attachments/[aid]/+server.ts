@@ -2,13 +2,13 @@
 import { error } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
+import { INT8_SAFE_MAX, pathId } from '$lib/server/params';
 import { incidentDetail } from '$lib/server/incident-queries';
 import { readPhoto } from '$lib/server/uploads';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
-	const id = Number(params.id);
-	const aid = Number(params.aid);
-	if (!Number.isSafeInteger(id) || !Number.isSafeInteger(aid)) error(404, 'not found');
+	const id = pathId(params.id, 'not found', INT8_SAFE_MAX);
+	const aid = pathId(params.aid, 'not found', INT8_SAFE_MAX);
 	const rt = await runtime();
 	if (!(await incidentDetail(rt.db, locals.user, id))) error(404, 'not found');
 	const a = await rt.db.query<{ sha256: string; mime: string }>('SELECT sha256, mime FROM attachments WHERE id = $1 AND incident_id = $2', [aid, id]);
