@@ -1,13 +1,20 @@
 // The duty console's page data: villages, map features, cases, people and duty. The sensors are not in it: at 10,000
 // they made the HTML megabytes of serialised data to parse and hydrate before the map could start (BENCHMARKS.md), so
 // the page reads them from /api/v1/sensors once the map exists, and live changes then arrive over SSE.
+// The alarm queue comes as one page plus the server's counts of every open case (case-queue.svelte.ts); the map's
+// case markers are the most urgent MAP_CASES of them, and say so when there are more.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { visibleVillageIds } from '$lib/server/auth';
 import { mapFeatures, villagesGeoJSON } from '$lib/server/queries';
-import { listIncidents } from '$lib/server/incident-queries';
+import { countIncidents, incidentConditions, listIncidents } from '$lib/server/incident-queries';
 import { dutyOn } from '$lib/server/incidents';
 import { rasterBasemaps } from '$lib/domain/basemap';
+
+/** The alarm queue's page size. */
+const QUEUE_PAGE = 50;
+/** Case markers drawn on the map: the most urgent ones; the counts and the queue cover every open case. */
+const MAP_CASES = 1000;
 
 export const load = (async ({ locals }) => {
 	const rt = await runtime();
@@ -15,7 +22,9 @@ export const load = (async ({ locals }) => {
 	const user = locals.user!;
 	const scope = await visibleVillageIds(rt.db, user);
 	const [villages, features] = [await villagesGeoJSON(rt.db, scope), await mapFeatures(rt.db)];
-	const incidents = await listIncidents(rt.db, user, { status: 'open', limit: 500 });
+	const queueItems = await listIncidents(rt.db, user, { status: 'open', limit: QUEUE_PAGE, offset: 0 });
+	const counts = await countIncidents(rt.db, user, { status: 'open' });
+	const mapCases = await listIncidents(rt.db, user, { status: 'open', limit: MAP_CASES });
 	// Who answers for each village now (包村领导, 包村干部, 村支书 …), for the village panel's call list.
 	const resp = await rt.db.query<{ village_id: number; role: string; cadre_id: number; name: string; phone: string | null; position: string | null }>(
 		`SELECT a.village_id, a.role, c.id AS cadre_id, c.name, c.phone, c.position FROM assignments a JOIN cadres c ON c.id = a.cadre_id
@@ -25,17 +34,20 @@ export const load = (async ({ locals }) => {
 	);
 	const cadres = await rt.db.query<{ id: number; name: string }>('SELECT id, name FROM cadres ORDER BY name');
 	const duty = await dutyOn(rt.db, new Date(), rt.config.TZ_DISPLAY);
-	// 回访 due within three days, as tasks, for the cases this user may see.
-	const visibleCases = (await listIncidents(rt.db, user, { limit: 1000 })).map((c) => c.id);
+	// 回访 due within three days, as tasks, for the cases this user may see (the case list's own scope, in SQL).
+	const p: unknown[] = [];
+	const scoped = incidentConditions(user, {}, p);
 	const followups = await rt.db.query<{ id: number; incident_id: number; due_at: Date; note: string | null; title: string }>(
 		`SELECT f.id, f.incident_id, f.due_at, f.note, i.title FROM followups f JOIN incidents i ON i.id = f.incident_id
-		 WHERE f.done_at IS NULL AND f.due_at < now() + interval '3 days' AND f.incident_id = ANY($1::bigint[]) ORDER BY f.due_at LIMIT 50`,
-		[visibleCases]
+		 WHERE f.done_at IS NULL AND f.due_at < now() + interval '3 days' ${scoped.map((c) => 'AND ' + c).join(' ')} ORDER BY f.due_at LIMIT 50`,
+		p
 	);
 	return {
 		villages,
 		features,
-		incidents,
+		queue: { items: queueItems, total: counts.total, offset: 0, limit: QUEUE_PAGE, counts },
+		mapCases,
+		mapCasesLimit: MAP_CASES,
 		responsible: resp.rows,
 		cadres: cadres.rows,
 		duty,

@@ -6,24 +6,32 @@ import type { SessionUser } from './auth.js';
 import { INCIDENT_STATUSES } from '../domain/incident-flow.js';
 import { LEVELS } from '../domain/types.js';
 import { CATEGORIES } from './incidents.js';
+import { id4, instant, intParam, text } from './params.js';
 
 export const incidentFilter = z.object({
 	status: z.union([z.enum(INCIDENT_STATUSES), z.literal('open')]).optional(),
 	level: z.enum(LEVELS).optional(),
 	category: z.enum(CATEGORIES).optional(),
-	village: z.coerce.number().int().positive().optional(),
-	cadre: z.coerce.number().int().positive().optional(),
-	from: z.string().datetime({ offset: true }).optional(),
-	to: z.string().datetime({ offset: true }).optional(),
+	village: id4.optional(),
+	cadre: id4.optional(),
+	from: instant.optional(),
+	to: instant.optional(),
 	overdue: z.enum(['true', 'false']).optional(),
-	q: z.string().max(100).optional(),
-	limit: z.coerce.number().int().min(1).max(1000).default(200)
+	q: text(100).optional(),
+	limit: intParam(1, 1000).default(200),
+	/** Paging: rows to skip, in the list's order (most urgent first). */
+	offset: intParam(0, 10_000_000).default(0),
+	/** Also answer the filtered set's counts (per level, overdue, unacknowledged, per village): the console's figures. */
+	counts: z.enum(['true', 'false']).optional()
 });
 export type IncidentFilter = z.infer<typeof incidentFilter>;
 
 const OPEN = `i.status NOT IN ('closed', 'rejected')`;
 /** Overdue: not acknowledged by ack_due, or not resolved by resolve_due (DOMAIN.md 超期). */
 export const OVERDUE_SQL = `((i.acknowledged_at IS NULL AND i.ack_due < now() AND ${OPEN}) OR (i.resolved_at IS NULL AND i.resolve_due < now() AND ${OPEN}))`;
+
+/** Most urgent first: red, orange, yellow, blue, then cases without a level. */
+const LEVEL_RANK = `CASE i.level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 WHEN 'blue' THEN 3 ELSE 4 END`;
 
 export interface IncidentRow {
 	id: number;
@@ -52,9 +60,9 @@ export interface IncidentRow {
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
-export async function listIncidents(q: Queryable, user: SessionUser | null, f: IncidentFilter & { id?: number }): Promise<IncidentRow[]> {
+/** The filter and the caller's scope as SQL conditions on `incidents i`, with their parameters pushed onto `p`. */
+export function incidentConditions(user: SessionUser | null, f: Omit<IncidentFilter, 'limit' | 'offset' | 'counts'> & { id?: number }, p: unknown[]): string[] {
 	const where: string[] = [];
-	const p: unknown[] = [];
 	if (f.id !== undefined) where.push(`i.id = $${p.push(f.id)}`);
 	if (f.status === 'open') where.push(OPEN);
 	else if (f.status) where.push(`i.status = $${p.push(f.status)}`);
@@ -73,14 +81,22 @@ export async function listIncidents(q: Queryable, user: SessionUser | null, f: I
 		where.push(`(i.assignee_cadre_id = $${p.push(c)} OR i.responsible @> jsonb_build_array(jsonb_build_object('cadre_id', $${p.length}::int))
 			OR i.village_id IN (SELECT village_id FROM assignments WHERE cadre_id = $${p.length} AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())))`);
 	}
+	return where;
+}
+
+const whereSql = (where: string[]) => (where.length ? 'WHERE ' + where.join(' AND ') : '');
+
+export async function listIncidents(q: Queryable, user: SessionUser | null, f: Partial<Pick<IncidentFilter, 'offset'>> & Omit<IncidentFilter, 'offset' | 'counts'> & { id?: number }): Promise<IncidentRow[]> {
+	const p: unknown[] = [];
+	const where = incidentConditions(user, f, p);
 	const r = await q.query<Omit<IncidentRow, 'opened_at' | 'ack_due' | 'resolve_due' | 'acknowledged_at' | 'resolved_at' | 'closed_at'> & Record<'opened_at' | 'ack_due' | 'resolve_due' | 'acknowledged_at' | 'resolved_at' | 'closed_at', Date | null>>(
 		`SELECT i.id, i.source, i.category, i.level, i.status, i.title, i.village_id, v.name AS village, i.device_id, i.lng, i.lat,
 		        i.opened_at, i.ack_due, i.resolve_due, i.acknowledged_at, i.resolved_at, i.closed_at, i.escalation_level, i.reopened_count,
 		        ${OVERDUE_SQL} AS overdue, i.responsible, i.assignee_cadre_id
 		 FROM incidents i LEFT JOIN villages v ON v.id = i.village_id
-		 ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-		 ORDER BY CASE i.level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 WHEN 'blue' THEN 3 ELSE 4 END, i.opened_at
-		 LIMIT $${p.push(f.limit)}`,
+		 ${whereSql(where)}
+		 ORDER BY ${LEVEL_RANK}, i.opened_at, i.id
+		 LIMIT $${p.push(f.limit)} OFFSET $${p.push(f.offset ?? 0)}`,
 		p
 	);
 	return r.rows.map((x) => ({
@@ -92,6 +108,53 @@ export async function listIncidents(q: Queryable, user: SessionUser | null, f: I
 		resolved_at: iso(x.resolved_at),
 		closed_at: iso(x.closed_at)
 	}));
+}
+
+/** What the console counts: the whole filtered set, counted by the database, never a capped list. */
+export interface IncidentCounts {
+	total: number;
+	/** Per level; `none` = cases without a level. */
+	by_level: Record<(typeof LEVELS)[number] | 'none', number>;
+	overdue: number;
+	/** Not yet acknowledged (受理) by anyone. */
+	unacknowledged: number;
+	/** Per village: its cases and the worst level among them (null when none has a level). */
+	by_village: { village_id: number; n: number; worst: (typeof LEVELS)[number] | null }[];
+}
+
+export async function countIncidents(q: Queryable, user: SessionUser | null, f: Omit<IncidentFilter, 'limit' | 'offset' | 'counts'>): Promise<IncidentCounts> {
+	const p: unknown[] = [];
+	const where = whereSql(incidentConditions(user, f, p));
+	// One pass grouped by (village, level): per level, per village and the totals all come from its rows.
+	const r = await q.query<{ village_id: number | null; level: string | null; n: number; overdue: number; unack: number }>(
+		`SELECT i.village_id, i.level, count(*)::int AS n, count(*) FILTER (WHERE ${OVERDUE_SQL})::int AS overdue,
+		        count(*) FILTER (WHERE i.acknowledged_at IS NULL)::int AS unack
+		 FROM incidents i ${where} GROUP BY i.village_id, i.level`,
+		p
+	);
+	const out: IncidentCounts = { total: 0, by_level: { red: 0, orange: 0, yellow: 0, blue: 0, none: 0 }, overdue: 0, unacknowledged: 0, by_village: [] };
+	const villages = new Map<number, IncidentCounts['by_village'][number]>();
+	const rank = (l: string | null) => (l === null ? 99 : LEVELS.length - 1 - LEVELS.indexOf(l as (typeof LEVELS)[number]));
+	for (const x of r.rows) {
+		const level = x.level !== null && (LEVELS as readonly string[]).includes(x.level) ? (x.level as (typeof LEVELS)[number]) : null;
+		out.total += x.n;
+		out.by_level[level ?? 'none'] += x.n;
+		out.overdue += x.overdue;
+		out.unacknowledged += x.unack;
+		if (x.village_id === null) continue;
+		const v = villages.get(x.village_id) ?? { village_id: x.village_id, n: 0, worst: null };
+		v.n += x.n;
+		if (level && rank(level) < rank(v.worst)) v.worst = level;
+		villages.set(x.village_id, v);
+	}
+	out.by_village = [...villages.values()].sort((a, b) => a.village_id - b.village_id);
+	return out;
+}
+
+export async function countOnly(q: Queryable, user: SessionUser | null, f: Omit<IncidentFilter, 'limit' | 'offset' | 'counts'>): Promise<number> {
+	const p: unknown[] = [];
+	const where = whereSql(incidentConditions(user, f, p));
+	return (await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents i ${where}`, p)).rows[0].n;
 }
 
 export interface IncidentEventRow {
