@@ -22,6 +22,11 @@ async function main() {
 		if (stopping) return;
 		stopping = true;
 		log.info({ sig }, 'stopping ingest: flushing the last batch');
+		// A stop that overruns SHUTDOWN_TIMEOUT (a database that stopped answering) still ends the process.
+		setTimeout(() => {
+			log.error({ seconds: c.SHUTDOWN_TIMEOUT }, 'still stopping after SHUTDOWN_TIMEOUT; exiting now');
+			process.exit(1);
+		}, c.SHUTDOWN_TIMEOUT * 1000).unref();
 		// Stops the offline watcher first, then flushes and acknowledges the last batch, lets the rules finish, and
 		// closes the database last.
 		await rt.stop();

@@ -7,6 +7,7 @@ import { DeviceRegistry } from './registry.js';
 import { BatchWriter, type BatchResult } from './writer.js';
 import { IngestPipeline } from './pipeline.js';
 import { IngestSubscriber } from './subscriber.js';
+import { RefusalRecorder } from '../src/lib/server/mqtt-refusals.js';
 
 export interface IngestOptions {
 	db: Db;
@@ -27,6 +28,8 @@ export interface IngestOptions {
 	registry?: DeviceRegistry;
 	onCommitted?: (r: BatchResult) => void;
 	onBatch?: (rows: number, ms: number) => void;
+	/** Caps on the embedded broker's record of refused connections (MQTT_REFUSAL_ROWS_PER_MINUTE / _MAX). */
+	refusals?: { perMinute?: number; maxRows?: number; flushMs?: number };
 	log?: Logger;
 }
 
@@ -36,6 +39,8 @@ export interface IngestService {
 	pipeline: IngestPipeline;
 	subscriber: IngestSubscriber;
 	broker: EmbeddedBroker | null;
+	/** The embedded broker's refused connections, aggregated (null with an external broker, which keeps its own). */
+	refusals: RefusalRecorder | null;
 	mqttUrl: string;
 	stop(): Promise<void>;
 }
@@ -59,14 +64,22 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			stops.push(async () => registry.stop());
 		}
 		let broker: EmbeddedBroker | null = null;
-		let writerRef: BatchWriter | null = null;
-		const authFailures = new AuthFailureRecorder(() => writerRef);
+		let refusals: RefusalRecorder | null = null;
 		if (!opts.mqttUrl) {
+			const recorder = (refusals = new RefusalRecorder(opts.db, {
+				perMinute: opts.refusals?.perMinute ?? 100,
+				maxRows: opts.refusals?.maxRows ?? 50_000,
+				flushMs: opts.refusals?.flushMs,
+				log: logger('broker')
+			}));
+			recorder.start();
+			// Written last, after the broker has closed: every refusal it saw is in the table.
+			stops.push(() => recorder.stop());
 			broker = await startEmbeddedBroker({
 				port: opts.embeddedPort ?? 0,
 				registry,
 				log: logger('broker'),
-				onAuthFailure: (info) => authFailures.note(info)
+				onAuthFailure: (info) => recorder.note(info)
 			});
 			stops.push(() => broker!.close());
 		}
@@ -79,7 +92,6 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			onCommitted: opts.onCommitted,
 			onBatch: opts.onBatch
 		});
-		writerRef = writer;
 		stops.push(() => writer.close());
 		const pipeline = new IngestPipeline(registry, writer);
 		const subscriber = new IngestSubscriber(pipeline, {
@@ -94,47 +106,19 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			log
 		});
 		await subscriber.start();
-		// Shutdown order (stops run in reverse): leave the share group, flush the writer (its PUBACKs go out), then
-		// disconnect — so the broker neither keeps feeding a stopped worker nor redelivers what was stored.
+		// Shutdown order (stops run in reverse): an embedded broker first ends the devices' sessions and lets what it
+		// already forwarded reach the ingest (no device is acknowledged a message the ingest would not store); then the
+		// ingest leaves the share group, flushes the writer (its PUBACKs go out), and disconnects — so the broker neither
+		// keeps feeding a stopped worker nor redelivers what was stored.
 		stops.push(() => subscriber.stop());
 		stops.push(async () => {
 			await writer.close();
 		});
 		stops.push(() => subscriber.unsubscribe());
-		return { registry, writer, pipeline, subscriber, broker, mqttUrl, stop };
+		if (broker) stops.push(() => broker!.stopAccepting());
+		return { registry, writer, pipeline, subscriber, broker, refusals, mqttUrl, stop };
 	} catch (err) {
 		await stop();
 		throw err;
-	}
-}
-
-/**
- * Refused MQTT connections become dead letters (topic "(connect)") so an admin sees unknown devices knocking;
- * at most one row per client id and reason per minute, so a misconfigured device retrying every second cannot
- * flood the table.
- */
-class AuthFailureRecorder {
-	private last = new Map<string, number>();
-	constructor(private readonly writer: () => BatchWriter | null) {}
-	note(info: { clientId: string; username: string | undefined; reason: string }) {
-		const w = this.writer();
-		if (!w) return;
-		const key = info.clientId + '\u0000' + info.reason;
-		const now = Date.now();
-		if ((this.last.get(key) ?? 0) > now - 60_000) return;
-		this.last.set(key, now);
-		if (this.last.size > 10_000) this.last.clear();
-		void w
-			.add([], [
-				{
-					topic: '(connect)',
-					payload: Buffer.alloc(0),
-					reason: 'auth_failed',
-					detail: JSON.stringify({ client_id: info.clientId.slice(0, 100), username: info.username?.slice(0, 100), why: info.reason }),
-					deviceId: info.username && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(info.username) ? info.username : null,
-					receivedAt: new Date()
-				}
-			])
-			.catch(() => undefined);
 	}
 }

@@ -24,6 +24,12 @@ export interface EmbeddedBroker {
 	simulator: ServiceCredentials;
 	/** Disconnects every session of a device (after its credential was revoked or rotated). */
 	kick(deviceId: string): void;
+	/**
+	 * The first step of a shutdown: stop listening and end every session except the ingest's, so no device gets a
+	 * PUBACK for a message the ingest will no longer receive. Resolves once what was already forwarded to the ingest
+	 * has left this side of its connection, so the ingest reads it before it flushes and closes (ingest/service.ts).
+	 */
+	stopAccepting(): Promise<void>;
 	connectedClients(): number;
 	close(): Promise<void>;
 }
@@ -43,8 +49,8 @@ export async function startEmbeddedBroker(opts: {
 	host?: string;
 	registry: DeviceRegistry;
 	log: Logger;
-	/** Called when a connection is refused, so operators can see unknown devices knocking. */
-	onAuthFailure?: (info: { clientId: string; username: string | undefined; reason: string }) => void;
+	/** Called when a connection is refused, so operators can see unknown devices knocking (mqtt-refusals.ts). */
+	onAuthFailure?: (info: { clientId: string; username: string | undefined; reason: string; address: string | null }) => void;
 }): Promise<EmbeddedBroker> {
 	const { registry, log } = opts;
 	const ingest = { username: 'shudi-ingest', password: randomBytes(24).toString('base64url') };
@@ -52,7 +58,7 @@ export async function startEmbeddedBroker(opts: {
 	const broker = await Aedes.createBroker({ drainTimeout: 30_000, concurrency: 1000 });
 
 	const refuse = (client: Client, username: string | undefined, reason: string, cb: (e: AuthenticateError | null, ok: boolean | null) => void) => {
-		opts.onAuthFailure?.({ clientId: client.id, username, reason });
+		opts.onAuthFailure?.({ clientId: client.id, username, reason, address: (client.conn as { remoteAddress?: string }).remoteAddress ?? null });
 		// 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3)
 		const err = Object.assign(new Error(reason), { returnCode: 4 }) as AuthenticateError;
 		cb(err, false);
@@ -126,6 +132,10 @@ export async function startEmbeddedBroker(opts: {
 		});
 		server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
 	});
+	let serverClosed: Promise<void> | null = null;
+	const closeServer = () => (serverClosed ??= new Promise<void>((r) => server.close(() => r())));
+	// `clients` is public in aedes.js but missing from its type declarations.
+	const sessions = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
 	const addr = server.address();
 	const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 	log.info({ port }, 'embedded MQTT broker listening');
@@ -136,16 +146,32 @@ export async function startEmbeddedBroker(opts: {
 		ingest,
 		simulator,
 		kick(deviceId) {
-			// `clients` is public in aedes.js but missing from its type declarations.
-			for (const c of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {
-				const who = identities.get(c as Client);
-				if (who?.type === 'device' && who.id === deviceId) (c as Client).close();
+			for (const c of sessions()) {
+				const who = identities.get(c);
+				if (who?.type === 'device' && who.id === deviceId) c.close();
 			}
+		},
+		async stopAccepting() {
+			void closeServer();
+			const ingestConns: Client['conn'][] = [];
+			for (const c of sessions()) {
+				const who = identities.get(c);
+				if (who?.type === 'service' && who.name === 'ingest') ingestConns.push(c.conn);
+				else c.close();
+			}
+			// A device's PUBACK follows the write of its message to the ingest's socket: once that write has reached
+			// the kernel, the ingest's next read (one event-loop turn) takes it.
+			for (const conn of ingestConns) {
+				const w = conn as unknown as NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean };
+				if (!w.destroyed && (w.writableLength ?? 0) > 0) await new Promise<void>((r) => (w.once('drain', r), w.once('close', r)));
+			}
+			await new Promise((r) => setImmediate(r));
 		},
 		connectedClients: () => broker.connectedClients,
 		async close() {
+			const closed = closeServer();
 			await new Promise<void>((r) => broker.close(() => r()));
-			await new Promise<void>((r) => server.close(() => r()));
+			await closed;
 		}
 	};
 }

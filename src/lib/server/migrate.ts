@@ -63,8 +63,11 @@ export async function migrate(db: Db, log?: Logger, migrations = loadMigrations(
 			await q.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
 		});
 		now.push(m.version);
-		log?.info({ version: m.version, name: m.name }, 'migration applied');
+		log?.debug({ version: m.version, name: m.name }, 'migration applied');
 	}
+	// One line for the run, not one per file: a first start applies every migration, and a person at the terminal
+	// needs the address and the accounts, not the list.
+	if (now.length) log?.info({ from: now[0], to: now[now.length - 1], count: now.length }, 'migrations applied');
 	if (now.length) db.timescale = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'")).rows[0].n > 0;
 	return now;
 }
