@@ -36,6 +36,11 @@ export interface Db extends Queryable {
 	exec(sql: string): Promise<void>;
 	/** Cheap liveness probe for /api/v1/health. */
 	ping(): Promise<boolean>;
+	/**
+	 * Embedded only: runs `during` and then copies the whole data directory as an uncompressed tarball, both while no
+	 * other statement or transaction can run, so the copy and what `during` read are one consistent state (backup.ts).
+	 */
+	snapshot?<T>(during: (q: Queryable) => Promise<T>): Promise<{ result: T; tar: Blob }>;
 	close(): Promise<void>;
 }
 
@@ -80,6 +85,7 @@ export interface PGliteLike {
 	query<T>(text: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>;
 	exec(sql: string): Promise<unknown>;
 	transaction<T>(fn: (tx: { query: PGliteLike['query']; exec: PGliteLike['exec'] }) => Promise<T>): Promise<T>;
+	dumpDataDir?(compression?: 'none' | 'gzip' | 'auto'): Promise<Blob>;
 	close(): Promise<void>;
 }
 
@@ -221,6 +227,23 @@ async function openPglite(opts: OpenDbOptions): Promise<Db> {
 		async exec(sql) {
 			await timed(log, sql, () => engine.exec(sql));
 		},
+		snapshot: engine.dumpDataDir
+			? (during) =>
+					// PGlite's transaction() holds the lock every other query and transaction waits for; dumpDataDir() takes
+					// only the per-statement lock, free between this callback's statements. CHECKPOINT first writes every
+					// dirty page to the files, so the copy opens without WAL replay. Compression happens later, outside the lock.
+					engine.transaction(async (t) => {
+						const result = await during({
+							query: <T>(text: string, params?: unknown[]) =>
+								timed(log, text, async () => {
+									const r = await t.query<T>(text, params ?? []);
+									return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+								})
+						});
+						await t.exec('CHECKPOINT');
+						return { result, tar: await engine.dumpDataDir!('none') };
+					})
+			: undefined,
 		async ping() {
 			if (closed) return false;
 			try {
