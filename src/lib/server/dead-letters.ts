@@ -3,13 +3,14 @@
 // its outcome noted beside it, so the record of what arrived and why it was refused stays intact.
 import { z } from 'zod';
 import type { Db } from './db.js';
+import { INT8_SAFE_MAX, id8, intParam, jsonInt, text } from './params.js';
 import type { IngestPipeline } from '../../../ingest/pipeline.js';
 
 export const listQuery = z.object({
 	reason: z.string().regex(/^[a-z_]{1,40}$/).optional(),
-	device: z.string().regex(/^[^\u0000]{1,128}$/).optional(),
-	before: z.coerce.number().int().positive().optional(),
-	limit: z.coerce.number().int().min(1).max(500).default(100),
+	device: text(128).min(1).optional(),
+	before: id8.optional(),
+	limit: intParam(1, 500).default(100),
 	include_replayed: z.enum(['true', 'false']).default('false')
 });
 
@@ -71,9 +72,9 @@ export async function listDeadLetters(db: Db, q: z.infer<typeof listQuery>) {
 
 export const replayBody = z
 	.object({
-		ids: z.array(z.number().int().positive()).max(10_000).optional(),
+		ids: z.array(jsonInt(1, INT8_SAFE_MAX)).max(10_000).optional(),
 		reason: z.string().regex(/^[a-z_]{1,40}$/).optional(),
-		device: z.string().regex(/^[^\u0000]{1,128}$/).optional(),
+		device: text(128).min(1).optional(),
 		limit: z.number().int().min(1).max(10_000).default(1000)
 	})
 	.refine((b) => b.ids || b.reason || b.device, { message: 'give ids, reason or device to choose what to replay' });
