@@ -45,6 +45,19 @@ const schema = z.object({
 			{ message: 'is not an IANA time zone' }
 		),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/** pretty (a person at a terminal) or json (a service manager, a log shipper). Unset: pretty when stdout is a terminal (log.ts). */
+	LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+	/**
+	 * Seconds a stopping server (SIGTERM/SIGINT) gives open HTTP requests, live streams and MQTT sessions before it cuts
+	 * them and exits. The name and unit are adapter-node's (scripts/serve.mjs reads it too).
+	 */
+	SHUTDOWN_TIMEOUT: z.coerce.number().positive().max(600).default(10),
+	/**
+	 * Refused MQTT connections are kept as one row per (client id, username, reason) per minute (mqtt-refusals.ts): at
+	 * most this many rows a minute (the rest are counted in one overflow row) and this many rows in all (oldest go first).
+	 */
+	MQTT_REFUSAL_ROWS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(100),
+	MQTT_REFUSAL_ROWS_MAX: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
 	/** Behind a TLS-terminating reverse proxy: believe X-Forwarded-Proto/Host (scripts/serve.mjs). */
 	TRUST_PROXY: bool.default(false),
 	/** Which parts this process runs: all (default), web, ingest. */
@@ -92,7 +105,16 @@ const schema = z.object({
 	/** The XYZ basemap's name in the layer switcher. */
 	BASEMAP_XYZ_NAME: z.string().min(1).max(40).optional(),
 	/** Attribution the XYZ tile provider requires (shown on the map while it is on). */
-	BASEMAP_XYZ_ATTRIBUTION: z.string().max(200).optional()
+	BASEMAP_XYZ_ATTRIBUTION: z.string().max(200).optional(),
+	/**
+	 * Field reports and hotline entries one account (or API token) may file per hour, and one client address across
+	 * accounts (a township office shares one address). Past it: 429 with Retry-After.
+	 */
+	REPORT_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(60),
+	REPORT_LIMIT_PER_HOUR_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(300),
+	/** Photos one account, and one client address, may upload per hour. */
+	UPLOAD_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(120),
+	UPLOAD_LIMIT_PER_HOUR_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(600)
 });
 
 export type Config = Readonly<

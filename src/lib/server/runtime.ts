@@ -24,6 +24,8 @@ import { RuleRunner } from '../../../ingest/rule-runner.js';
 import { escalateDue, type IncidentNotice } from './incidents.js';
 import { WebhookWorker, enqueue } from './notify/webhooks.js';
 import { Simulator } from './simulator.js';
+import { serveBackups } from './backup.js';
+import { startOrphanSweep } from './uploads.js';
 
 export interface Runtime {
 	config: Config;
@@ -102,6 +104,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			mkdirSync(dataDir, { recursive: true });
 			writeFileSync(join(dataDir, 'shudi.pid'), String(process.pid));
 			stops.push(async () => rmSync(join(dataDir, 'shudi.pid'), { force: true }));
+			// `npm run backup` asks this process for its copy: nobody else can open the embedded database (backup.ts).
+			stops.push(await serveBackups(dataDir, db, logger('backup')));
 		}
 		log.info({ db: db.kind, timescale: db.timescale }, 'database open');
 		await migrate(db, logger('migrate'));
@@ -168,6 +172,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			webhooks.start();
 			stops.push(() => webhooks.stop());
 		}
+		// Photos are written by the web process's report route: the same process sweeps the ones no case names.
+		if (role !== 'ingest') stops.push(startOrphanSweep(db, dataDir, logger('uploads')));
 		const metrics = ingestMetrics(() => ingest, db);
 		let simulator: Simulator | null = null;
 		let mqttUrl: string | null = config.MQTT_URL ?? null;
@@ -185,6 +191,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
 				receiveMaximum: config.INGEST_RECEIVE_MAX,
+				refusals: { perMinute: config.MQTT_REFUSAL_ROWS_PER_MINUTE, maxRows: config.MQTT_REFUSAL_ROWS_MAX },
 				onCommitted: (r) => {
 					publishUpdates(bus, r);
 					rules?.committed(r);
