@@ -5,7 +5,7 @@ import { build, defineConfig, type Plugin } from 'vite';
  * Worker-thread entries of the server, bundled by the server build into build-workers/<name>.js, one plain module
  * each with every package in node_modules left external — as vite.ingest.config.ts bundles the ingest service.
  * Not part of build/: adapter-node re-bundles the server from its entry points and drops modules they do not import,
- * and a worker entry is started by path (src/lib/server/heavy-work.ts), never imported.
+ * and a worker entry is started by path (src/lib/server/platform/heavy-work.ts), never imported.
  */
 function serverWorkers(entries: Record<string, string>): Plugin {
 	let ssr = false;

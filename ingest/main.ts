@@ -5,10 +5,10 @@
 // It is the same runtime as the all-in-one process with the `ingest` role (src/lib/server/runtime.ts): ingest, alarm
 // rules, the offline watcher, the escalation scheduler and webhook delivery, each wired the one way — case
 // notifications go to the webhook outbox, and live events (readings, status changes, cases) go to the web processes
-// through PostgreSQL (src/lib/server/live-relay.ts), so their consoles are live.
-import { config, ConfigError } from '../src/lib/server/config.js';
-import { logger } from '../src/lib/server/log.js';
-import { PortInUseError } from '../src/lib/server/broker.js';
+// through PostgreSQL (src/lib/server/live/live-relay.ts), so their consoles are live.
+import { config, ConfigError } from '../src/lib/server/platform/config.js';
+import { logger } from '../src/lib/server/platform/log.js';
+import { PortInUseError } from './broker.js';
 import { runtime } from '../src/lib/server/runtime.js';
 
 async function main() {

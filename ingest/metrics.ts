@@ -1,7 +1,7 @@
 // Prometheus metrics for ingest (prom-client). Counters are read from the pipeline and writer when scraped, so the
 // hot path pays nothing; batch size and latency are histograms observed once per batch.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../src/lib/server/db.js';
+import type { Db } from '../src/lib/server/platform/db.js';
 import type { IngestService } from './service.js';
 
 export function ingestMetrics(getIngest: () => IngestService | null, db: Db) {

@@ -2,8 +2,8 @@
 // LoRaWAN network server has no session at all). A device is offline after OFFLINE_AFTER_INTERVALS × its expected
 // report interval without a message; the batch writer marks it online again with its next reading. Each change is a
 // row in device_events and a callback for in-process listeners (live map).
-import type { Db } from '../src/lib/server/db.js';
-import type { Logger } from '../src/lib/server/log.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 
 export interface DeviceStatusChange {
 	id: string;

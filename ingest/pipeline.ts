@@ -8,7 +8,7 @@ import { validateDecoded, type ValidationResult } from './validate.js';
 import type { DeviceRegistry, DeviceEntry } from './registry.js';
 import type { BatchWriter, Committed, DeadLetter } from './writer.js';
 import type { Reading } from '../src/lib/domain/types.js';
-import { hashToken } from '../src/lib/server/device-tokens.js';
+import { hashToken } from '../src/lib/server/devices/device-tokens.js';
 
 export interface PipelineCounters {
 	received: number;

@@ -1,7 +1,7 @@
 // Device registry cache for the ingest path and the embedded broker: who may publish, under which id, token or
 // DevEUI. Loaded from the devices table and refreshed on a short timer and on a miss (rate-limited), so a device
 // registered with `npm run device:add` is accepted within seconds without restarting anything.
-import type { Queryable } from '../src/lib/server/db.js';
+import type { Queryable } from '../src/lib/server/platform/db.js';
 
 export interface DeviceEntry {
 	id: string;

@@ -1,15 +1,15 @@
 // The rule runner: after readings commit, the sensors they touched are judged by the pure rules in
 // src/lib/domain/rules.ts — late and backlog readings in time order (replay) — and alarms rise, change level or clear.
-// An alarm opens or joins a case (src/lib/server/incidents.ts). Sensor state (alarm, device status) and case state are
+// An alarm opens or joins a case (src/lib/server/cases/incidents.ts). Sensor state (alarm, device status) and case state are
 // separate: an alarm clearing by itself leaves its case for 核查.
 // Runs beside ingest, never on its acknowledgement path: touched sensors are coalesced and judged at most every
 // `everyMs`; a failure is logged and the sensors are tried again on the next pass.
-import type { Db } from '../src/lib/server/db.js';
-import type { Logger } from '../src/lib/server/log.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 import { LOOKBACK_MS, minRepeatsFor, replaySeries, toSeries, worstLevel, type HistoryPoint, type RuleId, type RuleLevel, type Series, type SeriesMap } from '../src/lib/domain/rules.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
 import type { Level, SensorKind } from '../src/lib/domain/types.js';
-import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/incidents.js';
+import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/cases/incidents.js';
 import { HistoryCache, type FedReading } from './history-cache.js';
 
 /** Readings per sensor and metric fed to the rules at most: real devices report every few minutes; a device sending

@@ -1,13 +1,13 @@
 // The ingest service, assembled: device registry, batch writer, pipeline, MQTT subscriber and — when no external
 // broker is given — the embedded broker. Used by the one-process runtime, by `npm run start:ingest`, and by tests.
-import type { Db } from '../src/lib/server/db.js';
-import { logger, type Logger } from '../src/lib/server/log.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../src/lib/server/broker.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import { logger, type Logger } from '../src/lib/server/platform/log.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { DeviceRegistry } from './registry.js';
 import { BatchWriter, type BatchResult } from './writer.js';
 import { IngestPipeline } from './pipeline.js';
 import { IngestSubscriber } from './subscriber.js';
-import { RefusalRecorder } from '../src/lib/server/mqtt-refusals.js';
+import { RefusalRecorder } from '../src/lib/server/devices/mqtt-refusals.js';
 
 export interface IngestOptions {
 	db: Db;

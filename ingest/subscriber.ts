@@ -9,7 +9,7 @@
 // On a dropped connection the held PUBACKs are discarded: the broker redelivers those messages to the persistent
 // session and the idempotent insert stores nothing twice.
 import mqtt, { type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
-import type { Logger } from '../src/lib/server/log.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 import type { IngestPipeline } from './pipeline.js';
 
 export const INGEST_TOPICS = [

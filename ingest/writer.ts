@@ -11,8 +11,8 @@
 // Times go to the database as epoch milliseconds (float8, exact for any millisecond for centuries either side of now)
 // and become timestamptz by to_timestamp(ms / 1000.0): no ISO strings to format here and parse there, a fifth of a
 // batch's cost at 15,000 rows (BENCHMARKS.md).
-import type { Db } from '../src/lib/server/db.js';
-import type { Logger } from '../src/lib/server/log.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 import type { Reading } from '../src/lib/domain/types.js';
 import { READINGS_COPY_SQL, readingsCopyData } from './copy-binary.js';
 

@@ -1,6 +1,6 @@
 // `npm run backup [-- <file.tar>]`: one archive holding the database and the uploaded photos, taken while shudi runs.
 //   manifest.json        what the archive holds, the snapshot point and the row counts at it (restore checks them)
-//   database.pgdata.tgz  embedded: a copy of DATA_DIR/pgdata, made by the running process (src/lib/server/backup.ts)
+//   database.pgdata.tgz  embedded: a copy of DATA_DIR/pgdata, made by the running process (src/lib/server/platform/backup.ts)
 //                        or, when shudi is stopped, by this command
 //   database.pgdump      PostgreSQL: pg_dump's custom format, from one REPEATABLE READ snapshot shared with the counts
 //   uploads/             DATA_DIR/uploads, copied after the snapshot (photos are written before the rows naming them,
@@ -11,9 +11,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import * as tar from 'tar';
-import { config } from '../src/lib/server/config.js';
-import { openDb } from '../src/lib/server/db.js';
-import { countRows, requestSnapshot, snapshotEmbedded, socketPath, type Snapshot } from '../src/lib/server/backup.js';
+import { config } from '../src/lib/server/platform/config.js';
+import { openDb } from '../src/lib/server/platform/db.js';
+import { countRows, requestSnapshot, snapshotEmbedded, socketPath, type Snapshot } from '../src/lib/server/platform/backup.js';
 import { fail } from './cli-db.js';
 import { BACKUP_FORMAT, runPgTool, type Manifest } from './lib/backup-format.js';
 

@@ -1,7 +1,7 @@
 // The benchmark fixture (issue 6): the demo township with 10,000 sensors of every kind spread over its villages, each
 // with latest values, a spread of statuses, and one sensor with a full year of readings every 5 minutes (and its hourly
 // and daily rollups). Built through the app's own code: the demo seed (src/lib/server/demo/seed.ts) for the township
-// and its 50 sensors, insertDevices (src/lib/server/devices.ts) for the rest, and the ingest batch writer
+// and its 50 sensors, insertDevices (src/lib/server/devices/devices.ts) for the rest, and the ingest batch writer
 // (ingest/writer.ts) for every reading, so latest_values, last_seen and the rollup tables are what ingest would leave.
 // Used by `npm run bench:queries` and `npm run bench:map`; run alone to seed a data directory or database:
 //
@@ -10,15 +10,15 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Db } from '../src/lib/server/db.js';
-import { openDb } from '../src/lib/server/db.js';
-import { migrate } from '../src/lib/server/migrate.js';
-import { parseConfig } from '../src/lib/server/config.js';
-import { rootLogger, logger } from '../src/lib/server/log.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import { openDb } from '../src/lib/server/platform/db.js';
+import { migrate } from '../src/lib/server/platform/migrate.js';
+import { parseConfig } from '../src/lib/server/platform/config.js';
+import { rootLogger, logger } from '../src/lib/server/platform/log.js';
 import { seedDemoIfEmpty, demoDeviceToken } from '../src/lib/server/demo/seed.js';
 import { buildDemoTownship, type DemoSensor } from '../src/lib/server/demo/township.js';
-import { insertDevices, type DeviceRow } from '../src/lib/server/devices.js';
-import { hashToken } from '../src/lib/server/device-tokens.js';
+import { insertDevices, type DeviceRow } from '../src/lib/server/devices/devices.js';
+import { hashToken } from '../src/lib/server/devices/device-tokens.js';
 import { BatchWriter } from '../ingest/writer.js';
 import { VillageIndex } from '../geo/index.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';

@@ -15,7 +15,7 @@
 // detection, rules and alarms, the live relay, metrics. Not a product path: a measuring stick.
 //
 // Env: DATABASE_URL, MQTT_URL, INGEST_CLIENT_ID, INGEST_BATCH_ROWS, INGEST_BATCH_MS, INGEST_RECEIVE_MAX (the ingest's
-// config and defaults, src/lib/server/config.ts).
+// config and defaults, src/lib/server/platform/config.ts).
 // Prints `floor running` once subscribed and `floor stored <rows>` (a running total) after every commit.
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
@@ -24,8 +24,8 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import { READINGS_ONLY_SQL, batchGroups, readingColumns } from '../ingest/writer.js';
 import type { Reading } from '../src/lib/domain/types.js';
-import { logger } from '../src/lib/server/log.js';
-import { parseConfig } from '../src/lib/server/config.js';
+import { logger } from '../src/lib/server/platform/log.js';
+import { parseConfig } from '../src/lib/server/platform/config.js';
 
 const env = process.env;
 const config = parseConfig(env);

@@ -548,7 +548,7 @@ export async function dropSession(url: string, clientId: string): Promise<void> 
 
 /** Registers devices (before the ingest starts, so its registry knows them from its first load). */
 export async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {
-	const { hashToken } = await import('../src/lib/server/device-tokens.js');
+	const { hashToken } = await import('../src/lib/server/devices/device-tokens.js');
 	await q.query(
 		`INSERT INTO devices (id, name, kind, lng, lat, token_hash)
 		 SELECT id, id, 'river_level', 107.5, 26.5, th FROM unnest($1::text[], $2::text[]) AS x(id, th)`,
@@ -718,8 +718,8 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 	let pub: Publisher | RawPublisher | null = null;
 	try {
 		// Migrate here so the devices exist before the ingest's registry first loads (it migrates again: a no-op).
-		const { openDb } = await import('../src/lib/server/db.js');
-		const { migrate } = await import('../src/lib/server/migrate.js');
+		const { openDb } = await import('../src/lib/server/platform/db.js');
+		const { migrate } = await import('../src/lib/server/platform/migrate.js');
 		const db = await openDb({ url: created.url, poolSize: 1 });
 		await migrate(db);
 		await insertDevices(db, ids);

@@ -33,7 +33,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, collectPageErrors, freePort, launchBrowser, saveScreenshot, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
 import { load, fmtMs, median, printTable, type Row } from './bench-stats.js';
-import { rootLogger } from '../src/lib/server/log.js';
+import { rootLogger } from '../src/lib/server/platform/log.js';
 import { KIND_COLOURS, STATUS_COLOURS } from '../src/lib/domain/palette.js';
 
 const { values: args } = parseArgs({

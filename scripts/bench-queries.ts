@@ -2,12 +2,12 @@
 // fixture (scripts/bench-fixture.ts), each beside a baseline measured in the same run, alternating app and baseline so
 // both see the same machine load:
 //
-// 1. GET /api/v1/sensors — the route's own code, sensorsListJSON (src/lib/server/queries.ts), which returns the response
+// 1. GET /api/v1/sensors — the route's own code, sensorsListJSON (src/lib/server/map/queries.ts), which returns the response
 //    body as text — beside the bare SELECT of the same device rows (no battery or maintenance join, no JSON building).
-//    A second row adds the route's gzip (encodeBody, src/lib/server/gzip-parallel.ts), which a browser asks for: the
+//    A second row adds the route's gzip (encodeBody, src/lib/server/platform/gzip-parallel.ts), which a browser asks for: the
 //    server time a browser sees.
 //    No cache is involved: every round runs the query.
-// 2. One sensor's 1-year chart — sensorHistory (src/lib/server/sensor-history.ts) with range=1y, which reads the daily
+// 2. One sensor's 1-year chart — sensorHistory (src/lib/server/map/sensor-history.ts) with range=1y, which reads the daily
 //    rollup — beside the raw-table query that computes the same daily avg/min/max from the year's raw readings.
 //
 // Embedded PGlite in a temporary directory by default; real PostgreSQL when DATABASE_URL is set (a fresh database
@@ -21,10 +21,10 @@ import { parseArgs } from 'node:util';
 import { createDatabase, type ScratchDatabase } from './scratch-db.js';
 import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
 import { load, fmtMs, printTable, type Row } from './bench-stats.js';
-import { rootLogger } from '../src/lib/server/log.js';
-import { sensorsListJSON } from '../src/lib/server/queries.js';
-import { encodeBody } from '../src/lib/server/gzip-parallel.js';
-import { historyQuery, sensorHistory } from '../src/lib/server/sensor-history.js';
+import { rootLogger } from '../src/lib/server/platform/log.js';
+import { sensorsListJSON } from '../src/lib/server/map/queries.js';
+import { encodeBody } from '../src/lib/server/platform/gzip-parallel.js';
+import { historyQuery, sensorHistory } from '../src/lib/server/map/sensor-history.js';
 
 const { values: args } = parseArgs({
 	options: {

@@ -20,8 +20,8 @@
 //   npm run bench:rollup -- [--db postgres://postgres@127.0.0.1:5432/test] [--rows 15000] [--rounds 30] [--devices 1000]
 import { parseArgs } from 'node:util';
 import { createDatabase } from './scratch-db.js';
-import { openDb } from '../src/lib/server/db.js';
-import { migrate } from '../src/lib/server/migrate.js';
+import { openDb } from '../src/lib/server/platform/db.js';
+import { migrate } from '../src/lib/server/platform/migrate.js';
 import { LATEST_SQL, READINGS_INSERT_SQL, READINGS_ONLY_SQL, READINGS_INSERT_FAST_SQL, ROLLUP_GROUPS_SQL, batchGroups, fastInsertParams, groupColumns, readingColumns } from '../ingest/writer.js';
 import { READINGS_COPY_SQL, readingsCopyData } from '../ingest/copy-binary.js';
 import type { Reading } from '../src/lib/domain/types.js';

@@ -13,10 +13,10 @@
 // flags: --minutes 30 --rate 2000 --devices 200 --probes 5 --vertices 1000000 --xlsx-rows 5000 --speedup 20
 import mqtt, { type MqttClient } from 'mqtt';
 import { join } from 'node:path';
-import { hashToken } from '../src/lib/server/device-tokens.js';
-import { openDb } from '../src/lib/server/db.js';
-import { migrate } from '../src/lib/server/migrate.js';
-import { insertDevices } from '../src/lib/server/devices.js';
+import { hashToken } from '../src/lib/server/devices/device-tokens.js';
+import { openDb } from '../src/lib/server/platform/db.js';
+import { migrate } from '../src/lib/server/platform/migrate.js';
+import { insertDevices } from '../src/lib/server/devices/devices.js';
 import { launchBrowser, startServer, type TestServer } from '../tests/e2e/support.js';
 import { xlsx } from './lib/xlsx-write.js';
 import { percentile } from '../src/lib/domain/review-stats.js';

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { hashToken, newDeviceToken } from '../src/lib/server/device-tokens.js';
+import { hashToken, newDeviceToken } from '../src/lib/server/devices/device-tokens.js';
 import { fail, openCliDb } from './cli-db.js';
 
 const { values: a } = parseArgs({

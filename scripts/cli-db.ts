@@ -2,10 +2,10 @@
 // with migrations applied. The embedded database belongs to one process at a time: refuse while `npm start` runs.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { config } from '../src/lib/server/config.js';
-import { openDb, type Db } from '../src/lib/server/db.js';
-import { migrate } from '../src/lib/server/migrate.js';
-import { rootLogger } from '../src/lib/server/log.js';
+import { config } from '../src/lib/server/platform/config.js';
+import { openDb, type Db } from '../src/lib/server/platform/db.js';
+import { migrate } from '../src/lib/server/platform/migrate.js';
+import { rootLogger } from '../src/lib/server/platform/log.js';
 
 export async function openCliDb(): Promise<Db> {
 	try {

@@ -2,7 +2,7 @@
 // [--interval 300] [--dev-eui 0011223344556677]` prints the new token ONCE; `device:rotate -- --id …` issues a new
 // one (the old stops working); `device:revoke -- --id …` revokes the credential (readings are kept).
 import { parseArgs } from 'node:util';
-import { DEVICE_ID, DeviceError, newDeviceSchema, registerDevice, revokeDevice, rotateDeviceToken } from '../src/lib/server/devices.js';
+import { DEVICE_ID, DeviceError, newDeviceSchema, registerDevice, revokeDevice, rotateDeviceToken } from '../src/lib/server/devices/devices.js';
 import { fail, openCliDb } from './cli-db.js';
 
 const [cmd, ...rest] = process.argv.slice(2);

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import * as tar from 'tar';
-import { config } from '../src/lib/server/config.js';
-import { openDb, type Db } from '../src/lib/server/db.js';
-import { countRows, type RowCounts } from '../src/lib/server/backup.js';
+import { config } from '../src/lib/server/platform/config.js';
+import { openDb, type Db } from '../src/lib/server/platform/db.js';
+import { countRows, type RowCounts } from '../src/lib/server/platform/backup.js';
 import { fail } from './cli-db.js';
 import { BACKUP_FORMAT, runPgTool, type Manifest } from './lib/backup-format.js';
 

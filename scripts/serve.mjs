@@ -35,7 +35,7 @@ const server = http.createServer((req, res) => {
 	});
 });
 
-// Validated by the config when the handler above started the runtime (src/lib/server/config.ts).
+// Validated by the config when the handler above started the runtime (src/lib/server/platform/config.ts).
 const shutdownMs = Number(process.env.SHUTDOWN_TIMEOUT || 10) * 1000;
 
 server.on('error', (err) => {

@@ -5,7 +5,7 @@
 // point it at an anonymous broker such as a local Mosquitto, or give --username/--password of a publishing account).
 import mqtt from 'mqtt';
 import { parseArgs } from 'node:util';
-import { hashToken, newDeviceToken } from '../src/lib/server/device-tokens.js';
+import { hashToken, newDeviceToken } from '../src/lib/server/devices/device-tokens.js';
 
 const { values: a } = parseArgs({
 	options: {

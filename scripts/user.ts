@@ -3,7 +3,7 @@
 // does not land in shell history. Outside demo mode this is how the first admin is made: there are no defaults.
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { ROLES, addUser, audit, passwordProblems, type Role } from '../src/lib/server/auth.js';
+import { ROLES, addUser, audit, passwordProblems, type Role } from '../src/lib/server/people/auth.js';
 import { fail, openCliDb } from './cli-db.js';
 
 const [cmd, ...rest] = process.argv.slice(2);

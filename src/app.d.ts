@@ -1,5 +1,5 @@
 // See https://svelte.dev/docs/kit/types#app.d.ts
-import type { SessionUser, ApiScope } from '$lib/server/auth';
+import type { SessionUser, ApiScope } from '$lib/server/people/auth';
 
 declare global {
 	namespace App {

@@ -4,11 +4,11 @@
 import { json, type Handle, type HandleServerError, type RequestEvent, type ServerInit } from '@sveltejs/kit';
 import { randomUUID } from 'node:crypto';
 import { runtime } from '$lib/server/runtime';
-import { logger } from '$lib/server/log';
-import { ConfigError } from '$lib/server/config';
-import { PortInUseError } from '$lib/server/broker';
-import { SESSION_COOKIE, apiTokenScopes, sessionUser } from '$lib/server/auth';
-import { ROUTE_ACCESS, accessFor } from '$lib/server/access';
+import { logger } from '$lib/server/platform/log';
+import { ConfigError } from '$lib/server/platform/config';
+import { PortInUseError } from '$lib/../../ingest/broker';
+import { SESSION_COOKIE, apiTokenScopes, sessionUser } from '$lib/server/people/auth';
+import { ROUTE_ACCESS, accessFor } from '$lib/server/people/access';
 import { tileOrigins, widenCsp } from '$lib/domain/basemap';
 
 const log = logger('web');
@@ -100,7 +100,7 @@ function crossSiteRefusal(event: RequestEvent): Response | null {
 		: new Response('403 — 跨站请求被拒绝 / cross-site request refused', { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }
 
-/** The role check for every route (src/lib/server/access.ts). Returns a response when the request is refused. */
+/** The role check for every route (src/lib/server/people/access.ts). Returns a response when the request is refused. */
 function checkAccess(event: RequestEvent): Response | null {
 	const routeId = event.route.id;
 	if (!routeId) return null; // no such route: SvelteKit answers 404

@@ -1,6 +1,6 @@
 // Shared by scripts/backup.ts and scripts/restore.ts: the archive's manifest and how pg_dump / pg_restore are run.
 import { spawn } from 'node:child_process';
-import type { Snapshot } from '../../src/lib/server/backup.js';
+import type { Snapshot } from '../../src/lib/server/platform/backup.js';
 
 export const BACKUP_FORMAT = 'shudi-backup';
 

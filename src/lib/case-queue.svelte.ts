@@ -2,7 +2,7 @@
 // the caller's scope (per level, overdue, unacknowledged, per village), both counted by the server in one request
 // (GET /api/v1/incidents?status=open&counts=true). Nothing here is counted from a list, so a queue of 5,000 cases
 // shows 5,000. When the figures cannot be read the state says so: a console never shows zeros it did not read.
-import type { IncidentCounts, IncidentRow } from './server/incident-queries';
+import type { IncidentCounts, IncidentRow } from './server/cases/incident-queries';
 
 export interface QueuePage {
 	items: IncidentRow[];

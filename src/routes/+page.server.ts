@@ -5,10 +5,10 @@
 // case markers are the most urgent MAP_CASES of them, and say so when there are more.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { visibleVillageIds } from '$lib/server/auth';
-import { mapFeatures, villagesGeoJSON } from '$lib/server/queries';
-import { countIncidents, incidentConditions, listIncidents } from '$lib/server/incident-queries';
-import { dutyOn } from '$lib/server/incidents';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import { mapFeatures, villagesGeoJSON } from '$lib/server/map/queries';
+import { countIncidents, incidentConditions, listIncidents } from '$lib/server/cases/incident-queries';
+import { dutyOn } from '$lib/server/cases/incidents';
 import { rasterBasemaps } from '$lib/domain/basemap';
 
 /** The alarm queue's page size. */

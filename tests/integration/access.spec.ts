@@ -1,15 +1,15 @@
 // The role matrix: every route is called as anonymous and as each role through the real hooks (session lookup and
 // access check) and must be allowed or refused exactly as the table below says. The table is written out here, not
-// derived from src/lib/server/access.ts, so a wrong policy fails. A route file with no entry here fails too.
+// derived from src/lib/server/people/access.ts, so a wrong policy fails. A route file with no entry here fails too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import { createSession, createApiToken, revokeSession, sessionUser, SESSION_COOKIE } from '../../src/lib/server/auth';
+import { createSession, createApiToken, revokeSession, sessionUser, SESSION_COOKIE } from '../../src/lib/server/people/auth';
 import { handle } from '../../src/hooks.server';
-import { ROUTE_ACCESS } from '../../src/lib/server/access';
+import { ROUTE_ACCESS } from '../../src/lib/server/people/access';
 
 type Who = 'anon' | 'admin' | 'leader' | 'duty' | 'cadre' | 'token_read' | 'token_report';
 const EVERYONE: Who[] = ['anon', 'admin', 'leader', 'duty', 'cadre', 'token_read', 'token_report'];

@@ -18,13 +18,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { parseConfig, type Config } from '../../src/lib/server/config';
+import { parseConfig, type Config } from '../../src/lib/server/platform/config';
 import { startRuntime, type Runtime } from '../../src/lib/server/runtime';
 import { demoDeviceToken } from '../../src/lib/server/demo/seed';
-import { openFieldReport } from '../../src/lib/server/incidents';
-import { readPhoto } from '../../src/lib/server/uploads';
-import { countRows } from '../../src/lib/server/backup';
-import type { Db } from '../../src/lib/server/db';
+import { openFieldReport } from '../../src/lib/server/cases/incidents';
+import { readPhoto } from '../../src/lib/server/cases/uploads';
+import { countRows } from '../../src/lib/server/platform/backup';
+import type { Db } from '../../src/lib/server/platform/db';
 import { createDatabase, type ScratchDatabase } from '../../scripts/scratch-db';
 import { REAL_DB, REAL_MQTT, uniq, waitFor } from '../support/services';
 
@@ -132,7 +132,7 @@ describe(`backup and restore (${REAL_DB ? 'PostgreSQL' : 'embedded'})`, () => {
 		// A case with a photo, made before the backup: it and its file must come back.
 		const admin = (await rt.db.query<{ id: number }>("SELECT id FROM users WHERE 'admin' = ANY(roles) ORDER BY id LIMIT 1")).rows[0];
 		const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082', 'hex');
-		// Stored as the report route stores photos: DATA_DIR/uploads/<sha256>.<ext> (src/lib/server/uploads.ts).
+		// Stored as the report route stores photos: DATA_DIR/uploads/<sha256>.<ext> (src/lib/server/cases/uploads.ts).
 		const sha256 = createHash('sha256').update(png).digest('hex');
 		mkdirSync(join(sourceDir, 'uploads'), { recursive: true });
 		writeFileSync(join(sourceDir, 'uploads', `${sha256}.png`), png);

@@ -3,8 +3,8 @@
 // rollups cover the whole year and count every raw reading exactly once. No timings here: speed lives in the benches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBenchFixture, type BenchFixture } from '../../scripts/bench-fixture';
-import { sensorHistory, historyQuery } from '../../src/lib/server/sensor-history';
-import { sensorsGeoJSON } from '../../src/lib/server/queries';
+import { sensorHistory, historyQuery } from '../../src/lib/server/map/sensor-history';
+import { sensorsGeoJSON } from '../../src/lib/server/map/queries';
 import { SENSOR_KINDS } from '../../src/lib/domain/types';
 import { VillageIndex } from '../../geo/index';
 import { freshDb, type TestDb } from '../support/services';

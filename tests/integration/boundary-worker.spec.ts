@@ -1,4 +1,4 @@
-// A big boundary file is checked in a worker thread (src/lib/server/heavy-work.ts), so the process that serves pages,
+// A big boundary file is checked in a worker thread (src/lib/server/platform/heavy-work.ts), so the process that serves pages,
 // runs the embedded broker and stores readings keeps answering: while a 1,000,000-vertex file (~19 MB, generated
 // here, not committed) is read, converted from Gauss-Krüger and checked, /api/v1/health answers within 200 ms and a
 // reading published over MQTT is stored within 1 s. Embedded database and broker, real worker thread.
@@ -9,11 +9,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
 import { demoDeviceToken } from '../../src/lib/server/demo/seed';
-import { getStagedImport, stageImport } from '../../src/lib/server/village-setup';
-import { closeHeavyWork, heavyWorkThreads, run, HeavyTaskStopped } from '../../src/lib/server/heavy-work';
+import { getStagedImport, stageImport } from '../../src/lib/server/map/village-setup';
+import { closeHeavyWork, heavyWorkThreads, run, HeavyTaskStopped } from '../../src/lib/server/platform/heavy-work';
 import { GET as getHealth } from '../../src/routes/api/v1/health/+server';
 import { bigBoundaryGeoJson } from '../../scripts/lib/boundary-shapes';
 import { ImportError } from '../../geo';

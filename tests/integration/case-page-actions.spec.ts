@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import { visibleVillageIds, type SessionUser } from '../../src/lib/server/auth';
-import { incidentDetail } from '../../src/lib/server/incident-queries';
+import { visibleVillageIds, type SessionUser } from '../../src/lib/server/people/auth';
+import { incidentDetail } from '../../src/lib/server/cases/incident-queries';
 import { POST as postIncident } from '../../src/routes/api/v1/incidents/+server';
 import { actions, load } from '../../src/routes/incidents/[id]/+page.server';
 

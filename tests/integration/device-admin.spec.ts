@@ -6,8 +6,8 @@ import { freshDb, type TestDb } from '../support/services';
 import { BatchWriter } from '../../ingest/writer';
 import { RuleRunner } from '../../ingest/rule-runner';
 import { OfflineWatcher } from '../../ingest/offline';
-import { sensorsGeoJSON } from '../../src/lib/server/queries';
-import { cancelMaintenance, deviceDetail, installerQr, localToInstant, moveDevice, retireDevice, scheduleMaintenance, setThresholds, thresholdsFromForm } from '../../src/lib/server/device-admin';
+import { sensorsGeoJSON } from '../../src/lib/server/map/queries';
+import { cancelMaintenance, deviceDetail, installerQr, localToInstant, moveDevice, retireDevice, scheduleMaintenance, setThresholds, thresholdsFromForm } from '../../src/lib/server/devices/device-admin';
 
 const admin = { id: null, name: 'test-admin' };
 const square = (x0: number, y0: number, x1: number, y1: number) => JSON.stringify({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });

@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isActionFailure, isHttpError, isRedirect } from '@sveltejs/kit';
 import { render } from 'svelte/server';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import { addUser, verifyPassword, type SessionUser } from '../../src/lib/server/auth';
-import { DEVICE_ID } from '../../src/lib/server/devices';
+import { addUser, verifyPassword, type SessionUser } from '../../src/lib/server/people/auth';
+import { DEVICE_ID } from '../../src/lib/server/devices/devices';
 import { demoDeviceToken } from '../../src/lib/server/demo/seed';
 import { SENSOR_KINDS } from '../../src/lib/domain/types';
 import { actions as loginActions } from '../../src/routes/login/+page.server';
@@ -587,7 +587,7 @@ describe.skipIf(!!REAL_DB)('known bugs', () => {
 	});
 
 	// BUG: the same for a device name: newDeviceSchema accepts any string for `name`, the INSERT throws (not a
-	// DeviceError), so the action rethrows — a 500. Fix in src/lib/server/devices.ts:
+	// DeviceError), so the action rethrows — a 500. Fix in src/lib/server/devices/devices.ts:
 	//   name: z.string().trim().min(1).max(100).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'no control characters').optional(),
 	it('device registration with U+0000 in the name is refused with 400, not a 500', async () => {
 		const r = await settle(() => deviceActions.add({ request: formPost('http://x/admin/devices?/add', { id: 'NUL-1', name: 'a\u0000b', kind: 'crack', lng: '107.5', lat: '26.5' }), locals: { user: admin } } as never));
@@ -595,7 +595,7 @@ describe.skipIf(!!REAL_DB)('known bugs', () => {
 	});
 
 	// BUG: `device` in the dead-letter query is any string up to 128 characters; `?device=%00` reaches the query and
-	// throws — a 500. Fix in src/lib/server/dead-letters.ts (listQuery and replayBody):
+	// throws — a 500. Fix in src/lib/server/devices/dead-letters.ts (listQuery and replayBody):
 	//   device: z.string().regex(/^[^\u0000]{1,128}$/).optional(),   (or the DEVICE_ID pattern plus guessed ids)
 	it('the dead-letter list answers ?device=%00 with 400, not a 500', async () => {
 		const r = await settle(() => getDeadLetters({ url: new URL('http://x/api/v1/dead-letters?device=%00'), locals: {} } as never));
@@ -604,7 +604,7 @@ describe.skipIf(!!REAL_DB)('known bugs', () => {
 
 	// BUG: blank coordinates register a device at 0, 0. `z.coerce.number()` turns '' and '   ' into 0, so a form
 	// with the lng/lat fields left empty (the browser's `required` is not a server check) puts the device in the Gulf
-	// of Guinea instead of refusing it. Fix in src/lib/server/devices.ts:
+	// of Guinea instead of refusing it. Fix in src/lib/server/devices/devices.ts:
 	//   const coord = (min: number, max: number) => z.string().trim().min(1).pipe(z.coerce.number().min(min).max(max));
 	//   lng: coord(-180, 180), lat: coord(-90, 90),
 	// (the same holds for interval_s: '' becomes 0 and is refused only because of its min(1)).

@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { freshDb, REAL_DB, REAL_MQTT, uniq, waitFor, type TestDb } from '../support/services';
-import { hashToken, newDeviceToken } from '../../src/lib/server/device-tokens';
-import type { Db } from '../../src/lib/server/db';
-import { LiveBus } from '../../src/lib/server/events';
-import { startRelayIn } from '../../src/lib/server/live-relay';
-import { logger } from '../../src/lib/server/log';
+import { hashToken, newDeviceToken } from '../../src/lib/server/devices/device-tokens';
+import type { Db } from '../../src/lib/server/platform/db';
+import { LiveBus } from '../../src/lib/server/live/events';
+import { startRelayIn } from '../../src/lib/server/live/live-relay';
+import { logger } from '../../src/lib/server/platform/log';
 import { Publisher, buildIngest, dropSession, nativePayload, nativeTopic, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/bench-ingest';
 
 const cleanup: (() => Promise<unknown>)[] = [];

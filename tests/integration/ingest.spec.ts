@@ -4,10 +4,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { freshDb, REAL_MQTT, uniq, waitFor, type TestDb } from '../support/services';
 import { startIngest, type IngestService } from '../../ingest/service';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/lib/server/broker';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../ingest/broker';
 import { DeviceRegistry } from '../../ingest/registry';
-import { hashToken, newDeviceToken } from '../../src/lib/server/device-tokens';
-import type { Db } from '../../src/lib/server/db';
+import { hashToken, newDeviceToken } from '../../src/lib/server/devices/device-tokens';
+import type { Db } from '../../src/lib/server/platform/db';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -130,7 +130,7 @@ describe('ingest over MQTT', () => {
 			let mqttUrl = REAL_MQTT;
 			let creds = {};
 			if (!mqttUrl) {
-				const broker = await startEmbeddedBroker({ port: 0, registry, log: (await import('../../src/lib/server/log')).logger('test-broker') });
+				const broker = await startEmbeddedBroker({ port: 0, registry, log: (await import('../../src/lib/server/platform/log')).logger('test-broker') });
 				cleanup.push(() => broker.close());
 				mqttUrl = broker.url;
 				creds = { username: broker.ingest.username, password: broker.ingest.password };
@@ -222,7 +222,7 @@ describe.skipIf(!!REAL_MQTT)('embedded broker security', () => {
 		const registry = new DeviceRegistry(t.db);
 		await registry.start();
 		cleanup.push(async () => registry.stop());
-		const broker: EmbeddedBroker = await startEmbeddedBroker({ port: 0, registry, log: (await import('../../src/lib/server/log')).logger('test-broker') });
+		const broker: EmbeddedBroker = await startEmbeddedBroker({ port: 0, registry, log: (await import('../../src/lib/server/platform/log')).logger('test-broker') });
 		cleanup.push(() => broker.close());
 		const dev = await addDevice(t.db);
 		await registry.reload();

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { openDb } from '../../src/lib/server/db';
+import { openDb } from '../../src/lib/server/platform/db';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHUTDOWN_TIMEOUT_S = 10;

@@ -1,12 +1,12 @@
-// Live events between processes (src/lib/server/live-relay.ts): an ingest worker's events reach a web process's bus
+// Live events between processes (src/lib/server/live/live-relay.ts): an ingest worker's events reach a web process's bus
 // through PostgreSQL NOTIFY, complete and in order, split under the payload limit; a lost listening connection is a
 // resync for the consoles, never a silent hole. The splitting is tested everywhere; the relay needs a PostgreSQL
 // server (TEST_DATABASE_URL), as a split deployment does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { LiveBus, type LiveEvents, type SensorUpdate } from '../../src/lib/server/events';
-import { encodeEvent, MAX_PAYLOAD_BYTES, startRelayIn, startRelayOut } from '../../src/lib/server/live-relay';
-import { logger, rootLogger } from '../../src/lib/server/log';
+import { LiveBus, type LiveEvents, type SensorUpdate } from '../../src/lib/server/live/events';
+import { encodeEvent, MAX_PAYLOAD_BYTES, startRelayIn, startRelayOut } from '../../src/lib/server/live/live-relay';
+import { logger, rootLogger } from '../../src/lib/server/platform/log';
 import { REAL_DB, freshDb, waitFor, type TestDb } from '../support/services';
 
 const update = (i: number, name = ''): SensorUpdate => ({

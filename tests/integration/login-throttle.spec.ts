@@ -1,4 +1,4 @@
-// Login throttling that cannot be turned against a user (src/lib/server/auth.ts, src/routes/login/+page.server.ts):
+// Login throttling that cannot be turned against a user (src/lib/server/people/auth.ts, src/routes/login/+page.server.ts):
 // failures from one address slow down that address only — for one account after 5 failures, across accounts after
 // 20 — with delays that double up to 15 minutes, while the same account signs in from anywhere else. Throttle starts
 // are on the audit log. The client address comes from the socket, or from X-Forwarded-For only with TRUST_PROXY.
@@ -8,10 +8,10 @@ import { isActionFailure, isRedirect } from '@sveltejs/kit';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import { LOGIN_ADDRESS_FREE_FAILURES, LOGIN_FREE_FAILURES, LOGIN_MAX_DELAY_MS, addUser, login, throttleDelayMs } from '../../src/lib/server/auth';
-import { clientAddress } from '../../src/lib/server/client-address';
+import { LOGIN_ADDRESS_FREE_FAILURES, LOGIN_FREE_FAILURES, LOGIN_MAX_DELAY_MS, addUser, login, throttleDelayMs } from '../../src/lib/server/people/auth';
+import { clientAddress } from '../../src/lib/server/platform/client-address';
 import { actions } from '../../src/routes/login/+page.server';
 import { REAL_DB, freshDb, uniq, type TestDb } from '../support/services';
 

@@ -6,9 +6,9 @@ import { isActionFailure, isRedirect } from '@sveltejs/kit';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import { LOGIN_ADDRESS_FREE_FAILURES, LOGIN_FREE_FAILURES, SESSION_COOKIE, addUser, sessionUser } from '../../src/lib/server/auth';
+import { LOGIN_ADDRESS_FREE_FAILURES, LOGIN_FREE_FAILURES, SESSION_COOKIE, addUser, sessionUser } from '../../src/lib/server/people/auth';
 import { actions, load } from '../../src/routes/login/+page.server';
 import { REAL_DB, uniq } from '../support/services';
 

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../../src/lib/server/db';
-import { loadMigrations, migrate } from '../../src/lib/server/migrate';
+import { openDb } from '../../src/lib/server/platform/db';
+import { loadMigrations, migrate } from '../../src/lib/server/platform/migrate';
 import { freshDb, type TestDb } from '../support/services';
 
 const cleanup: (() => Promise<void>)[] = [];

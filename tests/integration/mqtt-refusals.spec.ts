@@ -1,4 +1,4 @@
-// Refused MQTT connections at the embedded broker are aggregated (src/lib/server/mqtt-refusals.ts): a burst of bad
+// Refused MQTT connections at the embedded broker are aggregated (src/lib/server/devices/mqtt-refusals.ts): a burst of bad
 // logins adds one row per (client id, username, reason) per minute with its count, the caps hold, /metrics counts
 // them by reason, and good devices keep connecting and storing meanwhile. Always the embedded broker (refusals at
 // Mosquitto are Mosquitto's to log); the database is PostgreSQL when TEST_DATABASE_URL is set.
@@ -7,8 +7,8 @@ import mqtt from 'mqtt';
 import { freshDb, uniq, waitFor, type TestDb } from '../support/services';
 import { startIngest, type IngestService } from '../../ingest/service';
 import { ingestMetrics } from '../../ingest/metrics';
-import { RefusalRecorder, OVER_CAP, listRefusals } from '../../src/lib/server/mqtt-refusals';
-import { hashToken, newDeviceToken } from '../../src/lib/server/device-tokens';
+import { RefusalRecorder, OVER_CAP, listRefusals } from '../../src/lib/server/devices/mqtt-refusals';
+import { hashToken, newDeviceToken } from '../../src/lib/server/devices/device-tokens';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDb, type TestDb } from '../support/services';
 import writeXlsxFile, { type SheetData } from 'write-excel-file/node';
-import { importPeople, readTable, TableError } from '../../src/lib/server/people-import';
-import { MAX_SHEET_XML_BYTES, MAX_TABLE_ROWS, parsePeopleTable } from '../../src/lib/server/people-table';
-import { closeHeavyWork, heavyWorkThreads } from '../../src/lib/server/heavy-work';
-import { assign, createCadre, endAssignment, setRosterDay } from '../../src/lib/server/people';
-import { dutyOn, responsibleAt } from '../../src/lib/server/incidents';
+import { importPeople, readTable, TableError } from '../../src/lib/server/people/people-import';
+import { MAX_SHEET_XML_BYTES, MAX_TABLE_ROWS, parsePeopleTable } from '../../src/lib/server/people/people-table';
+import { closeHeavyWork, heavyWorkThreads } from '../../src/lib/server/platform/heavy-work';
+import { assign, createCadre, endAssignment, setRosterDay } from '../../src/lib/server/people/people';
+import { dutyOn, responsibleAt } from '../../src/lib/server/cases/incidents';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/people/${name}`, import.meta.url)));
 const admin = { id: null, name: 'test-admin' };

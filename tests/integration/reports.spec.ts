@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import type { SessionUser } from '../../src/lib/server/auth';
+import type { SessionUser } from '../../src/lib/server/people/auth';
 import { POST as postIncident } from '../../src/routes/api/v1/incidents/+server';
 import { GET as getPhoto } from '../../src/routes/api/v1/incidents/[id]/attachments/[aid]/+server';
 import { GET as getFollowups, POST as postFollowup } from '../../src/routes/api/v1/incidents/[id]/followups/+server';
-import { incidentDetail } from '../../src/lib/server/incident-queries';
-import { sniffImage } from '../../src/lib/server/uploads';
+import { incidentDetail } from '../../src/lib/server/cases/incident-queries';
+import { sniffImage } from '../../src/lib/server/cases/uploads';
 import { REAL_DB } from '../support/services';
 
 let rt: Runtime;

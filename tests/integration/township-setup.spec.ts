@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDb, type TestDb } from '../support/services';
-import { confirmImport, getStagedImport, listVillages, stageImport, updateVillageName } from '../../src/lib/server/village-setup';
-import { villageAt } from '../../src/lib/server/incidents';
-import { findTownships, villagesOfTownship } from '../../src/lib/server/divisions';
+import { confirmImport, getStagedImport, listVillages, stageImport, updateVillageName } from '../../src/lib/server/map/village-setup';
+import { villageAt } from '../../src/lib/server/cases/incidents';
+import { findTownships, villagesOfTownship } from '../../src/lib/server/map/divisions';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/boundaries/${name}`, import.meta.url)));
 const admin = { id: null, name: 'test-admin' };

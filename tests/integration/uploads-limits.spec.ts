@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, existsSync, writeFileSync, utimesSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/lib/server/config';
+import { parseConfig } from '../../src/lib/server/platform/config';
 import { runtime, clearRuntime, type Runtime } from '../../src/lib/server/runtime';
-import type { SessionUser } from '../../src/lib/server/auth';
+import type { SessionUser } from '../../src/lib/server/people/auth';
 import { POST as postIncident } from '../../src/routes/api/v1/incidents/+server';
-import { sweepOrphans } from '../../src/lib/server/uploads';
+import { sweepOrphans } from '../../src/lib/server/cases/uploads';
 import { createDatabase } from '../../scripts/scratch-db';
 import { REAL_DB, REAL_MQTT } from '../support/services';
 

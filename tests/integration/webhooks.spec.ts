@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freshDb, type TestDb } from '../support/services';
-import type { Db } from '../../src/lib/server/db';
+import type { Db } from '../../src/lib/server/platform/db';
 import { enqueue, WebhookWorker, backoffMs, type WebhookWorkerOptions } from '../../src/lib/server/notify/webhooks';
 import { formatFor, type NotificationEvent } from '../../src/lib/server/notify/formats';
 

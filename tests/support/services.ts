@@ -2,8 +2,8 @@
 // TEST_MQTT_URL are set (CI runs the suite both ways). Each call makes a fresh, isolated database.
 import { createDatabase } from '../../scripts/scratch-db';
 import { randomBytes } from 'node:crypto';
-import { openDb, type Db } from '../../src/lib/server/db';
-import { migrate } from '../../src/lib/server/migrate';
+import { openDb, type Db } from '../../src/lib/server/platform/db';
+import { migrate } from '../../src/lib/server/platform/migrate';
 
 export const REAL_DB = process.env.TEST_DATABASE_URL;
 export const REAL_MQTT = process.env.TEST_MQTT_URL;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, ConfigError } from '../../src/lib/server/config';
+import { parseConfig, ConfigError } from '../../src/lib/server/platform/config';
 import { rasterBasemaps, tileOrigins, widenCsp, TIANDITU_HOSTS } from '../../src/lib/domain/basemap';
 
 const TK = '0123456789abcdef0123456789ABCDEF';

@@ -2,7 +2,7 @@
 // figures are marked; paging clamps to the cases that exist; louder alarms are told apart.
 import { describe, expect, it, vi } from 'vitest';
 import { CaseQueue, louder, type QueuePage } from '../../src/lib/case-queue.svelte';
-import type { IncidentCounts } from '../../src/lib/server/incident-queries';
+import type { IncidentCounts } from '../../src/lib/server/cases/incident-queries';
 
 const counts = (over: Partial<IncidentCounts['by_level']> = {}, total = 0): IncidentCounts => ({
 	total,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, ConfigError } from '../../src/lib/server/config';
+import { parseConfig, ConfigError } from '../../src/lib/server/platform/config';
 
 describe('config', () => {
 	it('has working defaults for the one-command demo', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gunzipSync, createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { encodeBody, gzipParallel } from '../../src/lib/server/gzip-parallel';
+import { encodeBody, gzipParallel } from '../../src/lib/server/platform/gzip-parallel';
 
 const PIECE = 256 * 1024;
 

@@ -1,7 +1,7 @@
 // The live bus's log: what a console that read the list at cursor N, or dropped its stream after event N, is given
 // when it (re)connects — every event after N, in order, or null when that cannot be promised (it then resyncs).
 import { describe, expect, it } from 'vitest';
-import { LiveBus, type SensorUpdate } from '../../src/lib/server/events';
+import { LiveBus, type SensorUpdate } from '../../src/lib/server/live/events';
 
 const upd = (id: string): SensorUpdate => ({ id, last_seen: '2026-11-26T00:00:00.000Z', values: {} });
 

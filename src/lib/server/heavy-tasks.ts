@@ -3,7 +3,7 @@
 // in `heavyTasks`; `run()` takes its name and types its input and output from here. Nothing here may touch the
 // database, the broker or the runtime: a worker has none of them.
 import { importBoundaries, importReport, type CrsChoice, type ReportItem } from '../../../geo/index.js';
-import { parsePeopleTable } from './people-table.js';
+import { parsePeopleTable } from './people/people-table.js';
 
 export interface BoundaryCheckInput {
 	bytes: Uint8Array;

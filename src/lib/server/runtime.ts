@@ -4,28 +4,29 @@
 // run by tsx share it.
 import { join, resolve } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Level } from '../domain/types.js';
-import { config as loadConfig, type Config } from './config.js';
-import { openDb, type Db, type OpenDbOptions } from './db.js';
-import { migrate } from './migrate.js';
-import { logger, rootLogger, type Logger } from './log.js';
-import type { EmbeddedBroker } from './broker.js';
-import { DEFAULT_LOG_LIMITS, LiveBus, type SensorUpdate } from './events.js';
-import { startRelayIn, startRelayOut } from './live-relay.js';
+import { config as loadConfig, type Config } from './platform/config.js';
+import { openDb, type Db, type OpenDbOptions } from './platform/db.js';
+import { migrate } from './platform/migrate.js';
+import { logger, rootLogger, type Logger } from './platform/log.js';
+import type { EmbeddedBroker } from '../../../ingest/broker.js';
+import { DEFAULT_LOG_LIMITS, LiveBus } from './live/events.js';
+import { startRelayIn, startRelayOut } from './live/live-relay.js';
 import { seedDemoIfEmpty, seedDemoUsersIfNone } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
-import { BatchWriter, type BatchResult } from '../../../ingest/writer.js';
+import { BatchWriter } from '../../../ingest/writer.js';
 import { IngestPipeline } from '../../../ingest/pipeline.js';
 import { ingestMetrics } from '../../../ingest/metrics.js';
 import type { IngestSubscriber } from '../../../ingest/subscriber.js';
 import { startIngest, type IngestService } from '../../../ingest/service.js';
 import { OfflineWatcher } from '../../../ingest/offline.js';
 import { RuleRunner } from '../../../ingest/rule-runner.js';
-import { escalateDue, type IncidentNotice } from './incidents.js';
-import { WebhookWorker, enqueue } from './notify/webhooks.js';
-import { Simulator } from './simulator.js';
-import { serveBackups } from './backup.js';
-import { startOrphanSweep } from './uploads.js';
+import { escalateDue, type IncidentNotice } from './cases/incidents.js';
+import { WebhookWorker } from './notify/webhooks.js';
+import { enqueueNotices } from './notify/incident-notices.js';
+import { publishUpdates } from './live/publish-updates.js';
+import { Simulator } from '../../../ingest/simulator.js';
+import { serveBackups } from './platform/backup.js';
+import { startOrphanSweep } from './cases/uploads.js';
 
 export interface Runtime {
 	config: Config;
@@ -264,45 +265,4 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		await stopAll();
 		throw err;
 	}
-}
-
-async function enqueueNotices(db: Db, notices: IncidentNotice[]): Promise<void> {
-	const ids = [...new Set(notices.map((n) => n.incident_id))];
-	const r = await db.query<{ id: number; title: string; level: Level | null; status: string; village: string | null; category: string; opened_at: Date; ack_due: Date | null }>(
-		'SELECT i.id, i.title, i.level, i.status, v.name AS village, i.category, i.opened_at, i.ack_due FROM incidents i LEFT JOIN villages v ON v.id = i.village_id WHERE i.id = ANY($1::bigint[])',
-		[ids]
-	);
-	const byId = new Map(r.rows.map((x) => [x.id, x]));
-	for (const n of notices) {
-		const i = byId.get(n.incident_id);
-		if (!i) continue;
-		await enqueue(db, {
-			type: n.type,
-			incident: { ...i, opened_at: new Date(i.opened_at).toISOString(), ack_due: i.ack_due ? new Date(i.ack_due).toISOString() : null, url: `/incidents/${i.id}` },
-			to: n.to.map((t) => ({ role: t.role, name: t.name, phone: t.phone })),
-			at: new Date().toISOString(),
-			text_zh: n.text_zh
-		});
-	}
-}
-
-/** After each committed batch: tell live clients which sensors changed (small updates, not the whole map). */
-function publishUpdates(bus: LiveBus, r: BatchResult): void {
-	if (!r.latest.length) return;
-	// Nobody can read it (no stream open, no console loading): skip building it, and say so, so that no reader can
-	// later be served the events around it as if they were all there.
-	if (!bus.wanted('sensors')) return bus.gap();
-	const revived = new Set(r.revived);
-	const byDevice = new Map<string, SensorUpdate>();
-	for (const reading of r.latest) {
-		let u = byDevice.get(reading.deviceId);
-		if (!u) {
-			u = { id: reading.deviceId, last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
-			// The only status this batch knows for sure; alarm levels follow as `status` events (events.ts).
-			if (revived.has(reading.deviceId)) u.status = 'normal';
-			byDevice.set(reading.deviceId, u);
-		}
-		u.values[reading.metric] = { value: reading.value, observed_at: reading.observedAt.toISOString(), flags: reading.flags };
-	}
-	bus.emit('sensors', [...byDevice.values()]);
 }

@@ -2,7 +2,7 @@
 import { fail } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { audit, hashPassword, passwordProblems, revokeAllSessions, verifyPassword } from '$lib/server/auth';
+import { audit, hashPassword, passwordProblems, revokeAllSessions, verifyPassword } from '$lib/server/people/auth';
 
 export const load = (async ({ locals }) => ({ user: { username: locals.user!.username, display_name: locals.user!.display_name, roles: locals.user!.roles } })) satisfies PageServerLoad;
 

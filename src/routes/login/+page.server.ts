@@ -1,10 +1,10 @@
 // Sign-in: a plain form (works without JavaScript). Attempts are throttled per (user name, client address) and per
-// address, never per user name alone, and every attempt is recorded (src/lib/server/auth.ts). The cookie is httpOnly, SameSite=Lax, Secure behind HTTPS.
+// address, never per user name alone, and every attempt is recorded (src/lib/server/people/auth.ts). The cookie is httpOnly, SameSite=Lax, Secure behind HTTPS.
 import { fail, redirect } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { SESSION_COOKIE, createSession, login } from '$lib/server/auth';
-import { clientAddress } from '$lib/server/client-address';
+import { SESSION_COOKIE, createSession, login } from '$lib/server/people/auth';
+import { clientAddress } from '$lib/server/platform/client-address';
 
 /** Only same-site paths: `next` must not send a user to another host after signing in. */
 function safeNext(next: string | null): string {

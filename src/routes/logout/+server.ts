@@ -2,7 +2,7 @@
 import { redirect } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { SESSION_COOKIE, revokeSession } from '$lib/server/auth';
+import { SESSION_COOKIE, revokeSession } from '$lib/server/people/auth';
 
 export const POST: RequestHandler = async ({ cookies, locals }) => {
 	await revokeSession((await runtime()).db, locals.sessionToken);

@@ -3,7 +3,7 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { caseFacts, filterChoices, reviewFilterFromUrl } from '$lib/server/review-queries';
+import { caseFacts, filterChoices, reviewFilterFromUrl } from '$lib/server/review/review-queries';
 import { byCadre, byVillage, casesPerDay, figures, histogram, judge } from '$lib/domain/review-stats';
 
 const MIN = 60_000;

@@ -8,8 +8,8 @@
 // The shape is meant to look like a real river-valley township after a rainy season: more flood and slope cases in
 // August–September, more fires as it dries; the valley villages (龙潭村, 河口村) get most of the work and their cadres
 // are slower and miss more deadlines (the township's complaint: some cadres overloaded, others idle).
-import type { Queryable } from '../db.js';
-import type { Responsible } from '../incidents.js';
+import type { Queryable } from '../platform/db.js';
+import type { Responsible } from '../cases/incidents.js';
 import { TIME_LIMITS } from '../../domain/incident-flow.js';
 import type { Level } from '../../domain/types.js';
 import { mulberry32, type DemoTownship } from './township.js';
@@ -190,7 +190,7 @@ function near(rand: () => number, s: { lng: number; lat: number }): [number, num
 	return [Math.round((s.lng + r * Math.cos(a)) * 1e6) / 1e6, Math.round((s.lat + r * 0.9 * Math.sin(a)) * 1e6) / 1e6];
 }
 
-/** The order responsibleAt() lists roles in (src/lib/server/incidents.ts). */
+/** The order responsibleAt() lists roles in (src/lib/server/cases/incidents.ts). */
 const ROLE_ORDER = ['cadre', 'lead', 'secretary', 'grid'];
 
 /**

@@ -1,11 +1,11 @@
 // Seeds the invented demo township (./township.ts) into an EMPTY database on first start in demo mode.
 // Everything seeded is flagged is_demo. Demo device tokens are `${DEMO_PASSWORD}-${deviceId}` (demo only, printed
 // in README) so a newcomer can publish a reading by hand; outside demo mode every token is random (device:add).
-import type { Config } from '../config.js';
-import type { Db } from '../db.js';
-import type { Logger } from '../log.js';
-import { hashToken } from '../device-tokens.js';
-import { insertDevices } from '../devices.js';
+import type { Config } from '../platform/config.js';
+import type { Db } from '../platform/db.js';
+import type { Logger } from '../platform/log.js';
+import { hashToken } from '../devices/device-tokens.js';
+import { insertDevices } from '../devices/devices.js';
 import { buildDemoTownship, DEMO_NOTICE } from './township.js';
 import { buildDemoHistory, demoHistoryInput, insertDemoHistory } from './history.js';
 import { VillageIndex } from '../../../../geo/index.js';
@@ -110,7 +110,7 @@ export async function seedDemoUsersIfNone(db: Db, config: Config, log: Logger): 
 		`SELECT c.id, c.name FROM assignments a JOIN cadres c ON c.id = a.cadre_id JOIN villages v ON v.id = a.village_id
 		 WHERE v.name = '松林村' AND a.role = 'lead' AND (a.valid_to IS NULL OR a.valid_to > now()) LIMIT 1`
 	);
-	const { addUser } = await import('../auth.js');
+	const { addUser } = await import('../people/auth.js');
 	const users = [
 		{ username: 'admin', display_name: '系统管理员（演示）', roles: ['admin'] as const, cadre_id: null },
 		{ username: 'leader', display_name: `${lead.rows[0]?.name ?? '镇领导'}（演示）`, roles: ['leader'] as const, cadre_id: lead.rows[0]?.id ?? null },

@@ -6,8 +6,8 @@
 // Delivery is at least once: a worker that dies between the POST and recording its outcome sends that row again after
 // the claim lease runs out. Each request carries `x-shudi-delivery: <id>` so a receiver that cares can drop repeats.
 // Webhook URLs carry the robot's secret key, so they are never logged.
-import type { Db, Queryable } from '../db.js';
-import type { Logger } from '../log.js';
+import type { Db, Queryable } from '../platform/db.js';
+import type { Logger } from '../platform/log.js';
 import { formatFor, type NotificationEvent, type NotificationFormat } from './formats.js';
 
 export type { NotificationEvent } from './formats.js';

@@ -1,7 +1,7 @@
 // The audit log (append-only in the database) and recent login attempts, newest first.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id8, queryParam } from '$lib/server/params';
+import { id8, queryParam } from '$lib/server/platform/params';
 
 export const load = (async ({ url }) => {
 	const rt = await runtime();

@@ -5,9 +5,9 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id4 } from '$lib/server/params';
-import { PeopleError, ROLES, assign, assignmentSchema, cadreSchema, createCadre, endAssignment, listPeople, updateCadre } from '$lib/server/people';
-import { MAX_TABLE_BYTES, TableError, importPeople, parseDay, readTable } from '$lib/server/people-import';
+import { id4 } from '$lib/server/platform/params';
+import { PeopleError, ROLES, assign, assignmentSchema, cadreSchema, createCadre, endAssignment, listPeople, updateCadre } from '$lib/server/people/people';
+import { MAX_TABLE_BYTES, TableError, importPeople, parseDay, readTable } from '$lib/server/people/people-import';
 
 const idSchema = z.object({ id: id4 });
 const importSchema = z.object({

@@ -2,8 +2,8 @@
 // the embedded broker's refused connections, one row per client, username and reason per minute with its count.
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { listDeadLetters, listQuery } from '$lib/server/dead-letters';
-import { listRefusals } from '$lib/server/mqtt-refusals';
+import { listDeadLetters, listQuery } from '$lib/server/devices/dead-letters';
+import { listRefusals } from '$lib/server/devices/mqtt-refusals';
 
 export const load = (async ({ url }) => {
 	const rt = await runtime();

@@ -3,9 +3,9 @@
 import { fail } from '@sveltejs/kit';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { DEVICE_ID, DeviceError, newDeviceSchema, registerDevice, revokeDevice, rotateDeviceToken } from '$lib/server/devices';
-import { installerQr } from '$lib/server/device-admin';
-import { villagesGeoJSON } from '$lib/server/queries';
+import { DEVICE_ID, DeviceError, newDeviceSchema, registerDevice, revokeDevice, rotateDeviceToken } from '$lib/server/devices/devices';
+import { installerQr } from '$lib/server/devices/device-admin';
+import { villagesGeoJSON } from '$lib/server/map/queries';
 
 /** The QR code carries the broker address the installer's device should use: this server's host, the MQTT port. */
 async function qrFor(id: string, token: string, url: URL): Promise<string> {

@@ -4,8 +4,8 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { rosterDaySchema, rosterMonth, setRosterDay } from '$lib/server/people';
-import { MAX_TABLE_BYTES, TableError, importPeople, readTable } from '$lib/server/people-import';
+import { rosterDaySchema, rosterMonth, setRosterDay } from '$lib/server/people/people';
+import { MAX_TABLE_BYTES, TableError, importPeople, readTable } from '$lib/server/people/people-import';
 
 const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/);
 const fileSchema = z.instanceof(File, { message: '请选择文件 choose a file' }).refine((f) => f.size > 0, { message: '请选择文件 choose a file' });

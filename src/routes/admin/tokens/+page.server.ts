@@ -4,8 +4,8 @@ import { fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id4, text } from '$lib/server/params';
-import { audit, createApiToken } from '$lib/server/auth';
+import { id4, text } from '$lib/server/platform/params';
+import { audit, createApiToken } from '$lib/server/people/auth';
 
 export const load = (async () => {
 	const rt = await runtime();

@@ -5,10 +5,10 @@ import { fail, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id4, id8, queryParam, text } from '$lib/server/params';
-import { villagesGeoJSON } from '$lib/server/queries';
-import { confirmImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/village-setup';
-import { findTownships, villagesOfTownship } from '$lib/server/divisions';
+import { id4, id8, queryParam, text } from '$lib/server/platform/params';
+import { villagesGeoJSON } from '$lib/server/map/queries';
+import { confirmImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/map/village-setup';
+import { findTownships, villagesOfTownship } from '$lib/server/map/divisions';
 import { GK_ZONES, ImportError, MAX_IMPORT_BYTES, crsLabel, isCrsId, limitLines, type CrsChoice } from '$geo/index';
 
 const CRS_OPTIONS = [

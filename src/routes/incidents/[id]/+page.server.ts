@@ -5,9 +5,9 @@ import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { INT8_SAFE_MAX, id4, pathId, text } from '$lib/server/params';
-import { incidentDetail } from '$lib/server/incident-queries';
-import { ActionError, act } from '$lib/server/incidents';
+import { INT8_SAFE_MAX, id4, pathId, text } from '$lib/server/platform/params';
+import { incidentDetail } from '$lib/server/cases/incident-queries';
+import { ActionError, act } from '$lib/server/cases/incidents';
 import { allowedActions, TRANSITIONS, INCIDENT_ACTIONS, isFinal, type IncidentAction, type IncidentRole, type IncidentStatus } from '$lib/domain/incident-flow';
 
 /** Actions only the escalation timer takes; a person never gets a button for them. */

@@ -3,7 +3,7 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { filterChoices, PAGE_SIZE, reviewCasePage, reviewFilterFromUrl } from '$lib/server/review-queries';
+import { filterChoices, PAGE_SIZE, reviewCasePage, reviewFilterFromUrl } from '$lib/server/review/review-queries';
 import { judge } from '$lib/domain/review-stats';
 
 export const load = (async ({ url }) => {

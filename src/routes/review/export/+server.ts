@@ -3,8 +3,8 @@
 import { error } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { caseFacts, reviewFilterFromUrl } from '$lib/server/review-queries';
-import { attachment, casesCsv, statsCsv } from '$lib/server/review-export';
+import { caseFacts, reviewFilterFromUrl } from '$lib/server/review/review-queries';
+import { attachment, casesCsv, statsCsv } from '$lib/server/review/review-export';
 import { byCadre, byVillage, figures } from '$lib/domain/review-stats';
 
 export const GET: RequestHandler = async ({ url }) => {

@@ -3,7 +3,7 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { caseFacts, monthDays, presetDays, townshipName } from '$lib/server/review-queries';
+import { caseFacts, monthDays, presetDays, townshipName } from '$lib/server/review/review-queries';
 import { byCadre, byVillage, figures, judge } from '$lib/domain/review-stats';
 
 export const load = (async ({ url }) => {

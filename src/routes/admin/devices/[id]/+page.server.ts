@@ -1,13 +1,13 @@
 // One device over its life: place or move it on the map, its thresholds beside the defaults and their sources,
 // calibrate (the existing API), maintenance windows that hold its alarms, retire; its history of events.
-// Admin only (access.ts); every form checked with zod first; every change audited (src/lib/server/device-admin.ts).
+// Admin only (access.ts); every form checked with zod first; every change audited (src/lib/server/devices/device-admin.ts).
 import { error, fail } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id8, pathKey, text } from '$lib/server/params';
-import { villagesGeoJSON } from '$lib/server/queries';
-import { DEVICE_ID } from '$lib/server/devices';
+import { id8, pathKey, text } from '$lib/server/platform/params';
+import { villagesGeoJSON } from '$lib/server/map/queries';
+import { DEVICE_ID } from '$lib/server/devices/devices';
 import {
 	DeviceAdminError,
 	cancelMaintenance,
@@ -20,7 +20,7 @@ import {
 	scheduleMaintenance,
 	setThresholds,
 	thresholdsFromForm
-} from '$lib/server/device-admin';
+} from '$lib/server/devices/device-admin';
 
 export const load = (async ({ params }) => {
 	if (!DEVICE_ID.test(params.id)) error(404, 'no such device');

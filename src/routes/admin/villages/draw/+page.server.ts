@@ -5,9 +5,9 @@ import { error, fail, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { id4, queryParam } from '$lib/server/params';
-import { villagesGeoJSON } from '$lib/server/queries';
-import { stageImport } from '$lib/server/village-setup';
+import { id4, queryParam } from '$lib/server/platform/params';
+import { villagesGeoJSON } from '$lib/server/map/queries';
+import { stageImport } from '$lib/server/map/village-setup';
 import { ImportError } from '$geo/index';
 
 const position = z.tuple([z.number().finite(), z.number().finite()]);

@@ -3,7 +3,7 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { listDeadLetters, listQuery } from '$lib/server/dead-letters';
+import { listDeadLetters, listQuery } from '$lib/server/devices/dead-letters';
 
 export const GET: RequestHandler = async ({ url }) => {
 	const parsed = listQuery.safeParse(Object.fromEntries(url.searchParams));

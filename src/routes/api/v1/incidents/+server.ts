@@ -8,16 +8,16 @@ import { error, json } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { RequestHandler } from './$types';
 import { runtime, type Runtime } from '$lib/server/runtime';
-import { countIncidents, countOnly, incidentFilter, listIncidents } from '$lib/server/incident-queries';
-import { CATEGORIES, openFieldReport } from '$lib/server/incidents';
-import { readJson } from '$lib/server/http';
-import { audit } from '$lib/server/auth';
-import { logger } from '$lib/server/log';
+import { countIncidents, countOnly, incidentFilter, listIncidents } from '$lib/server/cases/incident-queries';
+import { CATEGORIES, openFieldReport } from '$lib/server/cases/incidents';
+import { readJson } from '$lib/server/platform/http';
+import { audit } from '$lib/server/people/auth';
+import { logger } from '$lib/server/platform/log';
 import { LEVELS } from '$lib/domain/types';
 import gcoord from 'gcoord';
-import { MAX_PHOTOS, MAX_PHOTO_BYTES, UploadError, checkPhotos, discardPhotos, writePhotos, type CheckedPhoto, type StoredPhoto } from '$lib/server/uploads';
-import { SlidingWindowLimiter, take, type Take } from '$lib/server/rate-limit';
-import { clientAddress } from '$lib/server/client-address';
+import { MAX_PHOTOS, MAX_PHOTO_BYTES, UploadError, checkPhotos, discardPhotos, writePhotos, type CheckedPhoto, type StoredPhoto } from '$lib/server/cases/uploads';
+import { SlidingWindowLimiter, take, type Take } from '$lib/server/platform/rate-limit';
+import { clientAddress } from '$lib/server/platform/client-address';
 
 export const GET: RequestHandler = async ({ url, locals }) => {
 	const parsed = incidentFilter.safeParse(Object.fromEntries(url.searchParams));

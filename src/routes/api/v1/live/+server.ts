@@ -1,5 +1,5 @@
 // Server-sent events: small updates for sensors that changed in each committed batch, status changes and case
-// changes. Each event's `id` is its cursor in the bus's log (src/lib/server/events.ts). A stream opened with
+// changes. Each event's `id` is its cursor in the bus's log (src/lib/server/live/events.ts). A stream opened with
 // `?after=<cursor>` (the cursor the sensor list came with) or reopened by the browser with `Last-Event-ID` first
 // gets every logged event after that cursor, then live ones, with nothing lost or repeated in between: listening and
 // the replay happen in one synchronous step. When the cursor cannot be served (another process or run, too old, none
@@ -7,8 +7,8 @@
 // stream when events were lost on the way (events.ts `gap`, live-relay.ts).
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { visibleVillageIds } from '$lib/server/auth';
-import type { LiveEvents, LoggedEvent, SensorUpdate } from '$lib/server/events';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import type { LiveEvents, LoggedEvent, SensorUpdate } from '$lib/server/live/events';
 
 export const GET: RequestHandler = async ({ request, locals, url }) => {
 	const rt = await runtime();

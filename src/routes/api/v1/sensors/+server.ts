@@ -4,16 +4,16 @@
 // Gzipped when the client accepts it: 10,000 sensors are 2.7 MB of JSON, 0.3 MB gzipped.
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { visibleVillageIds } from '$lib/server/auth';
-import { sensorsListJSON } from '$lib/server/queries';
-import { encodeBody } from '$lib/server/gzip-parallel';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import { sensorsListJSON } from '$lib/server/map/queries';
+import { encodeBody } from '$lib/server/platform/gzip-parallel';
 
 export const GET: RequestHandler = async ({ locals, request }) => {
 	const rt = await runtime();
 	// API tokens (integrations) see the whole township; a signed-in cadre only their own villages.
 	const scope = locals.user ? await visibleVillageIds(rt.db, locals.user) : null;
 	// Taken before the query: every event up to it is in the list, so a live stream opened `?after=` it misses nothing
-	// (events just after it may be in the list too; applying one again changes nothing). src/lib/server/events.ts
+	// (events just after it may be in the list too; applying one again changes nothing). src/lib/server/live/events.ts
 	const cursor = rt.bus.listServed();
 	const t0 = performance.now();
 	const body = await sensorsListJSON(rt.db, scope);

@@ -2,8 +2,8 @@
 import { json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { visibleVillageIds } from '$lib/server/auth';
-import { villagesGeoJSON } from '$lib/server/queries';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import { villagesGeoJSON } from '$lib/server/map/queries';
 
 export const GET: RequestHandler = async ({ locals }) => {
 	const rt = await runtime();

@@ -3,9 +3,9 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { replayBody, replayDeadLetters } from '$lib/server/dead-letters';
-import { readJson } from '$lib/server/http';
-import { audit } from '$lib/server/auth';
+import { replayBody, replayDeadLetters } from '$lib/server/devices/dead-letters';
+import { readJson } from '$lib/server/platform/http';
+import { audit } from '$lib/server/people/auth';
 
 export const POST: RequestHandler = async ({ request, locals }) => {
 	const rt = await runtime();

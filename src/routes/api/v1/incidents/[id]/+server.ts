@@ -2,8 +2,8 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { INT8_SAFE_MAX, pathId } from '$lib/server/params';
-import { incidentDetail } from '$lib/server/incident-queries';
+import { INT8_SAFE_MAX, pathId } from '$lib/server/platform/params';
+import { incidentDetail } from '$lib/server/cases/incident-queries';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
 	const id = pathId(params.id, 'no such case', INT8_SAFE_MAX);

@@ -4,9 +4,9 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { visibleVillageIds } from '$lib/server/auth';
-import { sensorDetail } from '$lib/server/queries';
-import { pathKey } from '$lib/server/params';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import { sensorDetail } from '$lib/server/map/queries';
+import { pathKey } from '$lib/server/platform/params';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
 	const rt = await runtime();

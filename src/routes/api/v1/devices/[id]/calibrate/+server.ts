@@ -4,8 +4,8 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { audit } from '$lib/server/auth';
-import { DEVICE_ID } from '$lib/server/devices';
+import { audit } from '$lib/server/people/auth';
+import { DEVICE_ID } from '$lib/server/devices/devices';
 
 const BASELINE_METRICS: Record<string, string[]> = { house_tilt: ['tilt_x_deg', 'tilt_y_deg'], crack: ['crack_mm'] };
 

@@ -4,8 +4,8 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { readBytes } from '$lib/server/http';
-import { tokenMatches } from '$lib/server/device-tokens';
+import { readBytes } from '$lib/server/platform/http';
+import { tokenMatches } from '$lib/server/devices/device-tokens';
 import { MAX_PAYLOAD_BYTES } from '$ingest/decoders/index.js';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;

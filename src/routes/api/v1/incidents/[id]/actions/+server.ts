@@ -4,10 +4,10 @@ import { error, json } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { INT4_MAX, INT8_SAFE_MAX, jsonInt, pathId, text } from '$lib/server/params';
-import { ActionError, act } from '$lib/server/incidents';
+import { INT4_MAX, INT8_SAFE_MAX, jsonInt, pathId, text } from '$lib/server/platform/params';
+import { ActionError, act } from '$lib/server/cases/incidents';
 import { INCIDENT_ACTIONS } from '$lib/domain/incident-flow';
-import { readJson } from '$lib/server/http';
+import { readJson } from '$lib/server/platform/http';
 
 const body = z.object({
 	action: z.enum(INCIDENT_ACTIONS),

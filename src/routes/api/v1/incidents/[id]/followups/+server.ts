@@ -4,10 +4,10 @@ import { error, json } from '@sveltejs/kit';
 import { z } from 'zod';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { INT8_SAFE_MAX, instant, jsonInt, pathId, text } from '$lib/server/params';
-import { incidentDetail } from '$lib/server/incident-queries';
-import { readJson } from '$lib/server/http';
-import { audit } from '$lib/server/auth';
+import { INT8_SAFE_MAX, instant, jsonInt, pathId, text } from '$lib/server/platform/params';
+import { incidentDetail } from '$lib/server/cases/incident-queries';
+import { readJson } from '$lib/server/platform/http';
+import { audit } from '$lib/server/people/auth';
 
 const body = z.union([
 	z.object({ due_at: instant, note: text(2000).trim().optional() }),

@@ -4,9 +4,9 @@
 import { error, json } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { pathKey } from '$lib/server/params';
-import { visibleVillageIds } from '$lib/server/auth';
-import { historyQuery, sensorHistory } from '$lib/server/sensor-history';
+import { pathKey } from '$lib/server/platform/params';
+import { visibleVillageIds } from '$lib/server/people/auth';
+import { historyQuery, sensorHistory } from '$lib/server/map/sensor-history';
 
 export const GET: RequestHandler = async ({ params, url, locals }) => {
 	const parsed = historyQuery.safeParse(Object.fromEntries(url.searchParams));

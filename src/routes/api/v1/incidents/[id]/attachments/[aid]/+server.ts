@@ -2,9 +2,9 @@
 import { error } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
 import { runtime } from '$lib/server/runtime';
-import { INT8_SAFE_MAX, pathId } from '$lib/server/params';
-import { incidentDetail } from '$lib/server/incident-queries';
-import { readPhoto } from '$lib/server/uploads';
+import { INT8_SAFE_MAX, pathId } from '$lib/server/platform/params';
+import { incidentDetail } from '$lib/server/cases/incident-queries';
+import { readPhoto } from '$lib/server/cases/uploads';
 
 export const GET: RequestHandler = async ({ params, locals }) => {
 	const id = pathId(params.id, 'not found', INT8_SAFE_MAX);

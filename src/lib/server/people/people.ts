@@ -2,9 +2,9 @@
 // Assignments are never deleted or rewritten: ending one sets its valid_to, so cases keep being judged against who
 // was responsible at the time (DOMAIN.md "Territorial responsibility"). Every change is audited.
 import { z } from 'zod';
-import type { Db, Queryable } from './db.js';
+import type { Db, Queryable } from '../platform/db.js';
 import { audit } from './auth.js';
-import { INT4_MAX, day, intParam } from './params.js';
+import { INT4_MAX, day, intParam } from '../platform/params.js';
 
 export type Actor = { id: number | null; name: string };
 export const ROLES = ['lead', 'cadre', 'secretary', 'director', 'grid'] as const;

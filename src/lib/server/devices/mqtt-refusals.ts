@@ -3,8 +3,8 @@
 // The broker's authenticate hook only calls note() (a map update); rows are written in one statement per flush,
 // off the connect path. Hard caps: at most `perMinute` rows a minute (further keys add to one overflow row,
 // client id '*', reason 'over_cap') and `maxRows` rows in all (the oldest minutes are pruned). Both drops are counted.
-import type { Db } from './db.js';
-import type { Logger } from './log.js';
+import type { Db } from '../platform/db.js';
+import type { Logger } from '../platform/log.js';
 
 export interface Refusal {
 	clientId: string;

@@ -1,12 +1,12 @@
 // Case lists and case detail for the API and pages, with the caller's scope applied on the server: a pure cadre
 // sees only cases of their villages or assigned to them.
 import { z } from 'zod';
-import type { Queryable } from './db.js';
-import type { SessionUser } from './auth.js';
-import { INCIDENT_STATUSES } from '../domain/incident-flow.js';
-import { LEVELS } from '../domain/types.js';
+import type { Queryable } from '../platform/db.js';
+import type { SessionUser } from '../people/auth.js';
+import { INCIDENT_STATUSES } from '../../domain/incident-flow.js';
+import { LEVELS } from '../../domain/types.js';
 import { CATEGORIES } from './incidents.js';
-import { id4, instant, intParam, text } from './params.js';
+import { id4, instant, intParam, text } from '../platform/params.js';
 
 export const incidentFilter = z.object({
 	status: z.union([z.enum(INCIDENT_STATUSES), z.literal('open')]).optional(),

@@ -5,8 +5,8 @@
 //   from 3:00 to 7:00 (offline detection).
 // Publishes are awaited with a bound on messages in flight: un-awaited MQTT.js publishes collapse throughput.
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Db } from './db.js';
-import type { Logger } from './log.js';
+import type { Db } from '../src/lib/server/platform/db.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 
 interface SimDevice {
 	id: string;

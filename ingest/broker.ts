@@ -6,9 +6,9 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type Server } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { DeviceRegistry } from '../../../ingest/registry.js';
-import { hashToken, tokenMatches } from './device-tokens.js';
-import type { Logger } from './log.js';
+import type { DeviceRegistry } from './registry.js';
+import { hashToken, tokenMatches } from '../src/lib/server/devices/device-tokens.js';
+import type { Logger } from '../src/lib/server/platform/log.js';
 
 type Identity = { type: 'device'; id: string } | { type: 'service'; name: 'ingest' | 'simulator' };
 

@@ -3,12 +3,12 @@
 // change is a device event and an audit row in one transaction; the rule runner is told to re-judge.
 import { z } from 'zod';
 import QRCode from 'qrcode';
-import type { Db, Queryable } from './db.js';
-import { audit } from './auth.js';
-import { localTime, text } from './params.js';
-import { effectiveThresholds, type EffectiveThreshold } from '../domain/rules.js';
-import type { SensorKind } from '../domain/types.js';
-import { VillageIndex, type Boundary } from '../../../geo/index.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { audit } from '../people/auth.js';
+import { localTime, text } from '../platform/params.js';
+import { effectiveThresholds, type EffectiveThreshold } from '../../domain/rules.js';
+import type { SensorKind } from '../../domain/types.js';
+import { VillageIndex, type Boundary } from '../../../../geo/index.js';
 
 type Actor = { id: number | null; name: string };
 

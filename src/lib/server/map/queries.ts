@@ -1,7 +1,7 @@
 // Read queries for the map and the API. Shapes are GeoJSON FeatureCollections with [lng, lat] coordinates.
 // The sensor list and a sensor's detail read latest_values (kept per batch by ingest), never the readings table.
-import type { Db, Queryable } from './db.js';
-import { LOW_BATTERY_MARK } from '../domain/device-health.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { LOW_BATTERY_MARK } from '../../domain/device-health.js';
 
 /** One sensor in the map's list: what the map and the panel counts need, nothing per metric. */
 export interface SensorListProps {

@@ -1,7 +1,7 @@
 // Process configuration: the environment is read once, validated against one typed schema, and frozen.
 // Every bad key is named in a single error at start (STYLE.md habit 1), so a typo never surfaces at 3 a.m.
 import { z } from 'zod';
-import { xyzUrlProblem } from '../domain/basemap.js';
+import { xyzUrlProblem } from '../../domain/basemap.js';
 
 const bool = z
 	.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'])

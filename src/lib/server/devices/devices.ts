@@ -1,11 +1,11 @@
 // Device registry operations shared by the CLI (scripts/device.ts) and the admin pages: register (token shown once),
 // rotate, revoke. Every change is a device event and an audit-log row in the same transaction.
 import { z } from 'zod';
-import { SENSOR_KINDS } from '../domain/types.js';
+import { SENSOR_KINDS } from '../../domain/types.js';
 import { hashToken, newDeviceToken } from './device-tokens.js';
-import { audit } from './auth.js';
-import type { Db, Queryable } from './db.js';
-import { VillageIndex } from '../../../geo/index.js';
+import { audit } from '../people/auth.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { VillageIndex } from '../../../../geo/index.js';
 
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 

@@ -14,9 +14,9 @@
 // the full list again, so nothing is silently missing from its map. Readings themselves never travel this way; they
 // are in the database already.
 import pg from 'pg';
-import type { Db } from './db.js';
+import type { Db } from '../platform/db.js';
 import type { LiveBus, LiveEvents, LoggedEvent, SensorUpdate } from './events.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../platform/log.js';
 
 export const LIVE_CHANNEL = 'shudi_live';
 /** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more; the envelope and multi-byte names stay inside this. */

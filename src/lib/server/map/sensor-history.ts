@@ -2,10 +2,10 @@
 // (issue 6: "Long ranges come from downsampled data … never a scan of raw rows"), with the threshold lines and alarms
 // to draw over it. Every query is bounded by a primary key prefix (device_id, metric, time) and a LIMIT.
 import { z } from 'zod';
-import type { Queryable } from './db.js';
-import { METRICS, KIND_METRICS, isKnownMetric } from '../domain/metrics.js';
-import { alarmRulesShown, thresholdLines, type ThresholdLine } from '../domain/threshold-lines.js';
-import type { Level, SensorKind } from '../domain/types.js';
+import type { Queryable } from '../platform/db.js';
+import { METRICS, KIND_METRICS, isKnownMetric } from '../../domain/metrics.js';
+import { alarmRulesShown, thresholdLines, type ThresholdLine } from '../../domain/threshold-lines.js';
+import type { Level, SensorKind } from '../../domain/types.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

@@ -2,9 +2,8 @@
 // device has been registered). A replay re-runs the message through the same pipeline; the original row is kept and
 // its outcome noted beside it, so the record of what arrived and why it was refused stays intact.
 import { z } from 'zod';
-import type { Db } from './db.js';
-import { INT8_SAFE_MAX, id8, intParam, jsonInt, text } from './params.js';
-import type { IngestPipeline } from '../../../ingest/pipeline.js';
+import type { Db } from '../platform/db.js';
+import { INT8_SAFE_MAX, id8, intParam, jsonInt, text } from '../platform/params.js';
 
 export const listQuery = z.object({
 	reason: z.string().regex(/^[a-z_]{1,40}$/).optional(),
@@ -79,7 +78,15 @@ export const replayBody = z
 	})
 	.refine((b) => b.ids || b.reason || b.device, { message: 'give ids, reason or device to choose what to replay' });
 
-export async function replayDeadLetters(db: Db, pipeline: IngestPipeline, b: z.infer<typeof replayBody>) {
+/**
+ * What a replay needs of the ingest pipeline (ingest/pipeline.ts IngestPipeline satisfies it): the web side names
+ * the shape it calls rather than importing the ingest service, so dependencies run one way, ingest → server rooms.
+ */
+export interface MessageHandler {
+	handle(topic: string, payload: Buffer, meta: { receivedAt: Date; replay: boolean }): Promise<{ stored: number; rejected: { reason: string }[] }>;
+}
+
+export async function replayDeadLetters(db: Db, pipeline: MessageHandler, b: z.infer<typeof replayBody>) {
 	const where: string[] = [`topic <> '(connect)'`, `(replay_result IS NULL OR replay_result NOT LIKE 'stored%')`];
 	const params: unknown[] = [];
 	if (b.ids) where.push(`id = ANY($${params.push(b.ids)}::bigint[])`);

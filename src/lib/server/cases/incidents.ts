@@ -2,12 +2,12 @@
 // village whose polygon holds the location and to the cadres responsible for it AT THAT TIME; acted on through the
 // one transition table in src/lib/domain/incident-flow.ts; escalated by a durable scheduler whose deadlines live in
 // the database (a restart misses nothing). Every step is an append-only incident_events row.
-import type { Db, Queryable } from './db.js';
-import { apply, can, deadlines, missingFields, nextEscalation, ESCALATION_CHAIN, type IncidentAction, type IncidentRole, type IncidentStatus } from '../domain/incident-flow.js';
-import { LEVEL_RANK } from '../domain/rules.js';
-import type { Level } from '../domain/types.js';
-import type { SessionUser } from './auth.js';
-import { VillageIndex } from '../../../geo/index.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { apply, can, deadlines, missingFields, nextEscalation, ESCALATION_CHAIN, type IncidentAction, type IncidentRole, type IncidentStatus } from '../../domain/incident-flow.js';
+import { LEVEL_RANK } from '../../domain/rules.js';
+import type { Level } from '../../domain/types.js';
+import type { SessionUser } from '../people/auth.js';
+import { VillageIndex } from '../../../../geo/index.js';
 
 export const CATEGORY_BY_KIND: Record<string, string> = {
 	river_level: 'flood',
@@ -185,7 +185,7 @@ export interface FieldReport {
 	source: 'field_report' | 'hotline';
 	reporter_name?: string;
 	dispute?: { parties: string[]; agreement?: string } | null;
-	/** Photos already validated and stored (src/lib/server/uploads.ts). */
+	/** Photos already validated and stored (src/lib/server/cases/uploads.ts). */
 	photos?: { file_name: string; mime: string; bytes: number; sha256: string }[];
 }
 

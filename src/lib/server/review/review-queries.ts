@@ -4,12 +4,12 @@
 // exports and the monthly report, so they always agree. Only leaders and admins reach these (access.ts), so no
 // cadre scope is applied here.
 import { z } from 'zod';
-import type { Queryable } from './db.js';
-import { INCIDENT_STATUSES, TIME_LIMITS } from '../domain/incident-flow.js';
-import { LEVELS, type Level } from '../domain/types.js';
-import type { CaseFacts } from '../domain/review-stats.js';
-import { CATEGORIES } from './incidents.js';
-import { day, id4, text } from './params.js';
+import type { Queryable } from '../platform/db.js';
+import { INCIDENT_STATUSES, TIME_LIMITS } from '../../domain/incident-flow.js';
+import { LEVELS, type Level } from '../../domain/types.js';
+import type { CaseFacts } from '../../domain/review-stats.js';
+import { CATEGORIES } from '../cases/incidents.js';
+import { day, id4, text } from '../platform/params.js';
 
 /** Query-string filter shared by /review, /review/cases, the exports and the report. Days are in TZ_DISPLAY. */
 const filterShape = z.object({

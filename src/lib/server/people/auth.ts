@@ -3,7 +3,7 @@
 // with every attempt recorded, and scoped API tokens for integrations.
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queryable } from './db.js';
+import type { Queryable } from '../platform/db.js';
 
 export const ROLES = ['admin', 'leader', 'duty', 'cadre'] as const;
 export type Role = (typeof ROLES)[number];

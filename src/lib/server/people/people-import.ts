@@ -4,10 +4,10 @@
 // and every message names rows as Excel numbers them. Every row is checked first and errors are reported row by
 // row in plain words; a file with any bad row saves nothing (half a roster is worse than none). Imports feed the
 // same tables routing reads (responsibleAt, dutyOn).
-import type { Db, Queryable } from './db.js';
+import type { Db, Queryable } from '../platform/db.js';
 import { audit } from './auth.js';
 import { LOCAL_DAY } from './people.js';
-import { HeavyTaskStopped, run } from './heavy-work.js';
+import { HeavyTaskStopped, run } from '../platform/heavy-work.js';
 import { MAX_TABLE_BYTES, MAX_TABLE_ROWS, type SheetRow } from './people-table.js';
 
 export { MAX_TABLE_BYTES, MAX_TABLE_ROWS, type SheetRow };

@@ -1,10 +1,10 @@
 // The leaders' exports as CSV (UTF-8 with BOM, RFC 4180, formula-guarded: src/lib/domain/csv.ts): one row per case,
 // and the figures per village / per cadre / for the whole period. Columns are Chinese with the English in brackets, so
 // the file reads in Excel as it does on the page. Minutes are whole-number-rounded to one decimal; rates are percents.
-import { toCsv } from '../domain/csv.js';
-import { judge, type CaseFacts, type Figures, type GroupRow } from '../domain/review-stats.js';
-import { CASE_STATUS_LABELS, CATEGORY_LABELS } from '../domain/labels.js';
-import { STATUS_LABELS } from '../domain/palette.js';
+import { toCsv } from '../../domain/csv.js';
+import { judge, type CaseFacts, type Figures, type GroupRow } from '../../domain/review-stats.js';
+import { CASE_STATUS_LABELS, CATEGORY_LABELS } from '../../domain/labels.js';
+import { STATUS_LABELS } from '../../domain/palette.js';
 
 const minutes = (ms: number | null) => (ms === null ? null : Math.round(ms / 6_000) / 10);
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);

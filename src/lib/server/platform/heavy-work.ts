@@ -10,9 +10,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { HeavyTaskName, HeavyTasks } from './heavy-tasks.js';
+import type { HeavyTaskName, HeavyTasks } from '../heavy-tasks.js';
 import { logger } from './log.js';
-import type { WorkerReply, WorkerRequest } from './heavy-work-worker.js';
+import type { WorkerReply, WorkerRequest } from '../heavy-work-worker.js';
 
 export type TaskInput<K extends HeavyTaskName> = Parameters<HeavyTasks[K]>[0];
 export type TaskOutput<K extends HeavyTaskName> = Awaited<ReturnType<HeavyTasks[K]>>;
@@ -44,7 +44,7 @@ export class HeavyTaskStopped extends Error {
 /** Where the worker entry is: the built bundle's file, or the TypeScript source loaded through tsx. */
 export function workerEntry(): { filename: string; execArgv: string[] } {
 	const here = dirname(fileURLToPath(import.meta.url));
-	const source = join(here, 'heavy-work-worker.dev.mjs');
+	const source = join(here, '..', 'heavy-work-worker.dev.mjs');
 	if (existsSync(source)) return { filename: pathToFileURL(source).href, execArgv: [] };
 	// Built, this module sits in build/server/chunks/…; the worker bundle is build-workers/heavy-work.js beside build/.
 	for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {

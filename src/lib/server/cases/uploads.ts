@@ -6,8 +6,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile, readFile, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Queryable } from './db.js';
-import type { Logger } from './log.js';
+import type { Queryable } from '../platform/db.js';
+import type { Logger } from '../platform/log.js';
 
 export const MAX_PHOTO_BYTES = 8 * 1024 * 1024;
 export const MAX_PHOTOS = 6;

@@ -4,11 +4,11 @@
 // village_boundary_history — adds the new ones, re-routes devices to the village now holding them, and is audited.
 // Reading and checking a file runs in a worker thread (./heavy-work.ts): a big file never stalls pages, broker or ingest.
 import bbox from '@turf/bbox';
-import type { Db, Queryable } from './db.js';
-import { audit } from './auth.js';
-import { HeavyTaskError, HeavyTaskStopped, run } from './heavy-work.js';
-import { IMPORT_LIMITS, ImportError, VillageIndex, hasErrors, type CrsChoice, type ReportItem } from '../../../geo/index.js';
-import type { Boundary } from '../../../geo/index.js';
+import type { Db, Queryable } from '../platform/db.js';
+import { audit } from '../people/auth.js';
+import { HeavyTaskError, HeavyTaskStopped, run } from '../platform/heavy-work.js';
+import { IMPORT_LIMITS, ImportError, VillageIndex, hasErrors, type CrsChoice, type ReportItem } from '../../../../geo/index.js';
+import type { Boundary } from '../../../../geo/index.js';
 
 export interface Actor {
 	id: number | null;
