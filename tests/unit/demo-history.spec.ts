@@ -73,3 +73,16 @@ describe('demo history on any date', () => {
 		expect(b).toEqual(a);
 	});
 });
+
+describe('demo history on the map', () => {
+	it('puts no open case on top of a sensor, where its marker would take the sensor’s click', () => {
+		const sut = buildDemoHistory(demoHistoryInput(township, villageIds, cadreIds, (p) => index.locate(p), MOMENTS[0]));
+		const open = sut.filter((c) => c.status !== 'closed' && c.status !== 'rejected');
+		// 30 m in degrees at this latitude, comfortably more than a marker's radius at street zoom.
+		const near = (c: HistoryCase) => township.sensors.some((s) => Math.abs(s.lng - c.lng) < 0.0003 && Math.abs(s.lat - c.lat) < 0.00027);
+		expect(open.length).toBeGreaterThan(0);
+		expect(open.filter(near).map((c) => c.title)).toEqual([]);
+		// …and every one lies in the village it is filed under.
+		expect(open.every((c) => index.locate([c.lng, c.lat]) === c.village_id)).toBe(true);
+	});
+});

@@ -319,7 +319,10 @@ function currentWork(input: HistoryInput, byVillage: Map<number, HistorySensor[]
 		const responsible = input.responsibleAt(village.id, opened);
 		const cadre = responsible.find((r) => r.role === 'cadre') ?? null;
 		const lead = responsible.find((r) => r.role === 'lead') ?? null;
-		const { lng, lat } = sensors[0];
+		// Beside the village's first sensor, never on it: a case marker drawn over a sensor would take the click meant
+		// for the sensor (~60 m off; sensors sit ≥ 120 m inside their village's border, so the case stays in the village).
+		const lng = Math.round((sensors[0].lng + 0.0006) * 1e6) / 1e6;
+		const lat = Math.round((sensors[0].lat + 0.0004) * 1e6) / 1e6;
 		const what = `${village.name}${s.what}`;
 		const description = `演示数据（虚构）：${what}。${s.source === 'hotline' ? '群众来电反映。' : ''}`;
 		const reporter = s.source === 'hotline' ? '村民（热线）' : (cadre?.name ?? '网格员');
