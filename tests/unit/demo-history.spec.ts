@@ -76,13 +76,26 @@ describe('demo history on any date', () => {
 
 describe('demo history on the map', () => {
 	it('puts no open case on top of a sensor, where its marker would take the sensor’s click', () => {
-		const sut = buildDemoHistory(demoHistoryInput(township, villageIds, cadreIds, (p) => index.locate(p), MOMENTS[0]));
-		const open = sut.filter((c) => c.status !== 'closed' && c.status !== 'rejected');
+		const open = MOMENTS.flatMap((at) => buildDemoHistory(demoHistoryInput(township, villageIds, cadreIds, (p) => index.locate(p), at))).filter((c) => c.status !== 'closed' && c.status !== 'rejected');
 		// 30 m in degrees at this latitude, comfortably more than a marker's radius at street zoom.
 		const near = (c: HistoryCase) => township.sensors.some((s) => Math.abs(s.lng - c.lng) < 0.0003 && Math.abs(s.lat - c.lat) < 0.00027);
 		expect(open.length).toBeGreaterThan(0);
 		expect(open.filter(near).map((c) => c.title)).toEqual([]);
 		// …and every one lies in the village it is filed under.
 		expect(open.every((c) => index.locate([c.lng, c.lat]) === c.village_id)).toBe(true);
+	});
+});
+
+describe('demo history across a day', () => {
+	it('seeded an hour apart, it is the same history but for the cases at its two ends', () => {
+		const at = MOMENTS[5];
+		const a = buildDemoHistory(demoHistoryInput(township, villageIds, cadreIds, (p) => index.locate(p), at));
+		const b = buildDemoHistory(demoHistoryInput(township, villageIds, cadreIds, (p) => index.locate(p), at + 3_600_000));
+		// Cases opened well inside both windows and finished before either "now" are told identically.
+		// (The scripted current work opens on whole minutes relative to now, so it moves with the clock by design.)
+		const settled = (c: HistoryCase) => c.opened_at > at - 90 * DAY && c.closed_at !== null && c.closed_at < at && c.opened_at % 60_000 !== 0;
+		const key = (c: HistoryCase) => `${c.opened_at} ${c.title} ${c.status} ${c.events.length}`;
+		expect(b.filter(settled).map(key)).toEqual(a.filter(settled).map(key));
+		expect(a.filter(settled).length).toBeGreaterThan(50);
 	});
 });

@@ -183,11 +183,20 @@ function poisson(rand: () => number, lambda: number): number {
 	return k - 1;
 }
 
-/** A point ≤ ~80 m from a sensor of the village (sensors sit ≥ 120 m inside their village's border). */
-function near(rand: () => number, s: { lng: number; lat: number }): [number, number] {
-	const r = 0.0007 * Math.sqrt(rand());
-	const a = 2 * Math.PI * rand();
-	return [Math.round((s.lng + r * Math.cos(a)) * 1e6) / 1e6, Math.round((s.lat + r * 0.9 * Math.sin(a)) * 1e6) / 1e6];
+/**
+ * A point 50–80 m from a sensor of the village (sensors sit ≥ 120 m inside their village's border): near enough to be
+ * its place, far enough that a case marker never covers the sensor and takes the click meant for it.
+ */
+function near(rand: () => number, s: { lng: number; lat: number }, avoid: readonly { lng: number; lat: number }[] = []): [number, number] {
+	let p: [number, number] = [s.lng, s.lat];
+	// A few tries to keep clear of the village's other sensors too (a house's tilt and crack gauges stand together).
+	for (let i = 0; i < 8; i++) {
+		const r = 0.0005 + 0.0003 * Math.sqrt(rand());
+		const a = 2 * Math.PI * rand();
+		p = [Math.round((s.lng + r * Math.cos(a)) * 1e6) / 1e6, Math.round((s.lat + r * 0.9 * Math.sin(a)) * 1e6) / 1e6];
+		if (!avoid.some((o) => Math.abs(o.lng - p[0]) < 0.0004 && Math.abs(o.lat - p[1]) < 0.00036)) break;
+	}
+	return p;
 }
 
 /** The order responsibleAt() lists roles in (src/lib/server/cases/incidents.ts). */
@@ -237,17 +246,20 @@ export function demoHistoryInput(
  * and the review promise, on any date.
  */
 export function buildDemoHistory(input: HistoryInput): HistoryCase[] {
-	const rand = mulberry32(input.seed ?? 0x0c45e7);
+	const seed = input.seed ?? 0x0c45e7;
 	const out: HistoryCase[] = [];
 	const byVillage = new Map<number, HistorySensor[]>();
 	for (const s of input.sensors) if (s.village_id !== null) byVillage.set(s.village_id, [...(byVillage.get(s.village_id) ?? []), s]);
 	const villages = input.villages.filter((v) => byVillage.has(v.id));
-	// Whole days back from today; the month decides the season.
+	// Whole days back from today; the month decides the season. Each day and each case draws from its own generator,
+	// so a case's story does not depend on how many cases before it fell outside the window or were cut short by "now":
+	// seeded an hour apart, the history is the same but for the cases at its two ends.
 	const startDay = Math.floor(input.now / DAY) - input.days;
 	for (let d = startDay; d <= Math.floor(input.now / DAY); d++) {
 		const month = new Date(d * DAY).getUTCMonth();
-		const n = poisson(rand, 0.5 + 0.75 * RAIN[month] + 0.15 * DRY[month]);
+		const n = poisson(mulberry32((seed ^ Math.imul(d, 0x9e3779b1)) >>> 0), 0.5 + 0.75 * RAIN[month] + 0.15 * DRY[month]);
 		for (let k = 0; k < n; k++) {
+			const rand = mulberry32((seed ^ Math.imul(d, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b)) >>> 0);
 			// Reports come mostly in the day (07–22 Beijing time = 23–14 UTC); some at night.
 			const hourUtc = rand() < 0.8 ? (23 + rand() * 15) % 24 : rand() * 24;
 			const opened = Math.round(d * DAY + hourUtc * HOUR + rand() * HOUR);
@@ -403,7 +415,7 @@ function oneCase(rand: () => number, input: HistoryInput, village: HistoryVillag
 	const responsible = input.responsibleAt(village.id, opened);
 	const cadre = responsible.find((r) => r.role === 'cadre') ?? null;
 	const lead = responsible.find((r) => r.role === 'lead') ?? null;
-	const [lng, lat] = sensor ? [sensor.lng, sensor.lat] : near(rand, deviceCase ?? pick(rand, sensors));
+	const [lng, lat] = sensor ? [sensor.lng, sensor.lat] : near(rand, deviceCase ?? pick(rand, sensors), sensors);
 	const slow = SLOW_VILLAGES.has(village.index);
 	const limits = TIME_LIMITS[level];
 	const villager = pick(rand, SURNAMES) + pick(rand, GIVEN);
