@@ -11,6 +11,7 @@ import intersect from '@turf/intersect';
 import union from '@turf/union';
 import RBush from 'rbush';
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
+import { bboxRect, type Rect } from './bbox';
 import { labelPoint } from './label-point';
 import { IMPORT_LIMITS, SIMPLIFY_HINT } from './limits';
 import { validateBoundary, type Boundary } from './point-in-polygon';
@@ -208,15 +209,15 @@ function overlaps(
 	whoEn: (v: ReportVillage) => string
 ): ReportItem[] {
 	const tree = new RBush<{ minX: number; minY: number; maxX: number; maxY: number; v: ReportVillage }>();
-	tree.load(villages.map((v) => ({ ...bounds(v.geometry), v })));
+	tree.load(villages.map((v) => ({ ...bboxRect(v.geometry), v })));
 	const out: ReportItem[] = [];
 	for (const a of villages) {
-		for (const { v: b } of tree.search(bounds(a.geometry))) {
+		for (const { v: b } of tree.search(bboxRect(a.geometry))) {
 			if (b.index <= a.index) continue;
 			let shared: Feature<Polygon | MultiPolygon> | null = null;
 			// The overlap lies inside both boxes: clip both to their common box first, so a detailed village is
 			// intersected only along the stretch it shares with its neighbour, not with all its vertices.
-			const box = commonBox(bounds(a.geometry), bounds(b.geometry));
+			const box = commonBox(bboxRect(a.geometry), bboxRect(b.geometry));
 			if (!box) continue;
 			const ca = clipToBox(a.geometry, box);
 			const cb = clipToBox(b.geometry, box);
@@ -319,22 +320,6 @@ function distanceToBox(p: [number, number], [minX, minY, maxX, maxY]: [number, n
 	return Math.hypot(dx * metresPerDeg * Math.cos((p[1] * Math.PI) / 180), dy * metresPerDeg);
 }
 
-export function bounds(g: Boundary): { minX: number; minY: number; maxX: number; maxY: number } {
-	let minX = Infinity;
-	let minY = Infinity;
-	let maxX = -Infinity;
-	let maxY = -Infinity;
-	const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-	for (const p of polys)
-		for (const [x, y] of p[0] ?? []) {
-			minX = Math.min(minX, x);
-			minY = Math.min(minY, y);
-			maxX = Math.max(maxX, x);
-			maxY = Math.max(maxY, y);
-		}
-	return { minX, minY, maxX, maxY };
-}
-
 function countVertices(g: Boundary): number {
 	const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
 	let n = 0;
@@ -342,9 +327,7 @@ function countVertices(g: Boundary): number {
 	return n;
 }
 
-type Box = { minX: number; minY: number; maxX: number; maxY: number };
-
-function commonBox(a: Box, b: Box): Box | null {
+function commonBox(a: Rect, b: Rect): Rect | null {
 	const box = { minX: Math.max(a.minX, b.minX), minY: Math.max(a.minY, b.minY), maxX: Math.min(a.maxX, b.maxX), maxY: Math.min(a.maxY, b.maxY) };
 	return box.minX < box.maxX && box.minY < box.maxY ? box : null;
 }
@@ -354,7 +337,7 @@ function commonBox(a: Box, b: Box): Box | null {
  * window). Where the clipped area falls apart, the pieces stay joined by zero-width seams along the box's edge,
  * which add no area to an intersection.
  */
-export function clipToBox(g: Boundary, box: Box): Boundary | null {
+export function clipToBox(g: Boundary, box: Rect): Boundary | null {
 	const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
 	const out: Position[][][] = [];
 	for (const poly of polys) {
@@ -367,7 +350,7 @@ export function clipToBox(g: Boundary, box: Box): Boundary | null {
 	return out.length === 1 ? { type: 'Polygon', coordinates: out[0] } : { type: 'MultiPolygon', coordinates: out };
 }
 
-function clipRing(ring: Position[], box: Box): Position[] {
+function clipRing(ring: Position[], box: Rect): Position[] {
 	const open = ring.length > 1 && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1] ? ring.slice(0, -1) : ring;
 	let pts: Position[] = open;
 	const sides: [(p: Position) => boolean, (p: Position, q: Position) => Position][] = [

@@ -2,6 +2,8 @@
 
 export { VillageIndex, compareVillageIds, validateBoundary } from './point-in-polygon';
 export type { Boundary, VillageBoundary, VillageId } from './point-in-polygon';
+export { bbox, bboxRect } from './bbox';
+export type { Bbox, BboxInput, Rect } from './bbox';
 export { labelPoint } from './label-point';
 export { GK_ZONES, crsFromPrj, crsLabel, gkZone, guessCrsFromCoordinates, isCrsId, toWgs84 } from './crs';
 export type { CrsGuess, CrsId, GkZone } from './crs';

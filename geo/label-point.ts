@@ -2,6 +2,7 @@
 // otherwise the middle of the widest inside stretch of the horizontal line through it (concave villages).
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
+import { bbox } from './bbox';
 import type { LngLat } from '../src/lib/domain/types';
 
 function ringArea(ring: Position[]): number {
@@ -31,13 +32,7 @@ export function labelPoint(geometry: Polygon | MultiPolygon): LngLat {
 	const c = centroid(largest[0]);
 	if (booleanPointInPolygon(c, poly)) return c;
 	// Scan the centroid's latitude for the widest inside stretch.
-	// A loop, not Math.min(...xs): spreading a million-vertex ring overflows the call stack.
-	let min = Infinity;
-	let max = -Infinity;
-	for (const p of largest[0]) {
-		if (p[0] < min) min = p[0];
-		if (p[0] > max) max = p[0];
-	}
+	const [min, , max] = bbox(largest[0]) ?? [c[0], c[1], c[0], c[1]];
 	let bestStart = NaN;
 	let bestLen = -1;
 	let start = NaN;

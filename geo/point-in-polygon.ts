@@ -6,6 +6,7 @@ import RBush from 'rbush';
 import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 import type { LngLat } from '../src/lib/domain/types';
+import { bboxRect } from './bbox';
 
 export type VillageId = number | string;
 export type Boundary = Polygon | MultiPolygon;
@@ -47,7 +48,7 @@ export class VillageIndex<Id extends VillageId = VillageId> {
 	readonly #size: number;
 
 	constructor(villages: readonly VillageBoundary<Id>[]) {
-		const entries = villages.map((v) => ({ ...boundsOf(v.geometry), id: v.id, geometry: v.geometry }));
+		const entries = villages.map((v) => ({ ...bboxRect(v.geometry), id: v.id, geometry: v.geometry }));
 		this.#tree.load(entries);
 		this.#size = entries.length;
 	}
@@ -83,24 +84,6 @@ export class VillageIndex<Id extends VillageId = VillageId> {
 			.map((e) => e.id)
 			.sort(compareVillageIds);
 	}
-}
-
-function boundsOf(geometry: Boundary): { minX: number; minY: number; maxX: number; maxY: number } {
-	let minX = Infinity;
-	let minY = Infinity;
-	let maxX = -Infinity;
-	let maxY = -Infinity;
-	const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-	for (const polygon of polygons) {
-		// Only the outer ring matters: holes lie inside it.
-		for (const [x, y] of polygon[0] ?? []) {
-			if (x < minX) minX = x;
-			if (x > maxX) maxX = x;
-			if (y < minY) minY = y;
-			if (y > maxY) maxY = y;
-		}
-	}
-	return { minX, minY, maxX, maxY };
 }
 
 /**

@@ -8,8 +8,7 @@ import { hashToken } from '../devices/device-tokens.js';
 import { insertDevices } from '../devices/devices.js';
 import { buildDemoTownship, DEMO_NOTICE } from './township.js';
 import { buildDemoHistory, demoHistoryInput, insertDemoHistory } from './history.js';
-import { VillageIndex } from '../../../../geo/index.js';
-import bbox from '@turf/bbox';
+import { VillageIndex, bbox } from '../../../../geo/index.js';
 import { createHash } from 'node:crypto';
 
 /** The demo's read-only API token (demo mode only, printed in README). */

@@ -3,11 +3,10 @@
 // boundaries of villages already known (matched by division code, then by name) — the old line goes to
 // village_boundary_history — adds the new ones, re-routes devices to the village now holding them, and is audited.
 // Reading and checking a file runs in a worker thread (./heavy-work.ts): a big file never stalls pages, broker or ingest.
-import bbox from '@turf/bbox';
 import type { Db, Queryable } from '../platform/db.js';
 import { audit } from '../people/auth.js';
 import { HeavyTaskError, HeavyTaskStopped, run } from '../platform/heavy-work.js';
-import { IMPORT_LIMITS, ImportError, VillageIndex, hasErrors, type CrsChoice, type ReportItem } from '../../../../geo/index.js';
+import { IMPORT_LIMITS, ImportError, VillageIndex, bbox, hasErrors, type Bbox, type CrsChoice, type ReportItem } from '../../../../geo/index.js';
 import type { Boundary } from '../../../../geo/index.js';
 
 export interface Actor {
@@ -47,17 +46,11 @@ export class SetupError extends Error {
 }
 
 /** The township's extent: its outline when there is one, else its villages; null for an empty database. */
-export async function townshipExtent(q: Queryable): Promise<[number, number, number, number] | null> {
+export async function townshipExtent(q: Queryable): Promise<Bbox | null> {
 	const t = await q.query<{ geometry: GeoJSON.Geometry }>("SELECT geometry FROM map_features WHERE kind = 'township'");
 	const v = await q.query<{ bbox: number[] }>('SELECT bbox FROM villages');
-	const boxes: number[][] = [...t.rows.map((r) => bbox(r.geometry)), ...v.rows.map((r) => r.bbox)];
-	if (boxes.length === 0) return null;
-	return [
-		Math.min(...boxes.map((b) => b[0])),
-		Math.min(...boxes.map((b) => b[1])),
-		Math.max(...boxes.map((b) => b[2])),
-		Math.max(...boxes.map((b) => b[3]))
-	];
+	// A stored village box counts by its two corners.
+	return bbox([t.rows.map((r) => r.geometry), v.rows.map((r) => [r.bbox.slice(0, 2), r.bbox.slice(2, 4)])]);
 }
 
 /** Vertices of the township's known lines (outline and villages), at most `max`, evenly spread: what a GCJ-02 file is compared with. */
