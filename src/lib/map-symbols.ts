@@ -5,7 +5,7 @@
 //   own fonts when MapLibre first asks for them (map.setMissingStyleImageResolver). Text in a symbol layer would need glyph PBFs;
 //   a badge image needs nothing but the canvas, and there are only a few dozen distinct badges.
 import type { SensorKind, SensorStatus } from '$lib/domain/types';
-import { STATUS_COLOURS } from '$lib/domain/palette';
+import { NO_LEVEL_COLOUR, STATUS_COLOURS, STATUS_SEVERITY } from '$lib/domain/levels';
 
 /** Filled outlines, 24×24, chosen to differ in silhouette (colour is taken by status). */
 export const KIND_SHAPES: Record<SensorKind, string> = {
@@ -27,8 +27,8 @@ export const KIND_SHAPES: Record<SensorKind, string> = {
 /** A circle for a kind the map does not know yet (a newer server). */
 export const FALLBACK_SHAPE = 'M12 2 A10 10 0 1 0 12.001 2 Z';
 
-/** Worst first when it matters: clusters take the highest rank among their sensors. */
-export const STATUS_RANK: Record<SensorStatus, number> = { normal: 0, unknown: 1, maintenance: 2, offline: 3, blue: 4, yellow: 5, orange: 6, red: 7 };
+/** Clusters take the highest rank among their sensors (levels.ts STATUS_SEVERITY). */
+export const STATUS_RANK: Readonly<Record<SensorStatus, number>> = STATUS_SEVERITY;
 export const RANK_STATUS = Object.fromEntries(Object.entries(STATUS_RANK).map(([s, r]) => [r, s])) as Record<number, SensorStatus>;
 
 /** Icon texture scale: icons are drawn at twice their CSS size so they stay sharp on HiDPI screens and when scaled. */
@@ -116,7 +116,7 @@ export function clusterBadge(status: string, label: string): RawImage {
 	const c = size / 2;
 	ctx.beginPath();
 	ctx.arc(c, c, diameter / 2, 0, Math.PI * 2);
-	ctx.fillStyle = STATUS_COLOURS[status as SensorStatus] ?? '#7a7a7a';
+	ctx.fillStyle = STATUS_COLOURS[status as SensorStatus] ?? NO_LEVEL_COLOUR;
 	ctx.fill();
 	ctx.lineWidth = 3 * r;
 	ctx.strokeStyle = '#ffffff';

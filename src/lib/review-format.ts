@@ -1,5 +1,5 @@
 // Formatting shared by the review pages: durations in the unit a reader thinks in, rates as percents.
-import type { Lang } from './i18n.svelte';
+import type { Lang } from './domain/labels';
 
 const UNITS = { zh: { min: '分钟', h: '小时', d: '天' }, en: { min: 'min', h: 'h', d: 'd' } } as const;
 

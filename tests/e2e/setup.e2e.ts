@@ -40,8 +40,8 @@ describe('township setup in the browser', () => {
 		await Promise.all([page.waitForURL(/import=\d+/), page.click('[data-testid=preview-button]')]);
 		const report = await page.getByTestId('report').textContent();
 		expect(report).toContain('重叠甲村（第1个） 与 重叠乙村（第2个） 重叠约');
-		expect(report).toContain('crosses itself');
-		expect(report).toContain('has no village name');
+		expect(report).toContain('的边界自相交');
+		expect(report).toContain('没有村名');
 		expect(await page.getByTestId('confirm-import').count()).toBe(0);
 		await saveScreenshot(page, 'setup-import-problems');
 	});
@@ -187,7 +187,7 @@ describe('township setup in the browser', () => {
 		await page.fill('[data-testid=draw-name]', '北新村');
 		await Promise.all([page.waitForURL(/import=\d+/), page.click('[data-testid=draw-save]')]);
 		expect(await page.getByTestId('preview').textContent()).toContain('北新村');
-		expect(await page.getByTestId('report-summary').textContent()).toContain('0 个错误 errors, 0 个提醒 warnings');
+		expect(await page.getByTestId('report-summary').textContent()).toContain('0 个错误，0 个提醒');
 		await page.click('[data-testid=confirm-import]');
 		await expect.poll(() => page.getByTestId('import-saved').textContent()).toContain('新增 1 个村');
 		expect(errors).toEqual([]);
@@ -233,7 +233,7 @@ describe('township setup in the browser', () => {
 		await page.click('form[action="?/maintenance"] button');
 		await expect.poll(() => page.getByTestId('device-history').textContent()).toContain('安排维护');
 		expect(await page.getByTestId('device-history').textContent()).toContain('阈值修改');
-		expect(await page.locator('[data-testid=thresholds] tr', { hasText: 'warning_level_m' }).textContent()).toMatch(/sensor setting.*SL 651-2014/);
+		expect(await page.locator('[data-testid=thresholds] tr', { hasText: 'warning_level_m' }).textContent()).toMatch(/本设备设置.*SL 651-2014/);
 		await page.waitForFunction(() => {
 			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
 			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['point-dots'] }).length === 1;
@@ -244,6 +244,33 @@ describe('township setup in the browser', () => {
 		await expect
 			.poll(() => page.evaluate(() => window.shudiMap?.querySourceFeatures('sensors').find((f) => f.properties?.id === 'RL-NEW1')?.properties?.status))
 			.toBe('maintenance');
+		expect(errors).toEqual([]);
+	});
+	it('the admin pages switch language with the console\'s switch: Chinese by default, one language at a time, kept on the device', async () => {
+		await page.goto(`${server.url}/admin/roster?month=2026-12`);
+		await page.waitForSelector('body[data-ready]');
+		const h1 = page.locator('h1');
+		expect(await h1.textContent()).toContain('值班表');
+		expect(await h1.textContent()).not.toContain('Duty roster');
+		expect(await page.locator('nav').textContent()).not.toContain('Dead letters');
+		await saveScreenshot(page, 'admin-roster-zh');
+
+		await page.getByTestId('lang-switch').click();
+		await expect.poll(() => h1.textContent()).toContain('Duty roster');
+		expect(await h1.textContent()).not.toContain('值班表');
+		expect(await page.locator('nav').textContent()).toContain('Dead letters');
+		expect(await page.locator('nav').textContent()).not.toContain('死信');
+		expect(await page.locator('[data-testid=roster-calendar] thead').textContent()).toContain('Mon');
+		await saveScreenshot(page, 'admin-roster-en');
+
+		// The choice is kept on the device: the next admin page opens in English, and the switch turns it back.
+		await page.goto(`${server.url}/admin/devices/RL-NEW1`);
+		await page.waitForSelector('body[data-ready]');
+		await expect.poll(() => page.locator('h2').first().textContent()).toBe('Position');
+		expect(await page.getByTestId('device-history').textContent()).toContain('thresholds changed');
+		await page.getByTestId('lang-switch').click();
+		await expect.poll(() => page.locator('h2').first().textContent()).toBe('位置');
+		expect(await page.getByTestId('device-history').textContent()).toContain('阈值修改');
 		expect(errors).toEqual([]);
 	});
 });

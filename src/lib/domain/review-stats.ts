@@ -4,6 +4,7 @@
 // page shows REVIEW_DEFINITIONS next to the figures so a leader can check how each one is made.
 import { TIME_LIMITS } from './incident-flow.js';
 import type { Level } from './types.js';
+import { LEVELS_WORST_FIRST, LEVEL_SHORT_NAMES } from './levels.js';
 
 /** What one case's record says, as times in ms since epoch (null = that step never happened). */
 export interface CaseFacts {
@@ -202,7 +203,6 @@ export function casesPerDay(cases: readonly CaseFacts[], key: (c: CaseFacts) => 
 	return { days, series };
 }
 
-const LEVEL_WORDS: Record<Level, { zh: string; en: string }> = { red: { zh: '红', en: 'red' }, orange: { zh: '橙', en: 'orange' }, yellow: { zh: '黄', en: 'yellow' }, blue: { zh: '蓝', en: 'blue' } };
 
 /** "红 10分钟/2小时，橙 …" — the acknowledge / resolve limit of each level, from TIME_LIMITS. */
 function limitsText(lang: 'zh' | 'en'): string {
@@ -210,8 +210,8 @@ function limitsText(lang: 'zh' | 'en'): string {
 		const min = ms / 60_000;
 		return min < 60 ? (lang === 'zh' ? `${min}分钟` : `${min} min`) : lang === 'zh' ? `${min / 60}小时` : `${min / 60} h`;
 	};
-	return (Object.keys(LEVEL_WORDS) as Level[])
-		.map((l) => `${LEVEL_WORDS[l][lang]} ${span(TIME_LIMITS[l].ackMs)}${lang === 'zh' ? '/' : ' / '}${span(TIME_LIMITS[l].resolveMs)}`)
+	return LEVELS_WORST_FIRST
+		.map((l) => `${LEVEL_SHORT_NAMES[l][lang]} ${span(TIME_LIMITS[l].ackMs)}${lang === 'zh' ? '/' : ' / '}${span(TIME_LIMITS[l].resolveMs)}`)
 		.join(lang === 'zh' ? '，' : ', ');
 }
 

@@ -20,22 +20,14 @@
 //   carries the previous level through it, so an alarm is not cleared just because data stopped (offline detection
 //   is a separate timer, DOMAIN.md "own timer, never MQTT session state").
 import type { Level, SensorKind } from './types.js';
+import { LEVEL_RANK, STATUS_NAMES } from './levels.js';
 
 // ---- levels ------------------------------------------------------------------------------------------------------
 
 /** What a rule says: one of the four colours, 'normal', or 'unknown' (cannot judge; see the module header). */
 export type RuleLevel = Level | 'normal' | 'unknown';
 
-/** Rank of each level, lowest to highest (DOMAIN.md: blue 蓝 < yellow 黄 < orange 橙 < red 红). */
-export const LEVEL_RANK: Readonly<Record<Level | 'normal', number>> = Object.freeze({
-	normal: 0,
-	blue: 1,
-	yellow: 2,
-	orange: 3,
-	red: 4
-});
-
-const RANKED: readonly (Level | 'normal')[] = ['normal', 'blue', 'yellow', 'orange', 'red'];
+export { LEVEL_RANK };
 
 /** The highest level among `levels`; 'unknown' (and anything that is not a level) is ignored. Empty → 'normal'. */
 export function worstLevel(levels: Iterable<string>): Level | 'normal' {
@@ -49,14 +41,6 @@ export function worstLevel(levels: Iterable<string>): Level | 'normal' {
 function isRanked(l: string): l is Level | 'normal' {
 	return Object.prototype.hasOwnProperty.call(LEVEL_RANK, l);
 }
-
-const LEVEL_ZH: Record<Level | 'normal', string> = {
-	normal: '正常',
-	blue: '蓝色',
-	yellow: '黄色',
-	orange: '橙色',
-	red: '红色'
-};
 
 // ---- rule ids ----------------------------------------------------------------------------------------------------
 
@@ -557,7 +541,7 @@ function rawLevel(v: number, spec: Spec): Level | 'normal' {
 /**
  * Keeps the spec of `key` (a rule, or a rule and metric) for this context's thresholds: rules look it up as
  * `ctx.specs.get(key) ?? remember(ctx, key, makeSpec(…))`, so a spec is built once per replay and a step allocates
- * nothing for it (a closure per call was a tenth of what judging allocated — BENCHMARKS.md, session 7).
+ * nothing for it (a closure per call would be a tenth of what judging allocates — `npm run bench:rules`).
  */
 function remember(ctx: Ctx, key: string, spec: Spec): Spec {
 	ctx.specs.set(key, spec);
@@ -644,14 +628,14 @@ function bandOf(spec: Spec, level: Level | 'normal'): Band | undefined {
 function note(d: Decision): string {
 	const w = d.why;
 	if (!w) return '';
-	if (w.held) return `，未越过解除值 ${fmt(w.clear)}，保持${LEVEL_ZH[d.level]}`;
-	return `，达到${LEVEL_ZH[w.raw]}阈值 ${fmt(w.threshold)} 仅 ${w.count} 次，需连续 ${w.need} 次确认`;
+	if (w.held) return `，未越过解除值 ${fmt(w.clear)}，保持${STATUS_NAMES[d.level].zh}`;
+	return `，达到${STATUS_NAMES[w.raw].zh}阈值 ${fmt(w.threshold)} 仅 ${w.count} 次，需连续 ${w.need} 次确认`;
 }
 
 /**
  * A rule's judgement at one time. Its Chinese `detail` is written each time it is read, from figures kept here: a replay
  * judges every step of every rule, and the rule runner reads the detail only of the steps that raise, change or clear
- * an alarm — formatting every step's was most of what judging allocated (BENCHMARKS.md, session 7). Own fields are
+ * an alarm — formatting every step's would be most of what judging allocates (`npm run bench:rules`). Own fields are
  * exactly what the detail is made of, so two judgements with equal fields have equal details.
  */
 class Judgement implements RuleResult {
@@ -674,7 +658,7 @@ class Judgement implements RuleResult {
 		const body =
 			d.level === 'normal'
 				? `${this.what} ${fmt(this.value)}${this.unit}，正常${note(d)}`
-				: `${this.what} ${fmt(this.value)}${this.unit}，${this.cmp}${LEVEL_ZH[d.level]}阈值 ${fmt(d.threshold!)}${this.unit}${note(d)}`;
+				: `${this.what} ${fmt(this.value)}${this.unit}，${this.cmp}${STATUS_NAMES[d.level].zh}阈值 ${fmt(d.threshold!)}${this.unit}${note(d)}`;
 		return this.prefix + body;
 	}
 

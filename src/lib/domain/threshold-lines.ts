@@ -4,6 +4,7 @@
 // than drawn somewhere misleading.
 import { effectiveThresholds } from './rules.js';
 import type { Level, SensorKind } from './types.js';
+import { LEVELS, LEVEL_SHORT_NAMES } from './levels.js';
 
 export interface ThresholdLine {
 	level: Level;
@@ -13,7 +14,6 @@ export interface ThresholdLine {
 	label: { zh: string; en: string };
 }
 
-const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
 const DEG = 180 / Math.PI;
 
 function num(v: unknown): number | undefined {
@@ -53,7 +53,7 @@ export function thresholdLines(
 			if (pct !== null) push(l, base + Math.atan(pct / 100) * DEG, `单轴 ${pct}%`, `single-axis ${pct}%`);
 		}
 	} else if (kind === 'soil_moisture' && metric === 'soil_moisture_pct') {
-		for (const l of ['yellow', 'orange', 'red'] as const) push(l, at(`pct.${l}`), `${l === 'yellow' ? '黄' : l === 'orange' ? '橙' : '红'} ${at(`pct.${l}`)}%`, `${l} ${at(`pct.${l}`)}%`);
+		for (const l of ['yellow', 'orange', 'red'] as const) push(l, at(`pct.${l}`), `${LEVEL_SHORT_NAMES[l].zh} ${at(`pct.${l}`)}%`, `${l} ${at(`pct.${l}`)}%`);
 	} else if (metric === 'battery_v') {
 		push('blue', at('battery.low_v'), '电量低', 'low battery');
 	} else if (metric === 'battery_pct') {

@@ -15,11 +15,8 @@ export const SENSOR_KINDS = [
 ] as const;
 export type SensorKind = (typeof SENSOR_KINDS)[number];
 
-/** Four-colour warning levels, lowest to highest, plus the non-alarm states (DOMAIN.md). */
-export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
-export type Level = (typeof LEVELS)[number];
-export const SENSOR_STATUSES = ['normal', 'blue', 'yellow', 'orange', 'red', 'offline', 'unknown', 'maintenance'] as const;
-export type SensorStatus = (typeof SENSOR_STATUSES)[number];
+/** Levels and statuses, their order, names and colours live in levels.ts; these names are the shared shapes. */
+export { LEVELS, SENSOR_STATUSES, type Level, type SensorStatus } from './levels.js';
 
 /** Bit flags stored with each reading. */
 export const READING_FLAGS = {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Queryable } from '../platform/db.js';
 import type { SessionUser } from '../people/auth.js';
 import { INCIDENT_STATUSES } from '../../domain/incident-flow.js';
-import { LEVELS } from '../../domain/types.js';
+import { LEVELS, LEVELS_WORST_FIRST, compareLevels, isLevel } from '../../domain/levels.js';
 import { CATEGORIES } from './incidents.js';
 import { id4, instant, intParam, text } from '../platform/params.js';
 
@@ -31,7 +31,7 @@ const OPEN = `i.status NOT IN ('closed', 'rejected')`;
 export const OVERDUE_SQL = `((i.acknowledged_at IS NULL AND i.ack_due < now() AND ${OPEN}) OR (i.resolved_at IS NULL AND i.resolve_due < now() AND ${OPEN}))`;
 
 /** Most urgent first: red, orange, yellow, blue, then cases without a level. */
-const LEVEL_RANK = `CASE i.level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 WHEN 'blue' THEN 3 ELSE 4 END`;
+const LEVEL_RANK = `CASE i.level ${LEVELS_WORST_FIRST.map((l, i) => `WHEN '${l}' THEN ${i}`).join(' ')} ELSE ${LEVELS.length} END`;
 
 export interface IncidentRow {
 	id: number;
@@ -134,9 +134,8 @@ export async function countIncidents(q: Queryable, user: SessionUser | null, f: 
 	);
 	const out: IncidentCounts = { total: 0, by_level: { red: 0, orange: 0, yellow: 0, blue: 0, none: 0 }, overdue: 0, unacknowledged: 0, by_village: [] };
 	const villages = new Map<number, IncidentCounts['by_village'][number]>();
-	const rank = (l: string | null) => (l === null ? 99 : LEVELS.length - 1 - LEVELS.indexOf(l as (typeof LEVELS)[number]));
 	for (const x of r.rows) {
-		const level = x.level !== null && (LEVELS as readonly string[]).includes(x.level) ? (x.level as (typeof LEVELS)[number]) : null;
+		const level = isLevel(x.level) ? x.level : null;
 		out.total += x.n;
 		out.by_level[level ?? 'none'] += x.n;
 		out.overdue += x.overdue;
@@ -144,7 +143,7 @@ export async function countIncidents(q: Queryable, user: SessionUser | null, f: 
 		if (x.village_id === null) continue;
 		const v = villages.get(x.village_id) ?? { village_id: x.village_id, n: 0, worst: null };
 		v.n += x.n;
-		if (level && rank(level) < rank(v.worst)) v.worst = level;
+		if (level && compareLevels(level, v.worst) > 0) v.worst = level;
 		villages.set(x.village_id, v);
 	}
 	out.by_village = [...villages.values()].sort((a, b) => a.village_id - b.village_id);

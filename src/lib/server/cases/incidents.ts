@@ -4,7 +4,7 @@
 // the database (a restart misses nothing). Every step is an append-only incident_events row.
 import type { Db, Queryable } from '../platform/db.js';
 import { apply, can, deadlines, missingFields, nextEscalation, ESCALATION_CHAIN, type IncidentAction, type IncidentRole, type IncidentStatus } from '../../domain/incident-flow.js';
-import { LEVEL_RANK } from '../../domain/rules.js';
+import { LEVEL_RANK, STATUS_NAMES } from '../../domain/levels.js';
 import type { Level } from '../../domain/types.js';
 import type { SessionUser } from '../people/auth.js';
 import { VillageIndex } from '../../../../geo/index.js';
@@ -19,7 +19,7 @@ export const CATEGORY_BY_KIND: Record<string, string> = {
 	soil_moisture: 'geohazard'
 };
 
-export const CATEGORIES = ['flood', 'housing', 'geohazard', 'fire', 'dispute', 'device', 'other'] as const;
+export { CASE_CATEGORIES as CATEGORIES } from '../../domain/labels.js';
 
 export interface Responsible {
 	role: string;
@@ -106,7 +106,6 @@ const RULE_TITLES: Record<string, string> = {
 	battery_low: '设备电量低'
 };
 
-const LEVEL_ZH: Record<Level, string> = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' };
 const ESC_ZH = ['L1 包村干部', 'L2 包村领导', 'L3 值班领导'];
 
 export interface SensorAlarm {
@@ -134,7 +133,7 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	);
 	const cur = open.rows[0];
 	if (cur) {
-		await event(q, cur.id, a.at, SYSTEM, 'alarm', { note: `${LEVEL_ZH[a.level]} · ${a.detail}` });
+		await event(q, cur.id, a.at, SYSTEM, 'alarm', { note: `${STATUS_NAMES[a.level].zh} · ${a.detail}` });
 		const notices: IncidentNotice[] = [];
 		if (!cur.level || LEVEL_RANK[a.level] > LEVEL_RANK[cur.level]) {
 			// A higher level tightens the deadlines of a case nobody has acknowledged yet.
@@ -148,8 +147,8 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 				 WHERE id = $1`,
 				[cur.id, a.level, tighten, new Date(d.ackDue).toISOString(), new Date(d.resolveDue).toISOString()]
 			);
-			await event(q, cur.id, a.at, SYSTEM, 'level_raised', { note: `${cur.level ? LEVEL_ZH[cur.level] : '—'} → ${LEVEL_ZH[a.level]}` });
-			notices.push({ type: 'incident.level_changed', incident_id: cur.id, to: await recipients(q, cur.responsible, cur.escalation_level, a.at, tz), text_zh: `案件 #${cur.id} 升级为${LEVEL_ZH[a.level]}：${a.deviceName} ${a.detail}` });
+			await event(q, cur.id, a.at, SYSTEM, 'level_raised', { note: `${cur.level ? STATUS_NAMES[cur.level].zh : '—'} → ${STATUS_NAMES[a.level].zh}` });
+			notices.push({ type: 'incident.level_changed', incident_id: cur.id, to: await recipients(q, cur.responsible, cur.escalation_level, a.at, tz), text_zh: `案件 #${cur.id} 升级为${STATUS_NAMES[a.level].zh}：${a.deviceName} ${a.detail}` });
 		}
 		return { incidentId: cur.id, notices };
 	}
@@ -166,8 +165,8 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	);
 	const id = ins.rows[0].id;
 	const to = await recipients(q, responsible, escalation, a.at, tz);
-	await event(q, id, a.at, SYSTEM, 'report', { to: 'reported', note: `${LEVEL_ZH[a.level]}告警：${a.detail}；通知 ${to.map((r) => r.name).join('、') || '值班室'}` });
-	return { incidentId: id, notices: [{ type: 'incident.opened', incident_id: id, to, text_zh: `【${LEVEL_ZH[a.level]}】${title}` }] };
+	await event(q, id, a.at, SYSTEM, 'report', { to: 'reported', note: `${STATUS_NAMES[a.level].zh}告警：${a.detail}；通知 ${to.map((r) => r.name).join('、') || '值班室'}` });
+	return { incidentId: id, notices: [{ type: 'incident.opened', incident_id: id, to, text_zh: `【${STATUS_NAMES[a.level].zh}】${title}` }] };
 }
 
 /** The sensor's alarm cleared by itself: noted on the case, which still needs 核查 and closing. */
@@ -209,7 +208,7 @@ export async function openFieldReport(db: Db, r: FieldReport, actor: { id: numbe
 			attachments.push({ id: a.rows[0].id, file_name: ph.file_name, mime: ph.mime });
 		}
 		await event(q, id, at, actor, 'report', { to: 'reported', note: r.description ?? r.title, lng: r.lng, lat: r.lat, attachments });
-		return { id, notices: [{ type: 'incident.opened' as const, incident_id: id, to, text_zh: `【${LEVEL_ZH[level]}】${r.title}` }] };
+		return { id, notices: [{ type: 'incident.opened' as const, incident_id: id, to, text_zh: `【${STATUS_NAMES[level].zh}】${r.title}` }] };
 	});
 }
 

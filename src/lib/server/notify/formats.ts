@@ -13,7 +13,8 @@
 // the robots' markdown or HTML subset reacts to become their full-width twins (readable in Chinese text, inert as
 // markup). JSON string escaping is left to JSON.stringify.
 import type { Level } from '../../domain/types.js';
-import { STATUS_LABELS } from '../../domain/palette.js';
+import { STATUS_NAMES } from '../../domain/levels.js';
+import { label } from '../../domain/labels.js';
 
 export type NotificationFormat = 'wecom' | 'dingtalk' | 'json';
 export const NOTIFICATION_FORMATS: readonly NotificationFormat[] = ['wecom', 'dingtalk', 'json'];
@@ -91,14 +92,6 @@ const STATUS_ZH: Record<string, string> = {
 	resolved: '已处置待核查',
 	closed: '已结案',
 	rejected: '不予受理'
-};
-
-const ROLE_ZH: Record<string, string> = {
-	cadre: '包村干部',
-	lead: '包村领导',
-	secretary: '村支书',
-	duty_officer: '值班员',
-	duty_leader: '值班领导'
 };
 
 // WeCom markdown knows three colours only; the level is always named in words as well.
@@ -226,7 +219,7 @@ function when(iso: string | null | undefined, tz: string): string {
 }
 
 function levelZh(level: Level | null | undefined): string | null {
-	return level ? STATUS_LABELS[level].zh : null;
+	return level ? STATUS_NAMES[level].zh : null;
 }
 
 /** "【红色预警】新事件" / "设备离线": the first words everyone reads. */
@@ -258,7 +251,7 @@ function fields(e: NotificationEvent, tz: string, esc: (s: string | null | undef
 	if (e.to?.length) {
 		lines.push({
 			label: '责任人',
-			value: e.to.map((t) => `${esc(ROLE_ZH[t.role] ?? t.role)} ${esc(t.name)}`).join('、')
+			value: e.to.map((t) => `${esc(label('role', t.role, 'zh'))} ${esc(t.name)}`).join('、')
 		});
 	}
 	lines.push({ label: '时间', value: when(e.at, tz) });

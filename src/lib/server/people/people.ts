@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../platform/db.js';
 import { audit } from './auth.js';
 import { INT4_MAX, day, intParam } from '../platform/params.js';
+import { ASSIGNMENT_ROLES } from '../../domain/labels.js';
 
 export type Actor = { id: number | null; name: string };
-export const ROLES = ['lead', 'cadre', 'secretary', 'director', 'grid'] as const;
+export const ROLES = ASSIGNMENT_ROLES;
 
 export class PeopleError extends Error {
 	constructor(

@@ -3,8 +3,7 @@
 // the file reads in Excel as it does on the page. Minutes are whole-number-rounded to one decimal; rates are percents.
 import { toCsv } from '../../domain/csv.js';
 import { judge, type CaseFacts, type Figures, type GroupRow } from '../../domain/review-stats.js';
-import { CASE_STATUS_LABELS, CATEGORY_LABELS } from '../../domain/labels.js';
-import { STATUS_LABELS } from '../../domain/palette.js';
+import { label } from '../../domain/labels.js';
 
 const minutes = (ms: number | null) => (ms === null ? null : Math.round(ms / 6_000) / 10);
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
@@ -47,9 +46,9 @@ export function casesCsv(cases: readonly CaseFacts[], now: number, tz: string): 
 			return [
 				c.id,
 				c.title,
-				CATEGORY_LABELS[c.category]?.zh ?? c.category,
-				c.level ? (STATUS_LABELS[c.level]?.zh ?? c.level) : '',
-				CASE_STATUS_LABELS[c.status]?.zh ?? c.status,
+				label('category', c.category, 'zh'),
+				c.level ? label('status', c.level, 'zh') : '',
+				label('case_status', c.status, 'zh'),
 				c.village ?? '',
 				c.cadres.map((k) => k.name).join('、'),
 				at(c.opened),
