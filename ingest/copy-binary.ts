@@ -4,8 +4,8 @@
 // (-1 for NULL) and its bytes in the type's binary send/recv form, then a 16-bit -1.
 //
 // Why: the unnest INSERT needs every value printed into an array literal, sent as text and parsed back by
-// PostgreSQL; per 15,000-row batch that was ~1.4 MB of text. In binary the same batch with its rollups takes 0.75× the
-// time (`npm run bench:rollup`, encoding included; BENCHMARKS.md, session 6). PGlite cannot COPY FROM STDIN, so the embedded database keeps the
+// PostgreSQL; per 15,000-row batch that is ~1.4 MB of text. In binary the same batch with its rollups takes 0.75× the
+// time (`npm run bench:rollup`, encoding included). PGlite cannot COPY FROM STDIN, so the embedded database keeps the
 // unnest statement; both store the same rows (tests/integration/array-literals.spec.ts).
 import type { Reading } from '../src/lib/domain/types.js';
 

@@ -1,9 +1,9 @@
 // The rule runner's memory of each sensor's recent readings, so judging a sensor does not read its whole look-back
-// window back from the database every time. Measured (BENCHMARKS.md): with 1000 devices reporting ~10 times a
-// second, the per-pass read of up to 2000 points × metrics × devices was the ingest's largest cost — most of its
-// garbage collection and a third of the database's time.
+// window back from the database every time. Without it, with 1000 devices reporting ~10 times a second, the
+// per-pass read of up to 2000 points × metrics × devices is the ingest's largest cost — most of its garbage
+// collection and a third of the database's time (`npm run bench:ingest`).
 //
-// A sensor's series are loaded from the database once (the same query as before), then kept up to date from the
+// A sensor's series are loaded from the database once (the rule runner's query), then kept up to date from the
 // batches this process commits. That is only correct while this process sees every reading of the device: with a
 // share group (several ingest workers) each worker sees a share, so the runner does not use the cache then; and
 // every sensor is read from the database again every few minutes, in case some other process stored readings.
@@ -11,8 +11,8 @@
 // sensors forgotten first (and read from the database again when next judged).
 //
 // Each series is kept in columns (Float64Array times and values), and history() hands the rules views of them
-// (src/lib/domain/rules.ts replaySeries): no object per point per pass, which was most of the ingest's garbage
-// (BENCHMARKS.md, session 4). A view must stay what it was while the rules judge it, across awaits in which new
+// (src/lib/domain/rules.ts replaySeries): no object per point per pass, which would be most of the ingest's garbage
+// (`npm run bench:ingest`). A view must stay what it was while the rules judge it, across awaits in which new
 // batches are fed: so a slot below `end` is never written again — appends go past `end`, trimming moves `start`,
 // and anything else (a late reading inserted in the middle, compaction when the buffer is full) copies into new arrays.
 import type { HistoryPoint, Series as SeriesView, SeriesMap } from '../src/lib/domain/rules.js';
@@ -198,9 +198,9 @@ export class HistoryCache {
 			s.end++;
 		}
 		// Keep the newest maxPoints, trimming in steps (a sixteenth) so a steady stream does not trim on every reading.
-		// Steps and spare capacity were a quarter and a half: 3,001 slots for 2,000 points, ~50 MB of a full cache
-		// that a tighter fit leaves at ~36 MB; the price is a copy of the series every ~250 readings (BENCHMARKS.md,
-		// session 5).
+		// Steps of a quarter and spare capacity of a half would take 3,001 slots for 2,000 points, ~50 MB of a full
+		// cache that this tighter fit leaves at ~36 MB; the price is a copy of the series every ~250 readings (a full
+		// cache: `npm run bench:ingest -- --seconds 150`).
 		if (s.end - s.start > this.maxPoints * 1.0625) {
 			const drop = s.end - s.start - this.maxPoints;
 			s.start += drop;

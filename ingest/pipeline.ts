@@ -50,7 +50,7 @@ export class IngestPipeline {
 	 * Nearly every message is decodable, from a device known by id, with nothing rejected: that path runs
 	 * synchronously up to the writer and is not an async function, so while the message's batch waits for its commit
 	 * only its readings stay reachable — not its bytes, its parsed JSON and a suspended frame. With 10,000 messages in
-	 * flight, what survives until the commit is what the garbage collector pays for (BENCHMARKS.md, session 4).
+	 * flight, what survives until the commit is what the garbage collector pays for (`npm run bench:ingest`).
 	 */
 	handle(topic: string, payload: Buffer, ctx: MessageContext = {}): Promise<HandleResult> {
 		const plain = this.plain(topic, payload, ctx);

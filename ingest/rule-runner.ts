@@ -220,8 +220,8 @@ export class RuleRunner {
 	/**
 	 * The battery rule reads only the last `min_repeats` battery values at or before each judged time, and the next
 	 * pass judges only times after `judgedTo` (timesToJudge): so of the battery points at or before it, the cache needs
-	 * the newest `min_repeats` and no more — not the 2,000 it keeps of a judged series. A busy sensor's battery series
-	 * was half the cache (BENCHMARKS.md, session 5). A few more are kept than needed, and none are forgotten for a
+	 * the newest `min_repeats` and no more — not the 2,000 it keeps of a judged series. Kept whole, a busy sensor's battery
+	 * series is half the cache (`npm run bench:ingest -- --seconds 150`). A few more are kept than needed, and none are forgotten for a
 	 * sensor with a maintenance window inside its look-back: readings inside a window are never judged (`outside`),
 	 * so the values the rule needs may lie before the window.
 	 */

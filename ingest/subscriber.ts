@@ -68,11 +68,12 @@ export class IngestSubscriber {
 			keepalive: 30,
 			resubscribe: true,
 			// MQTT.js logs through \`debug\`, whose logger collects its arguments into an array on every call even when
-			// logging is off — several calls per message, a tenth of the ingest's allocations (BENCHMARKS.md, session 4).
+			// logging is off — several calls per message, a tenth of the ingest's allocations (`npm run bench:ingest`).
 			log: () => {},
 			// MQTT 5: let the broker keep enough messages in flight to us to fill batches while earlier PUBACKs wait for
 			// their commit — but bounded, so a backlog waits in the broker's queue instead of this process's heap.
-			// (65,535 in flight cost ~1 GB RSS and a quarter of the CPU in garbage collection: BENCHMARKS.md.)
+			// (65,535 in flight cost ~1 GB RSS and a quarter of the CPU in garbage collection:
+			// `npm run bench:ingest -- --receive-max 65535`.)
 			properties: o.protocolVersion === 5 ? { receiveMaximum: o.receiveMaximum ?? 10_000, sessionExpiryInterval: 7 * 24 * 3600 } : undefined
 		};
 		const client = mqtt.connect(o.url, options);
@@ -151,8 +152,8 @@ export class IngestSubscriber {
 			});
 			// Flow control of our own: past the window, hold MQTT.js's callback, so it reads no further packet and TCP
 			// pushes back on the broker, which keeps the backlog in its queue. The MQTT 5 receive maximum should make
-			// this unnecessary, but Mosquitto 2.0.11 overruns it once PUBACKs flow at high rates (BENCHMARKS.md:
-			// 47,000 unacknowledged messages against a receive maximum of 20,000), and MQTT 3.1.1 has no such limit.
+			// this unnecessary, but Mosquitto 2.0.11 overruns it once PUBACKs flow at high rates (`npm run bench:ingest`
+			// with `--receive-max 20000`: 47,000 unacknowledged messages), and MQTT 3.1.1 has no such limit.
 			if (this.inFlight >= this.window) this.paused = cb;
 			else cb();
 		};
@@ -202,9 +203,9 @@ export class IngestSubscriber {
 
 	/**
 	 * Sends the PUBACKs at the head of the queue whose messages have committed, in arrival order, in one buffer.
-	 * A batch commits thousands of messages at once; through MQTT.js each PUBACK was its own packet object and three
-	 * stream writes (mqtt-packet writes header, length and id separately), ~15,000 chunks per batch for the socket's
-	 * writev (BENCHMARKS.md, session 6). A PUBACK is 4 bytes: 0x40, remaining length 2, the packet id — in MQTT 3.1.1
+	 * A batch commits thousands of messages at once; through MQTT.js each PUBACK would be its own packet object and
+	 * three stream writes (mqtt-packet writes header, length and id separately), ~15,000 chunks per batch for the
+	 * socket's writev (`npm run bench:ingest`). A PUBACK is 4 bytes: 0x40, remaining length 2, the packet id — in MQTT 3.1.1
 	 * (§3.4) and in MQTT 5, where reason code and properties may be left out for success (§3.4.2.1).
 	 */
 	private flushAcks(): void {

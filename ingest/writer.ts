@@ -10,7 +10,7 @@
 //   only from the rows actually stored.
 // Times go to the database as epoch milliseconds (float8, exact for any millisecond for centuries either side of now)
 // and become timestamptz by to_timestamp(ms / 1000.0): no ISO strings to format here and parse there, a fifth of a
-// batch's cost at 15,000 rows (BENCHMARKS.md).
+// batch's cost at 15,000 rows (`npm run bench:rollup`).
 import type { Db } from '../src/lib/server/platform/db.js';
 import type { Logger } from '../src/lib/server/platform/log.js';
 import type { Reading } from '../src/lib/domain/types.js';
@@ -66,7 +66,7 @@ const LAST_SEEN_EVERY_MS = 5000;
 
 // PostgreSQL array literals for the unnest parameters, built here rather than by pg: pg's conversion calls
 // toString, two regex replaces and a quoting concatenation per element and grows the literal one element at a time —
-// a sixth of the ingest's allocations at 15,000 rows a batch (BENCHMARKS.md, session 4). Numbers go in as JavaScript
+// a sixth of the ingest's allocations at 15,000 rows a batch (`npm run bench:ingest`). Numbers go in as JavaScript
 // prints them (shortest round-trip form, which float8 and integer input read back exactly); strings are quoted and
 // escaped once per distinct string (device ids and metric names repeat in every batch).
 const quotedCache = new Map<string, string>();
@@ -129,9 +129,9 @@ const READINGS_INSERT = `INSERT INTO readings (device_id, metric, observed_at, v
  * — only rows actually stored, so a redelivered reading is never counted twice. Used after a duplicate was seen (see
  * BatchWriter.write()); other batches take READINGS_INSERT_FAST_SQL.
  * The stored rows are grouped per hour once (`hour`); the daily rollup is grouped from those groups (a few per device
- * and metric) rather than from every row again: the same figures with one sort of every row less (BENCHMARKS.md,
- * session 4). A day's `sum` then adds per-hour sums, so its last bits may differ from adding row by row; sums already
- * depend on the order batches arrive in.
+ * and metric) rather than from every row again: the same figures with one sort of every row less
+ * (`npm run bench:rollup`). A day's `sum` then adds per-hour sums, so its last bits may differ from adding row by
+ * row; sums already depend on the order batches arrive in.
  */
 function readingsInsertSql(): string {
 	return `WITH ins AS (
@@ -178,7 +178,7 @@ export const READINGS_ONLY_SQL = `${READINGS_INSERT}
  * on a duplicate: see BatchWriter.write()). Every row of such a batch is stored, so the writer's own hourly groups
  * (`batchGroups().hourly`) are exactly what RETURNING would have fed the rollups; PostgreSQL groups only those (a few per
  * series) into days, and takes each series' newest group for `latest_values` — one statement and a third of the bytes
- * of sending readings, days and latest values each (BENCHMARKS.md, session 6). `$k…$k+10` are the hourly groups:
+ * of sending readings, days and latest values each (`npm run bench:rollup`). `$k…$k+10` are the hourly groups:
  * device, metric, bucket ms, n, sum, min, max, last ms, last value, last received ms, last flags.
  */
 function groupsStatement(k: number, before = ''): string {
@@ -261,8 +261,8 @@ interface SeriesSlot {
 
 /**
  * Groups a batch once — per device, then metric (a few per device, found by a loop), then hour — for the rollups, the
- * latest values, `last_seen` and the live updates alike. Three groupings of every row, each a map of maps, had been
- * a tenth of what the ingest allocated (BENCHMARKS.md, session 7).
+ * latest values, `last_seen` and the live updates alike. Three groupings of every row, each a map of maps, would
+ * be a tenth of what the ingest allocates (`npm run bench:ingest`).
  */
 export function batchGroups(readings: readonly Reading[]): BatchGroups {
 	const byDevice = new Map<string, { seen: Date; series: SeriesSlot[] }>();
@@ -451,8 +451,8 @@ export class BatchWriter {
 	/**
 	 * add() without a promise: `done` is called once the rows have committed, or with the error when they never will
 	 * (the writer closed). The MQTT subscriber's path: a promise per message, and the chain of them up to the PUBACK,
-	 * stayed reachable until the commit, and a batch's commit ran several microtasks per message (BENCHMARKS.md,
-	 * session 7). Waits for room when the buffer is full; messages waiting for room keep their order.
+	 * would stay reachable until the commit, and a batch's commit would run several microtasks per message
+	 * (`npm run bench:ingest`). Waits for room when the buffer is full; messages waiting for room keep their order.
 	 */
 	enqueue(readings: Reading[], dead: DeadLetter[], done: Committed): void {
 		if (this.closed) return done(new Error('writer closed'));
@@ -650,7 +650,7 @@ export class BatchWriter {
 				}
 				// last_seen is written at most every LAST_SEEN_EVERY_MS per device: offline detection works in multiples
 				// of report intervals, so a few seconds of lag cost nothing, and the per-batch UPDATE of every device
-				// was a fifth of the batch time at high rates (BENCHMARKS.md).
+				// would be a fifth of the batch time at high rates (`npm run bench:ingest`).
 				const now = Date.now();
 				const ids = [...seen.keys()].filter((id) => now - (this.lastSeenWritten.get(id) ?? 0) >= LAST_SEEN_EVERY_MS);
 				wrote = ids;

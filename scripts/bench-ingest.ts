@@ -5,8 +5,9 @@
 //   2. ingest   — the ingest worker as a child process (so its RSS is its own): by default the bundle
 //                 `npm run start:ingest` runs (build-ingest/main.js, built first), `--ingest-entry source` for
 //                 ingest/main.ts through tsx; stored rows counted in PostgreSQL.
-// It creates and drops its own database `shudi_bench_<rand>`. The helpers below (spawnIngest, Publisher, payloads)
-// are exported for tests/integration/ingest-faults.spec.ts, which drives the same child process.
+// It creates and drops its own database `shudi_bench_<rand>`. The harness lives in scripts/lib/ — publisher.ts (the
+// load generators and the native payload), broker-spawn.ts (its own Mosquitto), ingest-spawn.ts (the child process),
+// cpu.ts and stats.ts — which the tests that drive the same child process import too; this file is the benchmark only.
 //
 //   npm run bench:ingest -- [--url mqtt://… (default: start an own mosquitto)] [--db postgres://postgres@127.0.0.1:5432/test]
 //                           [--devices 1000] [--seconds 20] [--repeat 1] [--connections 8] [--window 1000]
@@ -14,540 +15,29 @@
 //                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
 //                           [--ingest-entry build|source] [--publisher raw|mqttjs (the load generator: RawPublisher, default, or MQTT.js)]
 //                           [--floor (a third phase: scripts/bench-floor.ts in the ingest's place, MQTT side + COPY only)]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import pg from 'pg';
 import { createDatabase } from './scratch-db.js';
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-// ---------------------------------------------------------------------------------------------------------------
-// The ingest as a child process
-
-export interface IngestChild {
-	child: ChildProcess;
-	pid: number;
-	/** Last log lines (stdout and stderr), newest last; bounded. */
-	logs: string[];
-	/** True while the process has not exited. */
-	alive(): boolean;
-	exited: Promise<number | null>;
-	/** Resolves once a log line matches (e.g. /ingest running/); rejects if the process exits first. */
-	waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
-	/** SIGTERM (flush and exit 0), escalating to SIGKILL after graceMs. Returns the exit code. */
-	stop(graceMs?: number): Promise<number | null>;
-	kill(): Promise<void>;
-	/** VmRSS in bytes from /proc, or null once the process is gone. */
-	rss(): number | null;
-}
-
-export interface SpawnIngestOptions {
-	databaseUrl: string;
-	mqttUrl: string;
-	clientId: string;
-	shareGroup?: string;
-	logLevel?: string;
-	batchRows?: number;
-	batchMs?: number;
-	receiveMax?: number;
-	/** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
-	nodeArgs?: string[];
-	/** Ready once this log line appears; default 'ingest running'. */
-	readyLog?: RegExp;
-	/**
-	 * 'build' runs build-ingest/main.js, the bundle `npm run start:ingest` runs (call buildIngest() first); 'source'
-	 * (default) runs ingest/main.ts through tsx; 'floor' runs scripts/bench-floor.ts through tsx (bench:ingest --floor).
-	 */
-	entry?: 'build' | 'source' | 'floor';
-}
-
-/**
- * Bundles the ingest worker as `npm run start:ingest` does (`npm run build:ingest`: vite.ingest.config.ts →
- * build-ingest/main.js). About a second.
- */
-export function buildIngest(): void {
-	const r = spawnSync(process.execPath, [resolve(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.ingest.config.ts'], { cwd: ROOT, stdio: 'inherit' });
-	if (r.status !== 0) throw new Error(`building the ingest failed (exit ${r.status})`);
-}
-
-/**
- * The node flags `npm run start:ingest` runs the ingest with (its heap limit), read from package.json so the bench
- * and the fault tests measure the process as shipped.
- */
-export function shippedIngestNodeArgs(): string[] {
-	const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-	return pkg.scripts['start:ingest'].split(/\s+/).filter((a) => /^--max-(old|semi)-space-size=\d+$/.test(a));
-}
-
-/**
- * Starts the ingest — `node build-ingest/main.js` (entry 'build', as shipped) or `node --import tsx ingest/main.ts` — with
- * the shipped node flags unless `nodeArgs` are given (node itself, not `npm run` or `npx tsx`: then the pid we hold is the
- * ingest itself, so SIGKILL really kills it and /proc/<pid>/status is its RSS) and waits until it logs that it is running.
- */
-export async function spawnIngest(o: SpawnIngestOptions): Promise<IngestChild> {
-	const env: NodeJS.ProcessEnv = { ...process.env };
-	for (const k of Object.keys(env)) if (/^(INGEST_|MQTT_|DATABASE_URL$|SHUDI_|DEMO$|SIMULATE$)/.test(k)) delete env[k];
-	Object.assign(env, {
-		DATABASE_URL: o.databaseUrl,
-		MQTT_URL: o.mqttUrl,
-		INGEST_CLIENT_ID: o.clientId,
-		LOG_LEVEL: o.logLevel ?? 'info',
-		...(o.shareGroup ? { INGEST_SHARE_GROUP: o.shareGroup } : {}),
-		...(o.batchRows ? { INGEST_BATCH_ROWS: String(o.batchRows) } : {}),
-		...(o.batchMs ? { INGEST_BATCH_MS: String(o.batchMs) } : {}),
-		...(o.receiveMax ? { INGEST_RECEIVE_MAX: String(o.receiveMax) } : {})
-	});
-	const entry = o.entry === 'build' ? ['build-ingest/main.js'] : ['--import', 'tsx', o.entry === 'floor' ? 'scripts/bench-floor.ts' : 'ingest/main.ts'];
-	const child = spawn(process.execPath, [...(o.nodeArgs ?? shippedIngestNodeArgs()), ...entry], {
-		cwd: ROOT,
-		env,
-		stdio: ['ignore', 'pipe', 'pipe']
-	});
-	const logs: string[] = [];
-	const watchers = new Set<(line: string) => void>();
-	let code: number | null | undefined;
-	const exited = new Promise<number | null>((r) =>
-		child.once('exit', (c, sig) => {
-			code = c ?? (sig ? null : c);
-			r(code);
-		})
-	);
-	// Whole lines only: a chunk may end inside a line (the floor's "floor stored N" is read as a number).
-	const onData = () => {
-		let partial = '';
-		return (chunk: string) => {
-			const lines = (partial + chunk).split('\n');
-			partial = lines.pop()!;
-			for (const line of lines) {
-				if (!line) continue;
-				logs.push(line);
-				if (logs.length > 5000) logs.splice(0, 1000);
-				for (const w of watchers) w(line);
-			}
-		};
-	};
-	child.stdout!.setEncoding('utf8').on('data', onData());
-	child.stderr!.setEncoding('utf8').on('data', onData());
-	const pid = child.pid!;
-	const alive = () => code === undefined;
-	const waitForLog = (re: RegExp, timeoutMs = 30_000) =>
-		new Promise<string>((resolveLine, reject) => {
-			const hit = logs.find((l) => re.test(l));
-			if (hit) return resolveLine(hit);
-			const done = () => {
-				watchers.delete(w);
-				clearTimeout(t);
-			};
-			const w = (line: string) => {
-				if (re.test(line)) {
-					done();
-					resolveLine(line);
-				}
-			};
-			const t = setTimeout(() => {
-				done();
-				reject(new Error(`ingest did not log ${re} within ${timeoutMs} ms; last lines:\n${logs.slice(-20).join('\n')}`));
-			}, timeoutMs);
-			watchers.add(w);
-			void exited.then((c) => {
-				if (!watchers.has(w)) return;
-				done();
-				reject(new Error(`ingest exited (${c}) before logging ${re}; last lines:\n${logs.slice(-20).join('\n')}`));
-			});
-		});
-	const ic: IngestChild = {
-		child,
-		pid,
-		logs,
-		alive,
-		exited,
-		waitForLog,
-		async stop(graceMs = 10_000) {
-			if (!alive()) return code ?? null;
-			child.kill('SIGTERM');
-			const t = setTimeout(() => alive() && child.kill('SIGKILL'), graceMs);
-			const c = await exited;
-			clearTimeout(t);
-			return c;
-		},
-		async kill() {
-			if (!alive()) return;
-			child.kill('SIGKILL');
-			await exited;
-		},
-		rss() {
-			try {
-				const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-				return m ? Number(m[1]) * 1024 : null;
-			} catch {
-				return null;
-			}
-		}
-	};
-	try {
-		await waitForLog(o.readyLog ?? /"msg":"ingest running"/, 60_000);
-	} catch (err) {
-		await ic.kill();
-		throw err;
-	}
-	return ic;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Publishers: several MQTT connections, each with a bounded window of unacknowledged QoS 1 publishes.
-// MQTT.js does not limit in-flight publishes itself; awaiting each one serialises on the round trip, and firing
-// them all without waiting balloons its outgoing store. A window of ~1000 per connection keeps the pipe full.
-
-export class Publisher {
-	acked = 0;
-	failed = 0;
-	private inflight: number[];
-	private waiters: (() => void)[][];
-	private drainers: (() => void)[] = [];
-
-	private constructor(
-		readonly clients: MqttClient[],
-		private readonly window: number
-	) {
-		this.inflight = clients.map(() => 0);
-		this.waiters = clients.map(() => []);
-	}
-
-	/** MQTT 3.1.1 publishers: Mosquitto takes their QoS 1 publishes without a receive-maximum handshake. */
-	static async connect(url: string, connections: number, window = 1000): Promise<Publisher> {
-		const clients = await Promise.all(
-			Array.from({ length: connections }, (_, i) =>
-				mqtt.connectAsync(url, { clientId: `bench-pub-${randomBytes(4).toString('hex')}-${i}`, protocolVersion: 4, clean: true, reconnectPeriod: 1000 })
-			)
-		);
-		return new Publisher(clients, window);
-	}
-
-	get connections(): number {
-		return this.clients.length;
-	}
-
-	get pending(): number {
-		return this.inflight.reduce((a, b) => a + b, 0);
-	}
-
-	/** Sends one QoS 1 message on connection `conn`; resolves when it is on its way (waits for a window slot). */
-	async publish(conn: number, topic: string, payload: string | Buffer): Promise<void> {
-		while (this.inflight[conn] >= this.window) await new Promise<void>((r) => this.waiters[conn].push(r));
-		this.inflight[conn]++;
-		this.clients[conn].publish(topic, payload, { qos: 1 }, (err) => {
-			this.inflight[conn]--;
-			if (err) this.failed++;
-			else this.acked++;
-			this.waiters[conn].shift()?.();
-			if (this.pending === 0) for (const d of this.drainers.splice(0)) d();
-		});
-	}
-
-	/** Resolves when the broker has acknowledged everything sent so far. */
-	drain(): Promise<void> {
-		if (this.pending === 0) return Promise.resolve();
-		return new Promise((r) => this.drainers.push(r));
-	}
-
-	async close(): Promise<void> {
-		await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)));
-	}
-}
-
-/**
- * The same load as Publisher — QoS 1, at most `window` unacknowledged per connection — from a load generator that
- * costs the machine less: MQTT 3.1.1 written by hand on plain TCP sockets. Each PUBLISH is encoded straight into one
- * buffer (fixed header, topic, packet id, payload) and a turn's publishes leave in one write; the broker's PUBACKs
- * free the window. No keep-alive (0: MQTT 3.1.1 §3.1.2.10), no reconnect — a dropped connection fails the run, which
- * suits a benchmark and not a test of faults (ingest-faults.spec.ts keeps MQTT.js). The default since session 7:
- * in production the devices are other machines, and MQTT.js's publish path cost the two cores under test about as
- * much as the broker itself (BENCHMARKS.md). `--publisher mqttjs` runs the old one.
- */
-export class RawPublisher {
-	acked = 0;
-	failed = 0;
-	private drainers: (() => void)[] = [];
-	private closed = false;
-
-	private constructor(
-		private readonly conns: RawConnection[],
-		private readonly window: number
-	) {
-		for (const c of conns) c.onAck = () => this.acked++;
-		for (const c of conns) c.onIdle = () => this.pending === 0 && this.drainers.splice(0).forEach((d) => d());
-		for (const c of conns) c.onError = (err) => {
-			if (!this.closed) console.error(`bench publisher connection failed: ${err.message}`);
-		};
-	}
-
-	static async connect(url: string, connections: number, window = 1000): Promise<RawPublisher> {
-		if (window >= 65535) throw new Error('window must be below 65535 (MQTT packet ids)');
-		const u = new URL(url);
-		const conns = await Promise.all(Array.from({ length: connections }, (_, i) => RawConnection.open(u.hostname, Number(u.port || 1883), `bench-pub-${randomBytes(4).toString('hex')}-${i}`)));
-		return new RawPublisher(conns, window);
-	}
-
-	get connections(): number {
-		return this.conns.length;
-	}
-
-	get pending(): number {
-		let n = 0;
-		for (const c of this.conns) n += c.inflight;
-		return n;
-	}
-
-	/**
-	 * Sends one QoS 1 message on connection `conn`. Returns nothing when it went out at once, or a promise that
-	 * resolves once it went out (the window was full): `const w = pub.publish(…); if (w) await w;`.
-	 */
-	publish(conn: number, topic: string, payload: string): Promise<void> | undefined {
-		const c = this.conns[conn];
-		if (c.inflight < this.window) {
-			c.send(topic, payload);
-			return undefined;
-		}
-		return new Promise<void>((r) => c.waiters.push(r)).then(() => this.publish(conn, topic, payload));
-	}
-
-	drain(): Promise<void> {
-		if (this.pending === 0) return Promise.resolve();
-		return new Promise((r) => this.drainers.push(r));
-	}
-
-	async close(): Promise<void> {
-		this.closed = true;
-		await Promise.all(this.conns.map((c) => c.close()));
-	}
-}
-
-/** One hand-written MQTT 3.1.1 connection of RawPublisher. */
-class RawConnection {
-	inflight = 0;
-	waiters: (() => void)[] = [];
-	onAck: () => void = () => undefined;
-	onIdle: () => void = () => undefined;
-	onError: (err: Error) => void = () => undefined;
-	private nextId = 0;
-	private out: Buffer[] = [];
-	private rest: Buffer = Buffer.alloc(0);
-
-	private constructor(private readonly sock: Socket) {}
-
-	static open(host: string, port: number, clientId: string): Promise<RawConnection> {
-		return new Promise((ok, fail) => {
-			const sock = connect({ host, port, noDelay: true });
-			const c = new RawConnection(sock);
-			let connected = false;
-			sock.once('error', fail);
-			sock.on('data', (chunk: Buffer) => {
-				if (!connected) {
-					// CONNACK: 0x20, 2, flags, return code (0 = accepted).
-					const all = Buffer.concat([c.rest, chunk]);
-					if (all.length < 4) return void (c.rest = all);
-					if (all[0] !== 0x20 || all[3] !== 0) return fail(new Error(`broker refused the connection (CONNACK ${all.subarray(0, 4).toString('hex')})`));
-					connected = true;
-					sock.off('error', fail);
-					sock.on('error', (err) => c.onError(err));
-					c.rest = Buffer.alloc(0);
-					ok(c);
-					if (all.length > 4) c.read(all.subarray(4));
-					return;
-				}
-				c.read(chunk);
-			});
-			// CONNECT: protocol "MQTT" level 4, clean session, keep-alive 0, the client id.
-			const id = Buffer.from(clientId);
-			const body = Buffer.concat([Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 0, id.length >> 8, id.length & 0xff]), id]);
-			sock.write(Buffer.concat([Buffer.from([0x10, ...remainingLength(body.length)]), body]));
-		});
-	}
-
-	/** PUBACKs (0x40, 2, id): each frees a window slot. Anything else from the broker is ignored. */
-	private read(chunk: Buffer): void {
-		const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-		let i = 0;
-		while (i + 2 <= buf.length) {
-			let len = 0;
-			let mul = 1;
-			let j = i + 1;
-			for (; j < buf.length; j++) {
-				len += (buf[j] & 0x7f) * mul;
-				mul *= 128;
-				if (!(buf[j] & 0x80)) break;
-			}
-			if (j >= buf.length || j + 1 + len > buf.length) break;
-			if (buf[i] >> 4 === 4) {
-				this.inflight--;
-				this.onAck();
-				this.waiters.shift()?.();
-			}
-			i = j + 1 + len;
-		}
-		this.rest = i < buf.length ? Buffer.from(buf.subarray(i)) : Buffer.alloc(0);
-		if (this.inflight === 0) this.onIdle();
-	}
-
-	send(topic: string, payload: string): void {
-		const tl = Buffer.byteLength(topic);
-		const pl = Buffer.byteLength(payload);
-		const len = 2 + tl + 2 + pl;
-		const rl = remainingLength(len);
-		const b = Buffer.allocUnsafe(1 + rl.length + len);
-		let o = 0;
-		b[o++] = 0x32; // PUBLISH, QoS 1
-		for (const x of rl) b[o++] = x;
-		b.writeUInt16BE(tl, o);
-		o += 2;
-		o += b.write(topic, o);
-		this.nextId = (this.nextId % 65535) + 1;
-		b.writeUInt16BE(this.nextId, o);
-		o += 2;
-		b.write(payload, o);
-		this.inflight++;
-		this.out.push(b);
-		if (this.out.length === 1) setImmediate(() => this.flush());
-	}
-
-	private flush(): void {
-		const bufs = this.out;
-		this.out = [];
-		if (bufs.length) this.sock.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
-	}
-
-	close(): Promise<void> {
-		this.flush();
-		return new Promise((r) => {
-			this.sock.end(Buffer.from([0xe0, 0]), () => r()); // DISCONNECT
-			this.sock.once('close', () => r());
-		});
-	}
-}
-
-/** MQTT's variable-length "remaining length" (§2.2.3). */
-function remainingLength(n: number): number[] {
-	const out: number[] = [];
-	do {
-		let d = n % 128;
-		n = Math.floor(n / 128);
-		if (n > 0) d |= 0x80;
-		out.push(d);
-	} while (n > 0);
-	return out;
-}
-
-/**
- * A Mosquitto of the bench's own on a free port, configured as README's production section says: a queue large
- * enough that the broker never drops a backlog (`max_queued_messages`), no persistence file, loopback only. The
- * machine's own Mosquitto keeps the stock `max_queued_messages 1000`, which silently drops messages whenever a
- * subscriber — the counting baseline too — falls more than 1000 messages behind (BENCHMARKS.md).
- */
-export async function startOwnMosquitto(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-	const port = await new Promise<number>((ok, fail) => {
-		const srv = createServer();
-		srv.once('error', fail);
-		srv.listen(0, '127.0.0.1', () => {
-			const addr = srv.address();
-			srv.close(() => (addr && typeof addr !== 'string' ? ok(addr.port) : fail(new Error('no port'))));
-		});
-	});
-	const dir = mkdtempSync(resolve(tmpdir(), 'shudi-bench-mosq-'));
-	const conf = resolve(dir, 'mosquitto.conf');
-	writeFileSync(
-		conf,
-		[`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000000', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n'
-	);
-	const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-	const errors: string[] = [];
-	child.stderr!.on('data', (b: Buffer) => errors.push(b.toString()));
-	const exited = new Promise<void>((r) => child.once('exit', () => r()));
-	child.once('error', (e) => errors.push(e.message));
-	const url = `mqtt://127.0.0.1:${port}`;
-	for (let i = 0; ; i++) {
-		try {
-			const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
-			await c.endAsync(true);
-			break;
-		} catch (err) {
-			if (i > 50 || child.exitCode !== null) throw new Error(`could not start mosquitto: ${errors.join('') || (err as Error).message}`);
-			await sleep(100);
-		}
-	}
-	return {
-		url,
-		pid: child.pid!,
-		async stop() {
-			child.kill('SIGTERM');
-			await exited;
-			rmSync(dir, { recursive: true, force: true });
-			const dropped = errors.join('').match(/dropped/gi);
-			if (dropped) console.error(`bench mosquitto reported dropped messages: ${errors.join('').slice(0, 500)}`);
-		}
-	};
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 once it is gone. */
-export function cpuSeconds(pid: number): number {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
-	} catch {
-		return 0;
-	}
-}
-
-/**
- * The PostgreSQL server processes working for this run: the backends connected to the bench's database and the
- * server's own background processes (WAL writer, checkpointer, autovacuum …). Backends of other databases (other
- * work on a shared machine) are left out.
- */
-export async function postgresPids(pool: pg.Pool): Promise<number[]> {
-	const r = await pool.query<{ pid: number }>(
-		`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`
-	);
-	return r.rows.map((x) => x.pid);
-}
+import { startOwnMosquitto } from './lib/broker-spawn.js';
+import { cpuSeconds, postgresPids } from './lib/cpu.js';
+import { buildIngest, dropSession, shippedIngestNodeArgs, spawnIngest, waitUntilSubscribed, type IngestChild } from './lib/ingest-spawn.js';
+import { Publisher, RawPublisher, nativePayload, nativeTopic } from './lib/publisher.js';
+import { mean, nearestRank } from './lib/stats.js';
 
 /**
  * Rows stored so far. The hourly rollup is kept in the same statement as the readings INSERT and counts only rows
  * stored, so its sum equals count(*) of readings — without a sequential scan of millions of rows once a second,
- * which in long runs became a parallel scan competing with the ingest.
+ * which in long runs becomes a parallel scan competing with the ingest.
  */
 const STORED_ROWS_SQL = 'SELECT coalesce(sum(n), 0)::bigint AS n FROM readings_hourly';
 
-export const nativeTopic = (deviceId: string) => `shudi/v1/devices/${deviceId}/up`;
-
-/**
- * A good native message: three values, device time `tsMs`, sequence `seq`. The water level wanders by a few
- * millimetres, below every default threshold: the rules judge every device, as in a normal hour, without an alarm
- * storm. (Until session 3 it swung 2.00 → 2.99 m every 100 messages, so all 1,000 devices raised and cleared a
- * rise alarm every ten seconds — a benchmark of case handling, not of ingest.)
- */
-export function nativePayload(tsMs: number, seq: number): string {
-	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 10) / 1000).toFixed(3)},"battery_v":3.9,"rssi_dbm":-80}}`;
-}
-
-/** A persistent session outlives its client: end it, or the broker keeps queueing for it (7-day expiry). */
-export async function dropSession(url: string, clientId: string): Promise<void> {
-	const c = await mqtt.connectAsync(url, { clientId, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
-	await c.endAsync();
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Database helpers
-
 /** Registers devices (before the ingest starts, so its registry knows them from its first load). */
-export async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {
+async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {
 	const { hashToken } = await import('../src/lib/server/devices/device-tokens.js');
 	await q.query(
 		`INSERT INTO devices (id, name, kind, lng, lat, token_hash)
@@ -589,16 +79,16 @@ interface PhaseDrive {
 	seconds: number;
 }
 
-/**
- * Publishes for `seconds` round-robin over the devices (each device's messages in seq order, with a strictly
- * increasing ts per device = its publish time in ms), devices spread over the publisher's connections.
- * `onSample` sees 1 in 100 messages with their publish time.
- */
 /** The run's load generator (--publisher). */
 function connectPublisher(a: Args): Promise<Publisher | RawPublisher> {
 	return a.publisher === 'mqttjs' ? Publisher.connect(a.url, a.connections, a.window) : RawPublisher.connect(a.url, a.connections, a.window);
 }
 
+/**
+ * Publishes for `seconds` round-robin over the devices (each device's messages in seq order, with a strictly
+ * increasing ts per device = its publish time in ms), devices spread over the publisher's connections.
+ * `onSample` sees 1 in 100 messages with their publish time.
+ */
 async function drive(
 	pub: Publisher | RawPublisher,
 	ids: string[],
@@ -639,13 +129,7 @@ async function drive(
 	return { published, maxSeq, seconds: (Date.now() - t0) / 1000 };
 }
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-function quantile(xs: number[], q: number): number {
-	if (!xs.length) return NaN;
-	const s = [...xs].sort((x, y) => x - y);
-	return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
+const median = (xs: number[]) => nearestRank(xs, 0.5);
 
 /** Phase 1: broker pass-through to a subscriber that only counts. */
 async function baseline(a: Args): Promise<{ rate: number; received: number; published: number; cpu: { benchProcess: number; broker: number } }> {
@@ -774,7 +258,7 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 		// Publish → visible-commit latency: 1 in 100 messages is looked up by primary key every 100 ms — the oldest
 		// SAMPLE_WINDOW pending ones (every pending one once a second), again at once while all were found. Batches
 		// commit in arrival order, so a younger sample is rarely visible before an older one; looking up every pending
-		// sample each time (until session 6) cost PostgreSQL a lookup per pending sample ten times a second, thousands
+		// sample each time would cost PostgreSQL a lookup per pending sample ten times a second, thousands
 		// with the backlog of a full-speed run, on the machine under test.
 		const SAMPLE_WINDOW = 200;
 		const samples = new Map<string, { d: number; ts: number; at: number }>();
@@ -875,8 +359,8 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 			lost: d.published - distinct,
 			duplicates: Number(dup.rows[0].n),
 			deadLetters: Number(dl.rows[0].n),
-			commitP50: quantile(commitMs, 0.5),
-			commitP99: quantile(commitMs, 0.99),
+			commitP50: nearestRank(commitMs, 0.5),
+			commitP99: nearestRank(commitMs, 0.99),
 			arriveP50: Number(arrive.rows[0].p50),
 			arriveP99: Number(arrive.rows[0].p99),
 			rssMax: Math.max(...rss),
@@ -891,32 +375,6 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 		if (ingest) await dropSession(a.url, `${tag}-ingest`).catch(() => undefined);
 		await pool.end();
 		await created.drop();
-	}
-}
-
-/**
- * Waits until the broker routes device topics to the ingest. "ingest running" is logged after CONNACK but before
- * the SUBACK, so a brand-new session can miss the first messages; a probe from an unregistered device id is
- * published until its dead letter appears.
- */
-export async function waitUntilSubscribed(
-	url: string,
-	q: { query: <T>(t: string, p?: unknown[]) => Promise<{ rows: T[] }> } | pg.Pool,
-	probeId: string,
-	timeoutMs = 20_000
-): Promise<void> {
-	const c = await mqtt.connectAsync(url, { protocolVersion: 4 });
-	try {
-		const t0 = Date.now();
-		for (;;) {
-			await c.publishAsync(nativeTopic(probeId), '{"values":{}}', { qos: 1 });
-			await sleep(200);
-			const r = await (q as pg.Pool).query('SELECT 1 FROM dead_letters WHERE device_id = $1 LIMIT 1', [probeId]);
-			if (r.rows.length) return;
-			if (Date.now() - t0 > timeoutMs) throw new Error(`ingest did not receive a probe within ${timeoutMs} ms`);
-		}
-	} finally {
-		await c.endAsync(true);
 	}
 }
 
@@ -939,7 +397,7 @@ async function main(): Promise<void> {
 			window: { type: 'string', default: '1000' },
 			rate: { type: 'string', default: '0' },
 			'cpu-prof': { type: 'string' },
-			// Extra node flags for the ingest child (experiments, e.g. a heap limit: BENCHMARKS.md, session 2).
+			// Extra node flags for the ingest child (experiments, e.g. a heap limit: --ingest-node-args="--max-old-space-size=192").
 			'ingest-node-args': { type: 'string', default: '' },
 			'batch-rows': { type: 'string' },
 			'batch-ms': { type: 'string' },
@@ -1064,7 +522,7 @@ async function main(): Promise<void> {
 	const floors = runs.flatMap((r) => (r.floor ? [{ ...r, floor: r.floor }] : []));
 	if (floors.length) {
 		// The floor: what an ingest that did nothing but the MQTT side and a binary COPY stored in the same run, and
-		// what it cost. What the ingest spends beyond it per message is the product's work (BENCHMARKS.md, session 9).
+		// what it cost. What the ingest spends beyond it per message is the product's work.
 		const fm = (f: (r: (typeof floors)[number]) => number) => median(floors.map(f));
 		const fper = (f: (c: IngestFigures['cpu']) => number) => fm((r) => (f(r.floor.cpu) / Math.max(1, r.floor.stored)) * 1e6);
 		const fRate = fm((r) => r.floor.rate);

@@ -31,8 +31,8 @@ import { parseArgs } from 'node:util';
 import { createDatabase, type ScratchDatabase } from './scratch-db.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, collectPageErrors, freePort, launchBrowser, saveScreenshot, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
-import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
-import { load, fmtMs, median, printTable, type Row } from './bench-stats.js';
+import { buildBenchFixture, openBenchDb, summarise } from './lib/fixture.js';
+import { load, fmtMs, median, printTable, type Row } from './lib/stats.js';
 import { rootLogger } from '../src/lib/server/platform/log.js';
 import { KIND_COLOURS, STATUS_COLOURS } from '../src/lib/domain/palette.js';
 
@@ -374,7 +374,7 @@ async function main() {
 			const st = steps[side];
 			notes.push(`first render, ${side} (medians, ms from navigation start): map created ${fmtMs(median(st.map))}, sensors list requested ${fmtMs(median(st.listStart))}, received ${fmtMs(median(st.listEnd))}, first frame with sensors ${fmtMs(median(side === 'app' ? rows.first.app : rows.first.baseline))}`);
 		}
-		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, without the sensors since session 3) fully received at median ${fmtMs(median(htmlReady))} ms`);
+		notes.push(`first render: features drawn in that frame — app ${drawn.app}, bare ${drawn.bare}; app HTML (server-rendered, without the sensors) fully received at median ${fmtMs(median(htmlReady))} ms`);
 
 		// 2. Status changes, each side on one loaded page; the same 1,000 sensors (normal, drawn) flip between two levels.
 		const app = await openPage(browser, `${server.url}/`, cookie);

@@ -1,5 +1,5 @@
 // `npm run bench:queries` (issue 6): server time of the two read paths that grow with the township, on the 10,000-sensor
-// fixture (scripts/bench-fixture.ts), each beside a baseline measured in the same run, alternating app and baseline so
+// fixture (scripts/lib/fixture.ts), each beside a baseline measured in the same run, alternating app and baseline so
 // both see the same machine load:
 //
 // 1. GET /api/v1/sensors — the route's own code, sensorsListJSON (src/lib/server/map/queries.ts), which returns the response
@@ -19,8 +19,8 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDatabase, type ScratchDatabase } from './scratch-db.js';
-import { buildBenchFixture, openBenchDb, summarise } from './bench-fixture.js';
-import { load, fmtMs, printTable, type Row } from './bench-stats.js';
+import { buildBenchFixture, openBenchDb, summarise } from './lib/fixture.js';
+import { load, fmtMs, printTable, type Row } from './lib/stats.js';
 import { rootLogger } from '../src/lib/server/platform/log.js';
 import { sensorsListJSON } from '../src/lib/server/map/queries.js';
 import { encodeBody } from '../src/lib/server/platform/gzip-parallel.js';

@@ -10,7 +10,7 @@
 //             and their parameters in JavaScript;
 //   copy    — the usual case on a real PostgreSQL: the rows by binary COPY (ingest/copy-binary.ts), then the same
 //             groups statement (ROLLUP_GROUPS_SQL); its time includes grouping and encoding the rows;
-//   arrival — copy with the rows in arrival order, as the writer sent them until session 8: what the order saves
+//   arrival — copy with the rows in arrival order instead of the writer's series order: what the order saves
 //             (the same JavaScript work, since the groups are needed either way);
 //   bare    — the COPY of copy alone, no rollups and no latest values (what bench:ingest --floor writes): copy − bare
 //             is what PostgreSQL spends on rollups and latest values on the path a real PostgreSQL takes.

@@ -15,8 +15,8 @@ const old = () => {
 };
 const now = () => replay({ kind: 'river_level', history }, times);
 const cols = () => replaySeries({ kind: 'river_level', series }, times);
-// What replaySeries cost until session 7, when every step's Chinese detail was formatted as it was judged: the same
-// call with every detail read. The rule runner reads only the details of steps that change an alarm.
+// What replaySeries would cost if every step's Chinese detail were formatted as it is judged: the same call with
+// every detail read. The rule runner reads only the details of steps that change an alarm.
 const colsDetails = () => {
 	let n = 0;
 	for (const step of replaySeries({ kind: 'river_level', series }, times).steps) for (const r of step) n += r.detail.length;

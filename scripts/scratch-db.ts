@@ -1,6 +1,6 @@
 // A scratch database on a real PostgreSQL server, for a test or a benchmark: created beside the server's others under
 // a random name, and dropped WITH (FORCE) when done, so a connection left open cannot keep it. tests/support/services.ts
-// (freshDb) and every benchmark that takes a PostgreSQL URL make theirs here; until session 8 each had its own copy.
+// (freshDb) and every benchmark that takes a PostgreSQL URL make theirs here, one way for all.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 

@@ -1,5 +1,5 @@
 // The duty console's page data: villages, map features, cases, people and duty. The sensors are not in it: at 10,000
-// they made the HTML megabytes of serialised data to parse and hydrate before the map could start (BENCHMARKS.md), so
+// they would make the HTML megabytes of serialised data to parse and hydrate before the map can start (`npm run bench:map`), so
 // the page reads them from /api/v1/sensors once the map exists, and live changes then arrive over SSE.
 // The alarm queue comes as one page plus the server's counts of every open case (case-queue.svelte.ts); the map's
 // case markers are the most urgent MAP_CASES of them, and say so when there are more.

@@ -34,7 +34,6 @@ afterAll(async () => {
 });
 
 // The handlers only use these parts of the SvelteKit RequestEvent.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ev = any;
 // Role checks happen in hooks.server.ts before a handler runs (tests/integration/access.spec.ts); here the caller is
 // an integration holding a read-scoped API token.

@@ -1,8 +1,8 @@
-// The benchmark fixture (scripts/bench-fixture.ts) makes what bench:queries and bench:map claim to measure: 10,000
+// The benchmark fixture (scripts/lib/fixture.ts) makes what bench:queries and bench:map claim to measure: 10,000
 // sensors of every kind, each inside the village it is assigned to, with latest values; and one sensor whose daily
 // rollups cover the whole year and count every raw reading exactly once. No timings here: speed lives in the benches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBenchFixture, type BenchFixture } from '../../scripts/bench-fixture';
+import { buildBenchFixture, type BenchFixture } from '../../scripts/lib/fixture';
 import { sensorHistory, historyQuery } from '../../src/lib/server/map/sensor-history';
 import { sensorsGeoJSON } from '../../src/lib/server/map/queries';
 import { SENSOR_KINDS } from '../../src/lib/domain/types';

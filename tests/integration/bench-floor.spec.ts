@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { freshDb, REAL_DB, REAL_MQTT, uniq, waitFor, type TestDb } from '../support/services';
-import { RawPublisher, dropSession, nativePayload, nativeTopic, spawnIngest, type IngestChild } from '../../scripts/bench-ingest';
+import { RawPublisher, nativePayload, nativeTopic } from '../../scripts/lib/publisher';
+import { dropSession, spawnIngest, type IngestChild } from '../../scripts/lib/ingest-spawn';
 
 describe.skipIf(!REAL_DB || !REAL_MQTT)('bench floor (scripts/bench-floor.ts)', () => {
 	const url = REAL_MQTT!;

@@ -1,11 +1,11 @@
-// The bench's hand-written load generator (RawPublisher in scripts/bench-ingest.ts) must put on the wire what the
+// The bench's hand-written load generator (RawPublisher in scripts/lib/publisher.ts) must put on the wire what the
 // ingest figures claim: every message, to its topic, byte for byte, as QoS 1, never more unacknowledged than the
 // window. Checked through an Aedes broker of its own (no auth) and an MQTT.js subscriber. No timings here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import { RawPublisher } from '../../scripts/bench-ingest';
+import { RawPublisher } from '../../scripts/lib/publisher';
 
 describe('bench load generator (RawPublisher)', () => {
 	let broker: Aedes;

@@ -31,7 +31,6 @@ afterAll(async () => {
 	clearRuntime();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const healthEvent = () => ({ url: new URL('http://x/api/v1/health'), params: {}, request: new Request('http://x/api/v1/health'), locals: { user: null, apiToken: null } }) as any;
 
 describe('a 1,000,000-vertex boundary file while the duty room keeps working', () => {

@@ -26,7 +26,6 @@ async function user(username: string): Promise<SessionUser> {
 	return (await rt.db.query<SessionUser>('SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = $1', [username])).rows[0];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 /** A case reported by the duty officer at the place of one of the village's sensors (inside it by construction). */

@@ -34,7 +34,6 @@ let villages: number[] = [];
 async function user(username: string): Promise<SessionUser> {
 	return (await rt.db.query<SessionUser>('SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = $1', [username])).rows[0];
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 async function page(u: SessionUser, query: string): Promise<{ items: IncidentRow[]; total: number; offset: number; counts?: IncidentCounts }> {
 	const url = new URL(`http://x/api/v1/incidents?${query}`);

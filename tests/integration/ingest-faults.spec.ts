@@ -15,7 +15,8 @@ import type { Db } from '../../src/lib/server/platform/db';
 import { LiveBus } from '../../src/lib/server/live/events';
 import { startRelayIn } from '../../src/lib/server/live/live-relay';
 import { logger } from '../../src/lib/server/platform/log';
-import { Publisher, buildIngest, dropSession, nativePayload, nativeTopic, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/bench-ingest';
+import { Publisher, nativePayload, nativeTopic } from '../../scripts/lib/publisher';
+import { buildIngest, dropSession, spawnIngest, waitUntilSubscribed, type IngestChild, type SpawnIngestOptions } from '../../scripts/lib/ingest-spawn';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -100,7 +101,7 @@ describe.skipIf(!REAL_DB || !REAL_MQTT)('ingest process under faults (PostgreSQL
 		const first = await ingest({ ...opts, probe: t.db });
 		const pub = await publisher(4, 500);
 		// The whole stream reaches the broker at once: while the ingest is dead, the unacknowledged rest sits in its
-		// persistent session as in-flight messages (see BENCHMARKS.md on Mosquitto's max_queued_messages).
+		// persistent session as in-flight messages (mosquitto.conf(5), max_queued_messages).
 		await publishAll(pub, ids, 200);
 		await waitFor(async () => (await storedMessages(t.db, ids)) >= 1500, 20_000, 10);
 		await first.kill();
@@ -242,8 +243,8 @@ describe.skipIf(!REAL_DB || !REAL_MQTT)('ingest process under faults (PostgreSQL
 	});
 
 	it('a worker that is stopped (SIGTERM) hands its share of the stream to the others', { timeout: 60_000 }, async () => {
-		// Known to fail with Mosquitto 2.0 (see BENCHMARKS.md, "Shared subscriptions"): the stopped worker's persistent
-		// session stays in the share group, and the broker keeps queueing every other message to it.
+		// Known to fail with Mosquitto 2.0: the stopped worker's persistent session stays in the share group, and the
+		// broker keeps queueing every other message to it.
 		const t = await db();
 		const ids = await addDevices(t.db, 10);
 		const group = uniq('grp');

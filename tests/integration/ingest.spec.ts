@@ -190,7 +190,7 @@ describe.skipIf(!!REAL_MQTT)('embedded broker security', () => {
 	it('holds at most its window of unacknowledged messages, whatever the broker sends, and loses none of the rest', async () => {
 		// The embedded broker speaks MQTT 3.1.1, which has no receive maximum: only the ingest's own flow control (it
 		// stops reading the socket when its window is full) keeps the backlog in the broker instead of this heap.
-		// Mosquitto 2.0.11 overruns an MQTT 5 receive maximum the same way once PUBACKs flow (BENCHMARKS.md).
+		// Mosquitto 2.0.11 overruns an MQTT 5 receive maximum the same way once PUBACKs flow (`npm run bench:ingest`).
 		let down = true;
 		const flaky: Db = { ...t.db, tx: (fn) => (down ? Promise.reject(new Error('connection refused')) : t.db.tx(fn)) };
 		const svc = await ingest(flaky, { receiveMaximum: 100 });

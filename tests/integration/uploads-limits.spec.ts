@@ -50,7 +50,6 @@ const jpeg = (seed: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe
 async function user(username: string): Promise<SessionUser> {
 	return (await rt.db.query<SessionUser>('SELECT id, username, display_name, roles, cadre_id FROM users WHERE username = $1', [username])).rows[0];
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ev = any;
 const ev = (u: SessionUser, request: Request, address: string): Ev => ({ request, params: {}, locals: { user: u, apiToken: null }, url: new URL(request.url), getClientAddress: () => address });
 

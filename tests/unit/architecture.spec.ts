@@ -60,6 +60,16 @@ describe('imports run one way', () => {
 		for (const dir of ['src/lib/server', ...ROOMS, 'src/lib/server/platform']) expect(flat(dir).length, dir).toBeLessThanOrEqual(14);
 	});
 
+	it('no test imports a benchmark script: the harness they share lives in scripts/lib/ or tests/support/', () => {
+		const benchScripts = readdirSync(join(ROOT, 'scripts'))
+			.filter((e) => /^bench-.*\.ts$/.test(e))
+			.map((e) => `scripts/${e.replace(/\.ts$/, '')}`);
+		expect(benchScripts).toContain('scripts/bench-ingest');
+		expect(crossings('tests', benchScripts)).toEqual([]);
+		// The parser sees the tests' own imports of the harness.
+		expect(imports('tests/integration/bench-publisher.spec.ts')).toContain('scripts/lib/publisher');
+	});
+
 	it('the check itself sees imports (a guard against a parser that finds nothing)', () => {
 		expect(imports('src/lib/server/runtime.ts')).toContain('ingest/writer');
 		expect(imports('src/lib/server/runtime.ts')).toContain('src/lib/server/platform/db');

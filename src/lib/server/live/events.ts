@@ -170,8 +170,9 @@ export class LiveBus extends EventEmitter<LiveEvents> {
 			this.head++;
 		}
 		// Compact once the forgotten entries are half the array, or hold as many updates as the live ones (amortised
-		// O(1) per event either way). An entry can be a batch of a thousand updates: a floor of 1,024 forgotten entries
-		// once kept ~240,000 updates (~100 MB) reachable in an ingest storing 15,000 msg/s (BENCHMARKS.md "Session 5").
+		// O(1) per event either way). An entry can be a batch of a thousand updates: a fixed floor of 1,024 forgotten
+		// entries would keep ~240,000 updates (~100 MB) reachable in an ingest storing 15,000 msg/s
+		// (`npm run bench:ingest -- --seconds 60 --rate 15000 --skip-baseline`).
 		if (this.head > 0 && (this.head * 2 >= this.log.length || this.forgotten >= this.items)) {
 			this.log = this.log.slice(this.head);
 			this.head = 0;

@@ -70,7 +70,7 @@ const NOTIFY_PARAMS = 1000;
 
 /**
  * One statement that sends `payloads` in order, each its own bind parameter: as a text[] parameter pg would escape
- * every quote of every JSON payload (twice over, a tenth of the ingest's allocations: BENCHMARKS.md, session 6).
+ * every quote of every JSON payload (twice over, a tenth of the ingest's allocations under `npm run bench:ingest`).
  */
 function notifyStatement(payloads: readonly string[]): [string, string[]] {
 	const refs = payloads.map((_, i) => `$${i + 2}`).join(', ');

@@ -44,23 +44,23 @@ const LIST_PART = 200;
  * and parsing rows, not in the query: 10,000 rows through the driver (pg or the embedded PGlite, where every row
  * returned has a fixed cost) took longer than the bare SELECT of the devices, and the object built from them then
  * had to go through JSON.stringify. One concatenated string took 0.4× that bare SELECT on PGlite and 1.2× on
- * PostgreSQL; json_build_object per row was ~2× slower than concatenation (npm run bench:queries, BENCHMARKS.md
- * "Session 3"). The name can hold any character and goes through to_json for JSON escaping; id, kind and status cannot
+ * PostgreSQL; json_build_object per row is ~2× slower than concatenation (`npm run bench:queries`). The name can
+ * hold any character and goes through to_json for JSON escaping; id, kind and status cannot
  * need it — devices_id_check allows only [A-Za-z0-9_.:-], kind and status are CHECK-constrained words (0001_backbone.sql)
  * — and skipping to_json for them saved a tenth of the time. Numbers are PostgreSQL's shortest exact float text.
  * The part of each Feature that changes only when a device is registered, moved or renamed (id, position, name,
  * kind, village) is kept ready in devices.list_head by a trigger (migrations/0010): concatenating it for every
- * sensor on every read was most of the time (BENCHMARKS.md "Session 4 (issue 6)"). last_seen's ISO text is kept the
- * same way in devices.last_seen_json (migrations/0011; to_char per row per read was a fifth of the embedded database's
- * time, BENCHMARKS.md "Session 5"); only status (maintenance windows are a matter of the clock) and the battery flag
+ * sensor on every read is most of the time (`npm run bench:queries`). last_seen's ISO text is kept the
+ * same way in devices.last_seen_json (migrations/0011; to_char per row per read is a fifth of the embedded database's
+ * time, `npm run bench:queries`); only status (maintenance windows are a matter of the clock) and the battery flag
  * are worked out per read. Sorting by id in "C" collation compares bytes (ids are ASCII) instead of going
  * through the locale.
  * The maintenance window and the battery are hash joins on small sets rather than a probe per device.
  * On PostgreSQL the text comes in parts of LIST_PART sensors (~55 KB each) rather than one 2.7 MB value: the parts took 0.72× the
- * time of the single value on PostgreSQL 15 (BENCHMARKS.md "Session 4 (issue 6)"). Our reading of why, not proven: a
+ * time of the single value on PostgreSQL 15 (`DATABASE_URL=postgres://… npm run bench:queries`). Our reading of why, not proven: a
  * multi-megabyte value is a fresh large allocation in the backend on every read (glibc maps it anew above its mmap
- * threshold, and each page is faulted in again); the single value was as fast as the parts in a session that had
- * first run VACUUM, which raises that threshold.
+ * threshold, and each page is faulted in again); in a database session that first runs VACUUM, which raises that
+ * threshold, the single value is as fast as the parts.
  */
 export async function sensorsListJSON(db: Queryable | Db, scope: Set<number> | null = null): Promise<string> {
 	const feature = `d.list_head
@@ -71,9 +71,9 @@ export async function sensorsListJSON(db: Queryable | Db, scope: Set<number> | n
 		       ${LOW_BATTERY}
 		       WHERE d.revoked_at IS NULL AND d.list_head IS NOT NULL
 		         AND ($1::int[] IS NULL OR d.village_id = ANY($1::int[]))`;
-	// PGlite: one value, ordered inside the aggregate — the numbering window the parts need cost it more than the
+	// PGlite: one value, ordered inside the aggregate — the numbering window the parts need costs it more than the
 	// single value does (38.5 against 45.2 ms, 20 alternating rounds; on PostgreSQL 35.4 against 34.8 ms, where the
-	// parts also avoid the large-value cost above). BENCHMARKS.md "Session 5 (issue 6)".
+	// parts also avoid the large-value cost above; `npm run bench:queries`).
 	const sql =
 		'kind' in db && db.kind === 'pglite'
 			? `SELECT string_agg(${feature}, ',' ORDER BY d.id COLLATE "C") AS part ${from}`

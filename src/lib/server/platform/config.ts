@@ -67,7 +67,7 @@ const schema = z.object({
 	/**
 	 * Ingest batch limits (issue 3): rows per batch and maximum age of a batch in ms. 30,000 rows = the default receive
 	 * window of 10,000 three-value messages: behind, a batch takes all of it (1.25× the stored rate of 15,000-row
-	 * batches at full speed, the same p99 when keeping up: BENCHMARKS.md, session 9).
+	 * batches at full speed, the same p99 when keeping up: `npm run bench:ingest -- --batch-rows 15000` beside the default).
 	 */
 	INGEST_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(30_000),
 	INGEST_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),

@@ -8,8 +8,8 @@
 // boundary. The cost is a slightly larger result (each piece starts with an empty dictionary: +0.7 % at 8 pieces of the
 // sensor list). Any gzip decoder reads it: it is one ordinary member, not several concatenated members.
 //
-// Why: the 10,000-sensor list is 2.8 MB; gzip level 1 took ~14 ms of its server time on one pool thread while the
-// other core waited; in 8 pieces ~8 ms (BENCHMARKS.md "Session 5 (issue 6)").
+// Why: the 10,000-sensor list is 2.8 MB; gzip level 1 takes ~14 ms of its server time on one pool thread while the
+// other core waits; in 8 pieces ~8 ms (`npm run bench:queries`).
 import { deflateRaw, constants, crc32 } from 'node:zlib';
 import { promisify } from 'node:util';
 import Negotiator from 'negotiator';
@@ -70,7 +70,7 @@ export async function encodeBody(body: string, acceptEncoding: string | null): P
 
 /**
  * Whether an Accept-Encoding header allows gzip: listed, or covered by `*`, with a weight above 0. `gzip;q=0` and
- * `*;q=0` refuse it (RFC 9110 §12.4.2, §12.5.3); until session 8 any mention of the word was taken as a yes.
+ * `*;q=0` refuse it (RFC 9110 §12.4.2, §12.5.3): a mere mention of the word is not a yes.
  * The header's grammar (weights, case, spaces) is left to `negotiator`, the parser Express and Koa use.
  */
 export function acceptsGzip(acceptEncoding: string | null): boolean {

@@ -1,11 +1,24 @@
-// Small statistics and table helpers shared by the bench scripts (bench:queries, bench:map).
+// Small statistics and table helpers shared by the bench scripts (bench:queries, bench:map, bench:ingest).
 import { loadavg } from 'node:os';
 
+/** The value at index ⌊n·q⌋ of the sorted values: of an even count, the upper median (bench:queries, bench:map). */
 export function quantile(xs: number[], q: number): number {
 	if (!xs.length) return NaN;
 	const s = [...xs].sort((a, b) => a - b);
 	return s[Math.min(s.length - 1, Math.floor(s.length * q))];
 }
+
+/**
+ * The nearest-rank quantile, the value of rank ⌈n·q⌉: of an even count, the lower median; of 100 commit latencies, p99 is
+ * the 99th and not the largest (bench:ingest, whose published figures are computed this way).
+ */
+export function nearestRank(xs: number[], q: number): number {
+	if (!xs.length) return NaN;
+	const s = [...xs].sort((x, y) => x - y);
+	return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 export const median = (xs: number[]) => quantile(xs, 0.5);
 export const p90 = (xs: number[]) => quantile(xs, 0.9);
