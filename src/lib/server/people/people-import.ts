@@ -6,7 +6,6 @@
 // same tables routing reads (responsibleAt, dutyOn).
 import type { Db, Queryable } from '../platform/db.js';
 import { audit } from './auth.js';
-import { LOCAL_DAY } from './people.js';
 import { HeavyTaskStopped, run } from '../platform/heavy-work.js';
 import { MAX_TABLE_BYTES, MAX_TABLE_ROWS, type SheetRow } from './people-table.js';
 
@@ -268,13 +267,15 @@ function layoutOf(rows: SheetRow[], kind: ImportKind, opts: ImportOptions): { la
 export const PARSE_TIMEOUT_MS = 30_000;
 
 /**
- * The rows of a CSV or XLSX file, parsed in a worker thread (heavy-work.ts) so a big workbook never holds up pages,
+ * The rows of a CSV or XLSX file (its bytes, or its path on disk), parsed in a worker thread (heavy-work.ts) so a big workbook never holds up pages,
  * broker and ingest; a file that cannot be read, or runs out of time, is a TableError in plain words.
  */
-export async function readTable(bytes: Uint8Array, fileName: string, signal?: AbortSignal): Promise<SheetRow[]> {
+export async function readTable(source: Uint8Array | { path: string }, fileName: string, signal?: AbortSignal): Promise<SheetRow[]> {
 	let out;
 	try {
-		out = await run('peopleTable', { bytes, fileName }, { timeoutMs: PARSE_TIMEOUT_MS, signal });
+		// An upload arrives as a file under DATA_DIR/incoming (platform/upload-stream.ts): the worker reads it.
+		const input = source instanceof Uint8Array ? { bytes: source, fileName } : { path: source.path, fileName };
+		out = await run('peopleTable', input, { timeoutMs: PARSE_TIMEOUT_MS, signal });
 	} catch (err) {
 		if (err instanceof HeavyTaskStopped) throw new TableError(err.zh, err.en);
 		throw err;
@@ -285,6 +286,8 @@ export async function readTable(bytes: Uint8Array, fileName: string, signal?: Ab
 
 interface Lookup {
 	cadres: { id: number; name: string; phone: string | null }[];
+	/** The cadres by normalised name: a 5,000-row file looks each one up without scanning every cadre. */
+	byName: Map<string, { id: number; name: string; phone: string | null }[]>;
 	villages: { id: number; name: string; division_code: string | null }[];
 }
 
@@ -292,15 +295,15 @@ async function lookup(q: Queryable): Promise<Lookup> {
 	const c = await q.query<{ id: number; name: string; phone: string | null }>('SELECT id, name, phone FROM cadres ORDER BY id');
 	const v = await q.query<{ id: number; name: string; division_code: string | null }>('SELECT id, name, division_code FROM villages ORDER BY id');
 	// Names typed with spaces before this import still match the same person or village.
-	return {
-		cadres: c.rows.map((r) => ({ ...r, name: normName(r.name), phone: r.phone === null ? null : (normPhone(r.phone) ?? r.phone) })),
-		villages: v.rows.map((r) => ({ ...r, name: normName(r.name) }))
-	};
+	const cadres = c.rows.map((r) => ({ ...r, name: normName(r.name), phone: r.phone === null ? null : (normPhone(r.phone) ?? r.phone) }));
+	const byName = new Map<string, Lookup['cadres']>();
+	for (const x of cadres) byName.set(x.name, [...(byName.get(x.name) ?? []), x]);
+	return { cadres, byName, villages: v.rows.map((r) => ({ ...r, name: normName(r.name) })) };
 }
 
 /** A cadre named in a row: by name and phone when the phone is given, by name alone when the name is unique. */
 function findCadre(l: Lookup, nameText: string, phoneText?: string): { id: number } | string {
-	const same = l.cadres.filter((c) => c.name === nameText);
+	const same = l.byName.get(nameText) ?? [];
 	const hit = phoneText ? same.filter((c) => c.phone === phoneText) : same;
 	if (hit.length === 1) return hit[0];
 	if (hit.length === 0) return `找不到干部“${nameText}”（请先导入干部名册） / no cadre “${nameText}” (import the cadre list first)`;
@@ -349,16 +352,19 @@ export async function importPeople(
 		errors.push({ row, zh, en: en ?? zh });
 	};
 	const l = await lookup(db);
+	const { byName } = l;
 	const knownVillages = new Set(l.villages.map((v) => v.name));
-	type Op = (q: Queryable) => Promise<'created' | 'updated'>;
-	const ops: Op[] = [];
+	const ops: Ops = { cadreUpdates: [], cadreInserts: [], assignments: [], roster: [] };
 	/** A person or assignment listed on several rows (a 包村领导 over three villages) is saved once. */
 	const seen = new Set<string>();
 	let rows = 0;
 	// In a 花名册 a village merged down over several rows reads as empty below its first row: the cell means 同上.
 	let villageAbove = '';
 
+	let checked = 0;
 	for (const r of body) {
+		// Checking 5,000 rows is tens of milliseconds of this thread: let the broker and pages in now and then.
+		if (++checked % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
 		const used = [...people.flatMap((p) => Object.values(p.cols)), ...Object.values(shared)];
 		// Rows with nothing in any recognised column (a 序号 alone, a note under the table) are not data.
 		if (used.every((i) => cell(r, i) === '')) continue;
@@ -389,15 +395,10 @@ export async function importPeople(
 				const key = `${n}\u0000${p ?? ''}`;
 				if (seen.has(key)) continue;
 				seen.add(key);
-				const existing = l.cadres.find((c) => c.name === n && (c.phone === p || (!p && l.cadres.filter((x) => x.name === n).length === 1)));
-				ops.push(async (q) => {
-					if (existing) {
-						await q.query('UPDATE cadres SET phone = COALESCE($2, phone), position = COALESCE($3, position) WHERE id = $1', [existing.id, p, position || null]);
-						return 'updated';
-					}
-					await q.query('INSERT INTO cadres (name, phone, position) VALUES ($1, $2, $3)', [n, p, position || null]);
-					return 'created';
-				});
+				const same = byName.get(n) ?? [];
+				const existing = same.find((c) => c.phone === p || (!p && same.length === 1));
+				if (existing) ops.cadreUpdates.push({ id: existing.id, phone: p, position: position || null });
+				else ops.cadreInserts.push({ name: n, phone: p, position: position || null });
 			}
 		} else if (kind === 'assignments') {
 			let villageText = cell(r, shared.village);
@@ -445,17 +446,7 @@ export async function importPeople(
 					const key = `${cadre.id}:${village.id}:${role}:${from}`;
 					if (seen.has(key)) continue;
 					seen.add(key);
-					ops.push(async (q) => {
-						await q.query(`INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to) VALUES ($1, $2, $3, ${LOCAL_DAY(4, 6)}, ${LOCAL_DAY(5, 6)})`, [
-							cadre.id,
-							village.id,
-							role,
-							from,
-							to,
-							tz
-						]);
-						return 'created';
-					});
+					ops.assignments.push({ cadre_id: cadre.id, village_id: village.id, role, from, to });
 				}
 			}
 		} else {
@@ -472,27 +463,91 @@ export async function importPeople(
 			if (typeof officer === 'string') err(r.row, officer);
 			else if (typeof leader === 'string') err(r.row, leader);
 			else if (!officer && !leader) err(r.row, '值班员和值班领导都是空的 / both the duty officer and the duty leader are empty');
-			else
-				ops.push(async (q) => {
-					const r2 = await q.query(
-						`INSERT INTO duty_roster (day, officer_id, leader_id) VALUES ($1, $2, $3)
-						 ON CONFLICT (day) DO UPDATE SET officer_id = EXCLUDED.officer_id, leader_id = EXCLUDED.leader_id RETURNING (xmax = 0) AS inserted`,
-						[day, officer?.id ?? null, leader?.id ?? null]
-					);
-					return (r2.rows[0] as { inserted: boolean }).inserted ? 'created' : 'updated';
-				});
+			else ops.roster.push({ day, officer_id: officer?.id ?? null, leader_id: leader?.id ?? null });
 		}
 		// One entry per row (a 花名册 row can hold two people): the admin fixes the row the message names.
 		const own = errors.splice(rowErrorsBefore);
 		if (own.length) errors.push({ row: r.row, zh: own.map((e) => e.zh).join('；'), en: own.map((e) => e.en).join('; ') });
 	}
 
-	const saved = { created: 0, updated: 0 };
+	let saved = { created: 0, updated: 0 };
 	if (errors.length === 0) {
 		await db.tx(async (q) => {
-			for (const op of ops) saved[await op(q)]++;
+			saved = await write(q, ops, tz);
 			await audit(q, actor, `${kind}_imported`, { type: kind, id: 'bulk' }, { rows, header: [layout.header.first, layout.header.last], ...saved });
 		});
 	}
 	return { kind, rows, header: layout.header, errors, saved };
+}
+
+/** What an import saves, gathered while its rows are checked. */
+interface Ops {
+	cadreUpdates: { id: number; phone: string | null; position: string | null }[];
+	cadreInserts: { name: string; phone: string | null; position: string | null }[];
+	assignments: { cadre_id: number; village_id: number; role: Role; from: string; to: string | null }[];
+	roster: { day: string; officer_id: number | null; leader_id: number | null }[];
+}
+
+/**
+ * Rows per statement. On the embedded database each statement runs on the thread that serves pages, broker and
+ * ingest: 5,000 single-row statements held it for over a second, 1,000 rows in one takes a few milliseconds.
+ */
+export const WRITE_BATCH_ROWS = 1000;
+
+async function inBatches<T>(rows: T[], fn: (part: T[]) => Promise<void>): Promise<void> {
+	for (let i = 0; i < rows.length; i += WRITE_BATCH_ROWS) {
+		await fn(rows.slice(i, i + WRITE_BATCH_ROWS));
+		// Let the event loop answer what is waiting (it cannot take the transaction's lock, but it need not wait for the CPU).
+		if (i + WRITE_BATCH_ROWS < rows.length) await new Promise((r) => setImmediate(r));
+	}
+}
+
+/** Keeps the last entry per key, in first-seen order: a later row of the file wins, as it did row by row. */
+function lastPerKey<T>(rows: T[], key: (r: T) => string | number): T[] {
+	const m = new Map<string | number, T>();
+	for (const r of rows) m.set(key(r), r);
+	return [...m.values()];
+}
+
+/** Writes an import's rows in multi-row statements (unnest), inside the caller's transaction. */
+async function write(q: Queryable, ops: Ops, tz: string): Promise<{ created: number; updated: number }> {
+	let created = ops.cadreInserts.length + ops.assignments.length;
+	let updated = ops.cadreUpdates.length;
+	await inBatches(lastPerKey(ops.cadreUpdates, (r) => r.id), async (part) => {
+		await q.query(
+			`UPDATE cadres c SET phone = COALESCE(u.phone, c.phone), position = COALESCE(u.position, c.position)
+			 FROM unnest($1::int[], $2::text[], $3::text[]) AS u(id, phone, position) WHERE c.id = u.id`,
+			[part.map((r) => r.id), part.map((r) => r.phone), part.map((r) => r.position)]
+		);
+	});
+	await inBatches(ops.cadreInserts, async (part) => {
+		await q.query('INSERT INTO cadres (name, phone, position) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])', [
+			part.map((r) => r.name),
+			part.map((r) => r.phone),
+			part.map((r) => r.position)
+		]);
+	});
+	await inBatches(ops.assignments, async (part) => {
+		await q.query(
+			`INSERT INTO assignments (cadre_id, village_id, role, valid_from, valid_to)
+			 SELECT u.c, u.v, u.r, (u.f::date::timestamp AT TIME ZONE $6), (u.t::date::timestamp AT TIME ZONE $6)
+			 FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(c, v, r, f, t)`,
+			// The township's midnight, as people.ts LOCAL_DAY computes it for one row.
+			[part.map((r) => r.cadre_id), part.map((r) => r.village_id), part.map((r) => r.role), part.map((r) => r.from), part.map((r) => r.to), tz]
+		);
+	});
+	// A day listed twice is saved once with its last row; the repeat counts as an update, as it did row by row.
+	const days = lastPerKey(ops.roster, (r) => r.day);
+	updated += ops.roster.length - days.length;
+	await inBatches(days, async (part) => {
+		const r = await q.query<{ inserted: boolean }>(
+			`INSERT INTO duty_roster (day, officer_id, leader_id) SELECT * FROM unnest($1::date[], $2::int[], $3::int[])
+			 ON CONFLICT (day) DO UPDATE SET officer_id = EXCLUDED.officer_id, leader_id = EXCLUDED.leader_id RETURNING (xmax = 0) AS inserted`,
+			[part.map((d) => d.day), part.map((d) => d.officer_id), part.map((d) => d.leader_id)]
+		);
+		const fresh = r.rows.filter((x) => x.inserted).length;
+		created += fresh;
+		updated += r.rows.length - fresh;
+	});
+	return { created, updated };
 }

@@ -8,6 +8,7 @@ import { runtime } from '$lib/server/runtime';
 import { id4 } from '$lib/server/platform/params';
 import { PeopleError, ROLES, assign, assignmentSchema, cadreSchema, createCadre, endAssignment, listPeople, updateCadre } from '$lib/server/people/people';
 import { MAX_TABLE_BYTES, TableError, importPeople, parseDay, readTable } from '$lib/server/people/people-import';
+import { receiveUpload, UploadRefused } from '$lib/server/platform/upload-stream';
 
 const idSchema = z.object({ id: id4 });
 const importSchema = z.object({
@@ -19,7 +20,7 @@ const importSchema = z.object({
 		.transform((v) => (v ? parseDay(v) : undefined))
 		.refine((v) => v !== null, { message: '开始日期请写成 2026-03-01 start date like 2026-03-01' })
 		.transform((v) => v ?? undefined),
-	file: z.instanceof(File, { message: '请选择文件 choose a file' }).refine((f) => f.size > 0, { message: '请选择文件 choose a file' })
+	file: z.object({ path: z.string(), name: z.string() }, { message: '请选择文件 choose a file' })
 });
 
 export const load = (async () => {
@@ -75,18 +76,26 @@ export const actions = {
 		}
 	},
 	import: async ({ request, locals }) => {
-		const form = await request.formData();
-		const parsed = importSchema.safeParse({ kind: form.get('kind'), file: form.get('file'), valid_from: form.get('valid_from') ?? undefined });
-		if (!parsed.success) return fail(400, { action: 'import', errors: messages(parsed.error) });
-		if (parsed.data.file.size > MAX_TABLE_BYTES) return fail(400, { action: 'import', errors: [`文件太大 / the file is too large (limit ${MAX_TABLE_BYTES / 1024 / 1024} MB)`] });
+		const rt = await runtime();
+		// Streamed to DATA_DIR/incoming with the size limit enforced as it arrives; the worker reads the file.
+		let upload;
 		try {
-			const rt = await runtime();
-			const table = await readTable(new Uint8Array(await parsed.data.file.arrayBuffer()), parsed.data.file.name, request.signal);
+			upload = await receiveUpload(request, { dataDir: rt.config.DATA_DIR, fileField: 'file', maxFileBytes: MAX_TABLE_BYTES });
+		} catch (err) {
+			if (err instanceof UploadRefused) return fail(400, { action: 'import', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+		try {
+			const parsed = importSchema.safeParse({ kind: upload.field('kind'), file: upload.file ?? undefined, valid_from: upload.field('valid_from') });
+			if (!parsed.success) return fail(400, { action: 'import', errors: messages(parsed.error) });
+			const table = await readTable({ path: parsed.data.file.path }, parsed.data.file.name, request.signal);
 			const out = await importPeople(rt.db, parsed.data.kind, table, actorOf(locals), rt.config.TZ_DISPLAY, { validFrom: parsed.data.valid_from });
 			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows, header: out.header });
 			return { action: 'import', imported: out.saved, rows: out.rows, kind: out.kind, header: out.header };
 		} catch (err) {
 			return fail(400, { action: 'import', errors: [plain(err)] });
+		} finally {
+			await upload.discard();
 		}
 	}
 } satisfies Actions;

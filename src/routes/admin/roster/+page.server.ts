@@ -6,9 +6,10 @@ import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { rosterDaySchema, rosterMonth, setRosterDay } from '$lib/server/people/people';
 import { MAX_TABLE_BYTES, TableError, importPeople, readTable } from '$lib/server/people/people-import';
+import { receiveUpload, UploadRefused } from '$lib/server/platform/upload-stream';
 
 const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/);
-const fileSchema = z.instanceof(File, { message: '请选择文件 choose a file' }).refine((f) => f.size > 0, { message: '请选择文件 choose a file' });
+const fileSchema = z.object({ path: z.string(), name: z.string() }, { message: '请选择文件 choose a file' });
 
 export const load = (async ({ url }) => {
 	const rt = await runtime();
@@ -31,18 +32,27 @@ export const actions = {
 		return { action: 'set', day: parsed.data.day };
 	},
 	import: async ({ request, locals }) => {
-		const parsed = fileSchema.safeParse((await request.formData()).get('file'));
-		if (!parsed.success) return fail(400, { action: 'import', errors: parsed.error.issues.map((i) => i.message) });
-		if (parsed.data.size > MAX_TABLE_BYTES) return fail(400, { action: 'import', errors: ['文件太大 the file is too large'] });
+		const rt = await runtime();
+		// Streamed to DATA_DIR/incoming with the size limit enforced as it arrives; the worker reads the file.
+		let upload;
 		try {
-			const rt = await runtime();
-			const table = await readTable(new Uint8Array(await parsed.data.arrayBuffer()), parsed.data.name, request.signal);
+			upload = await receiveUpload(request, { dataDir: rt.config.DATA_DIR, fileField: 'file', maxFileBytes: MAX_TABLE_BYTES });
+		} catch (err) {
+			if (err instanceof UploadRefused) return fail(400, { action: 'import', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
+		try {
+			const parsed = fileSchema.safeParse(upload.file ?? undefined);
+			if (!parsed.success) return fail(400, { action: 'import', errors: parsed.error.issues.map((i) => i.message) });
+			const table = await readTable({ path: parsed.data.path }, parsed.data.name, request.signal);
 			const out = await importPeople(rt.db, 'roster', table, { id: locals.user!.id, name: locals.user!.username }, rt.config.TZ_DISPLAY);
 			if (out.errors.length) return fail(400, { action: 'import', rowErrors: out.errors, rows: out.rows, header: out.header });
 			return { action: 'import', imported: out.saved, rows: out.rows, header: out.header };
 		} catch (err) {
 			if (err instanceof TableError) return fail(400, { action: 'import', errors: [`${err.zh} / ${err.en}`] });
 			throw err;
+		} finally {
+			await upload.discard();
 		}
 	}
 } satisfies Actions;

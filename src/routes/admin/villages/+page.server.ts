@@ -7,7 +7,8 @@ import type { Actions, PageServerLoad } from './$types';
 import { runtime } from '$lib/server/runtime';
 import { id4, id8, queryParam, text } from '$lib/server/platform/params';
 import { villagesGeoJSON } from '$lib/server/map/queries';
-import { confirmImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/map/village-setup';
+import { confirmImport, discardStagedImport, getStagedImport, listVillages, SetupError, stageImport, updateVillageName } from '$lib/server/map/village-setup';
+import { receiveUpload, UploadRefused } from '$lib/server/platform/upload-stream';
 import { findTownships, villagesOfTownship } from '$lib/server/map/divisions';
 import { GK_ZONES, ImportError, MAX_IMPORT_BYTES, crsLabel, isCrsId, limitLines, type CrsChoice } from '$geo/index';
 
@@ -19,11 +20,10 @@ const CRS_OPTIONS = [
 
 const previewSchema = z.object({
 	crs: z.string().refine((c) => c === 'auto' || isCrsId(c), { message: '未知坐标系 unknown coordinate system' }),
-	file: z
-		.instanceof(File, { message: '请选择文件 choose a file' })
-		.refine((f) => f.size > 0, { message: '请选择文件 choose a file' })
+	file: z.object({ path: z.string(), name: z.string(), bytes: z.number().int().positive() }, { message: '请选择文件 choose a file' })
 });
 const confirmSchema = z.object({ id: id8, answers: z.array(text(40)).max(50) });
+const discardSchema = z.object({ id: id8 });
 const renameSchema = z.object({
 	id: id4,
 	name: text(100).trim().min(1, '村名不能为空 name is required'),
@@ -37,7 +37,7 @@ const renameSchema = z.object({
 export const load = (async ({ url }) => {
 	const rt = await runtime();
 	const importId = queryParam(url.searchParams, 'import', id8);
-	const staged = importId ? await getStagedImport(rt.db, importId) : null;
+	const staged = importId ? await getStagedImport(rt.db, importId, { dataDir: rt.config.DATA_DIR }) : null;
 	const townshipQuery = (url.searchParams.get('q') ?? '').slice(0, 40);
 	const townshipCode = url.searchParams.get('township') ?? '';
 	return {
@@ -57,24 +57,26 @@ export const load = (async ({ url }) => {
 
 export const actions = {
 	preview: async ({ request, locals }) => {
-		const form = await request.formData();
-		const parsed = previewSchema.safeParse({ crs: form.get('crs') ?? 'auto', file: form.get('file') });
-		if (!parsed.success) return fail(400, { action: 'preview', errors: parsed.error.issues.map((i) => i.message) });
-		const { file, crs } = parsed.data;
-		// Refused before reading it into memory twice; geo/ checks again for callers that are not this form.
-		if (file.size > MAX_IMPORT_BYTES) {
-			return fail(400, {
-				action: 'preview',
-				errors: [`文件太大（${Math.round(file.size / 1024 / 1024)} MB），上限 ${MAX_IMPORT_BYTES / 1024 / 1024} MB / the file is too large (limit ${MAX_IMPORT_BYTES / 1024 / 1024} MB)`]
-			});
-		}
 		const rt = await runtime();
+		// Streamed to DATA_DIR/incoming with the size limit enforced as it arrives; the worker reads the file.
+		let upload;
+		try {
+			upload = await receiveUpload(request, { dataDir: rt.config.DATA_DIR, fileField: 'file', maxFileBytes: MAX_IMPORT_BYTES });
+		} catch (err) {
+			if (err instanceof UploadRefused) return fail(400, { action: 'preview', errors: [`${err.zh} / ${err.en}`] });
+			throw err;
+		}
 		let id: number;
 		try {
-			id = await stageImport(rt.db, { bytes: new Uint8Array(await file.arrayBuffer()), name: file.name }, crs as CrsChoice, { id: locals.user!.id, name: locals.user!.username });
+			const parsed = previewSchema.safeParse({ crs: upload.field('crs') ?? 'auto', file: upload.file ?? undefined });
+			if (!parsed.success) return fail(400, { action: 'preview', errors: parsed.error.issues.map((i) => i.message) });
+			const { file, crs } = parsed.data;
+			id = await stageImport(rt.db, { path: file.path, name: file.name }, crs as CrsChoice, { id: locals.user!.id, name: locals.user!.username }, { dataDir: rt.config.DATA_DIR, signal: request.signal });
 		} catch (err) {
 			if (err instanceof ImportError) return fail(400, { action: 'preview', errors: [`${err.zh} / ${err.en}`] });
 			throw err;
+		} finally {
+			await upload.discard();
 		}
 		redirect(303, `/admin/villages?import=${id}`);
 	},
@@ -84,12 +86,19 @@ export const actions = {
 		if (!parsed.success) return fail(400, { action: 'confirm', errors: ['没有这个导入 no such import'] });
 		const rt = await runtime();
 		try {
-			const done = await confirmImport(rt.db, parsed.data.id, { id: locals.user!.id, name: locals.user!.username }, parsed.data.answers);
+			const done = await confirmImport(rt.db, parsed.data.id, { id: locals.user!.id, name: locals.user!.username }, parsed.data.answers, { dataDir: rt.config.DATA_DIR });
 			return { action: 'confirm', ...done };
 		} catch (err) {
 			if (err instanceof SetupError) return fail(400, { action: 'confirm', errors: [`${err.zh} / ${err.en}`] });
 			throw err;
 		}
+	},
+	discard: async ({ request }) => {
+		const parsed = discardSchema.safeParse(Object.fromEntries(await request.formData()));
+		if (!parsed.success) return fail(400, { action: 'discard', errors: ['没有这个导入 no such import'] });
+		const rt = await runtime();
+		await discardStagedImport(rt.db, parsed.data.id, { dataDir: rt.config.DATA_DIR });
+		redirect(303, '/admin/villages');
 	},
 	rename: async ({ request, locals }) => {
 		const parsed = renameSchema.safeParse(Object.fromEntries(await request.formData()));
