@@ -1,10 +1,12 @@
-// The ingest pipeline, transport-agnostic: raw message (topic + bytes) → decode → identify device → validate →
+// The ingest pipeline, transport-agnostic: raw message (topic + bytes) → decode → identify device → the device's
+// profile, if it has one (src/lib/domain/device-profiles: vendor keys and units into shudi metrics) → validate →
 // batch writer. Used by the MQTT subscriber and the HTTP twin alike, so both share one validation and storage path.
 // Every message that cannot be stored, and every value rejected from a message, goes to the dead letters with a
 // reason; a poison message costs one dead-letter row and never blocks the messages behind it.
 import { decodeMessage } from './decoders/index.js';
 import { DecodeError, type Decoded } from './decoders/types.js';
-import { validateDecoded, type ValidationResult } from './validate.js';
+import { validateDecoded, type Rejected, type ValidationResult } from './validate.js';
+import { applyProfile } from '../src/lib/domain/device-profiles/apply.js';
 import type { DeviceRegistry, DeviceEntry } from './registry.js';
 import type { BatchWriter, Committed, DeadLetter } from './writer.js';
 import type { Reading } from '../src/lib/domain/types.js';
@@ -34,10 +36,16 @@ export interface HandleResult {
 export class IngestPipeline {
 	readonly counters: PipelineCounters = { received: 0, deadLetteredByReason: new Map() };
 
+	/** Zone of devices' wall-clock time strings (TZ_DISPLAY; the config's default when the env names none). */
+	private readonly timeZone: string;
+
 	constructor(
 		private readonly registry: DeviceRegistry,
-		private readonly writer: BatchWriter
-	) {}
+		private readonly writer: BatchWriter,
+		opts: { timeZone?: string } = {}
+	) {
+		this.timeZone = opts.timeZone ?? (process.env.TZ_DISPLAY || 'Asia/Shanghai');
+	}
 
 	private count(reason: string): void {
 		this.counters.deadLetteredByReason.set(reason, (this.counters.deadLetteredByReason.get(reason) ?? 0) + 1);
@@ -95,7 +103,10 @@ export class IngestPipeline {
 		const known = ref.by === 'id' ? this.registry.cached(ref) : undefined;
 		if (known && !known.revoked && (!ctx.authenticatedDeviceId || ctx.authenticatedDeviceId === known.id)) {
 			const deviceId = known.id;
-			const v = validateDecoded(decoded, deviceId, this.serverTime(deviceId, receivedAt));
+			// A device without a profile keeps the native path untouched: one check of a field, nothing more.
+			const v = known.profile === null && known.profileError === undefined
+				? validateDecoded(decoded, deviceId, this.serverTime(deviceId, receivedAt))
+				: this.profiled(decoded, known, this.serverTime(deviceId, receivedAt));
 			if (!v.rejected.length) return { deviceId, readings: v.readings };
 			return this.store(topic, payload, ctx, receivedAt, deviceId, v);
 		}
@@ -112,8 +123,52 @@ export class IngestPipeline {
 			const d = this.deadLetter(ctx, topic, payload, receivedAt, 'device_mismatch', `authenticated as ${ctx.authenticatedDeviceId}`, device.entry.id);
 			return this.refuse(ctx, d, device.entry.id);
 		}
-		const v = validateDecoded(decoded, device.entry.id, this.serverTime(device.entry.id, receivedAt));
+		const v = this.profiled(decoded, device.entry, this.serverTime(device.entry.id, receivedAt));
 		return this.store(topic, payload, ctx, receivedAt, device.entry.id, v);
+	}
+
+	/**
+	 * Validation through the device's profile. Values the profile maps come under shudi metric names in shudi units;
+	 * values it cannot read are rejected with the profile's reason; keys it neither maps nor ignores go on under their
+	 * own path, so the validator dead-letters them `unknown_metric` as for any device — an admin can map one and replay.
+	 * An item whose every key the profile ignores (a Milesight device-information frame) stores nothing and is no fault;
+	 * the network server's radio extras ride on the first item that remains.
+	 */
+	private profiled(decoded: Decoded, entry: DeviceEntry, receivedAt: Date): ValidationResult {
+		const profile = entry.profile;
+		if (profile === null) {
+			if (entry.profileError === undefined) return validateDecoded(decoded, entry.id, receivedAt);
+			return { readings: [], rejected: [{ metric: '', value: entry.profileError, reason: 'bad_profile' }] };
+		}
+		const before: Rejected[] = [];
+		const items: Decoded['items'] = [];
+		// The network server's radio extras belong to the uplink itself: they stay only while its own item does.
+		let extrasKept = false;
+		for (let n = 0; n < decoded.items.length; n++) {
+			const item = decoded.items[n];
+			const r = applyProfile(profile, item, { timeZone: this.timeZone });
+			const values = r.item.values;
+			for (let i = 0; i < r.unmapped.length; i++) {
+				const u = r.unmapped[i];
+				if (!Object.prototype.hasOwnProperty.call(values, u.key)) values[u.key] = u.value;
+			}
+			for (let i = 0; i < r.rejected.length; i++) {
+				const x = r.rejected[i];
+				// A bad time rejects every value of the item in the validator, which names each one; no need twice.
+				if (x.reason !== 'bad_timestamp') before.push({ metric: x.key, value: x.value, reason: x.reason });
+			}
+			// Nothing left to store (every key ignored, or rejected above): not an `empty` message, which it was not.
+			if (Object.keys(values).length > 0 || Object.keys(item.values).length === 0) {
+				if (n === 0) extrasKept = true;
+				items.push(r.item);
+			}
+			// A backlog the device kept through an outage (the profile's series), each reading at its own time.
+			for (let i = 0; i < r.series.length; i++) items.push(r.series[i]);
+		}
+		const same = extrasKept && items.length === decoded.items.length;
+		const v = validateDecoded(same ? { ...decoded, items } : { ...decoded, items, extras: extrasKept ? decoded.extras : undefined }, entry.id, receivedAt);
+		if (before.length) v.rejected.unshift(...before);
+		return v;
 	}
 
 	/** Stores a message's good readings and dead-letters its rejected values. */

@@ -11,7 +11,9 @@
 //   callers that build Decoded by hand), and within the metric's physical min..max ('out_of_range').
 // - ts: absent → observedAt = receivedAt, flag NO_DEVICE_TIME. An ISO-8601 string with a time zone, or epoch
 //   milliseconds. A number below 1e11 (before 1973-03-03 in ms) is epoch *seconds* or a since-boot counter: the unit
-//   is wrong, so 'bad_timestamp' rather than a guess. Unparseable ('yesterday', {}, null, no zone) → 'bad_timestamp'.
+//   is wrong, so 'bad_timestamp' rather than a guess. DOMAIN.md's native contract says ISO or epoch ms, and a
+//   since-boot counter in seconds would pass as a plausible 1970s time: firmware that sends seconds gets a device
+//   profile (src/lib/domain/device-profiles, time unit `auto` or `s`), which converts before this step. Unparseable ('yesterday', {}, null, no zone) → 'bad_timestamp'.
 //   Parseable but before 2020-01-01Z or more than 5 min after receivedAt → observedAt = receivedAt, CLOCK_UNTRUSTED.
 // - seq, when present, must be an integer 0..2^53-1, else the item's values are rejected 'bad_seq'.
 // - an item with no values → 'empty'.

@@ -5,6 +5,12 @@
 //   2. ingest   — the ingest worker as a child process (so its RSS is its own): by default the bundle
 //                 `npm run start:ingest` runs (build-ingest/main.js, built first), `--ingest-entry source` for
 //                 ingest/main.ts through tsx; stored rows counted in PostgreSQL.
+//   3. profiled — the same as 2 with a device profile in the path: the same three values as a DTU's JSON (nested
+//                 `data`, its own `time`) for devices with the `dtu-json` profile (--payload both, the default; the two
+//                 take turns going first). The ratio profiled / native is what a profile costs at full speed; as that
+//                 ratio is at the mercy of whatever else the machine runs, the pipeline's own CPU per message for both
+//                 loads is measured in-process too (scripts/lib/pipeline-cost.ts) and set against the whole system's
+//                 CPU per stored message.
 // It creates and drops its own database `shudi_bench_<rand>`. The harness lives in scripts/lib/ — publisher.ts (the
 // load generators and the native payload), broker-spawn.ts (its own Mosquitto), ingest-spawn.ts (the child process),
 // cpu.ts and stats.ts — which the tests that drive the same child process import too; this file is the benchmark only.
@@ -15,6 +21,7 @@
 //                           [--ingest-node-args="--max-old-space-size=192" (default: the flags of `npm run start:ingest`)]
 //                           [--ingest-entry build|source] [--publisher raw|mqttjs (the load generator: RawPublisher, default, or MQTT.js)]
 //                           [--floor (a third phase: scripts/bench-floor.ts in the ingest's place, MQTT side + COPY only)]
+//                           [--payload both|native|profiled (default both: the native and the profiled load in each run)]
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -26,8 +33,9 @@ import { createDatabase } from './scratch-db.js';
 import { startOwnMosquitto } from './lib/broker-spawn.js';
 import { cpuSeconds, postgresPids } from './lib/cpu.js';
 import { buildIngest, dropSession, shippedIngestNodeArgs, spawnIngest, waitUntilSubscribed, type IngestChild } from './lib/ingest-spawn.js';
-import { Publisher, RawPublisher, nativePayload, nativeTopic } from './lib/publisher.js';
+import { PROFILED_PROFILE, Publisher, RawPublisher, nativePayload, nativeTopic, profiledPayload, profiledTopic } from './lib/publisher.js';
 import { mean, nearestRank } from './lib/stats.js';
+import { measurePipelineCost } from './lib/pipeline-cost.js';
 
 /**
  * Rows stored so far. The hourly rollup is kept in the same statement as the readings INSERT and counts only rows
@@ -37,12 +45,12 @@ import { mean, nearestRank } from './lib/stats.js';
 const STORED_ROWS_SQL = 'SELECT coalesce(sum(n), 0)::bigint AS n FROM readings_hourly';
 
 /** Registers devices (before the ingest starts, so its registry knows them from its first load). */
-async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[]): Promise<void> {
+async function insertDevices(q: { query: (t: string, p?: unknown[]) => Promise<unknown> }, ids: string[], profile: string | null = null): Promise<void> {
 	const { hashToken } = await import('../src/lib/server/devices/device-tokens.js');
 	await q.query(
-		`INSERT INTO devices (id, name, kind, lng, lat, token_hash)
-		 SELECT id, id, 'river_level', 107.5, 26.5, th FROM unnest($1::text[], $2::text[]) AS x(id, th)`,
-		[ids, ids.map((id) => hashToken(`bench-token-${id}-${randomBytes(8).toString('hex')}`))]
+		`INSERT INTO devices (id, name, kind, lng, lat, token_hash, profile)
+		 SELECT id, id, 'river_level', 107.5, 26.5, th, $3 FROM unnest($1::text[], $2::text[]) AS x(id, th)`,
+		[ids, ids.map((id) => hashToken(`bench-token-${id}-${randomBytes(8).toString('hex')}`)), profile]
 	);
 }
 
@@ -70,7 +78,12 @@ interface Args {
 	batchRows?: number;
 	batchMs?: number;
 	receiveMax?: number;
+	/** Which loads each run drives through the ingest: the native payload, the profiled one, or both. */
+	payload: 'both' | 'native' | 'profiled';
 }
+
+/** The load of an ingest phase: native shudi JSON, or a DTU's JSON through the device's profile. */
+type Load = 'native' | 'profiled';
 
 interface PhaseDrive {
 	published: number;
@@ -94,7 +107,8 @@ async function drive(
 	ids: string[],
 	a: Args,
 	topic: (id: string) => string,
-	onSample?: (deviceIdx: number, tsMs: number, publishedAt: number) => void
+	onSample?: (deviceIdx: number, tsMs: number, publishedAt: number) => void,
+	payload: (tsMs: number, seq: number) => string = nativePayload
 ): Promise<PhaseDrive> {
 	const maxSeq = ids.map(() => 0);
 	const lastTs = ids.map(() => 0);
@@ -119,7 +133,7 @@ async function drive(
 					if (onSample && published % 100 === 0) onSample(d, ts, now);
 					published++;
 					sent++;
-					const w = pub.publish(conn, topic(ids[d]), nativePayload(ts, seq));
+					const w = pub.publish(conn, topic(ids[d]), payload(ts, seq));
 					if (w) await w;
 				}
 			}
@@ -192,8 +206,9 @@ interface IngestFigures {
  * Phase 2: the ingest child against a fresh database. With mode 'floor' (--floor), the same phase with
  * scripts/bench-floor.ts in the ingest's place: the MQTT side and a binary COPY of the readings, nothing else.
  */
-async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ingest'): Promise<IngestFigures> {
+async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ingest', load: Load = 'native'): Promise<IngestFigures> {
 	const floor = mode === 'floor';
+	const profiled = load === 'profiled';
 	const tag = `bench${randomBytes(3).toString('hex')}`;
 	const ids = Array.from({ length: a.devices }, (_, i) => `${tag}-${i}`);
 	const created = await createDatabase(a.db, 'shudi_bench');
@@ -206,7 +221,7 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 		const { migrate } = await import('../src/lib/server/platform/migrate.js');
 		const db = await openDb({ url: created.url, poolSize: 1 });
 		await migrate(db);
-		await insertDevices(db, ids);
+		await insertDevices(db, ids, profiled ? PROFILED_PROFILE : null);
 		await db.close();
 
 		ingest = await spawnIngest({
@@ -218,7 +233,7 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 			receiveMax: a.receiveMax,
 			entry: floor ? 'floor' : a.ingestEntry,
 			readyLog: floor ? /^floor running$/ : undefined,
-			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}${floor ? '-floor' : ''}`] : [])]
+			nodeArgs: [...(a.ingestNodeArgs.length ? a.ingestNodeArgs : shippedIngestNodeArgs()), ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${a.cpuProf}/run${run}${floor ? '-floor' : profiled ? '-profiled' : ''}`] : [])]
 		});
 		// The floor logs "floor running" after its SUBACK; the ingest logs "ingest running" before it.
 		if (!floor) await waitUntilSubscribed(a.url, pool, `${tag}-probe`);
@@ -309,7 +324,14 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 			return sum;
 		};
 		const cpu0 = { publishers: process.cpuUsage(), broker: a.brokerPid ? cpuSeconds(a.brokerPid) : NaN, ingest: cpuSeconds(ingest.pid) };
-		const d = await drive(pub, ids, a, nativeTopic, (di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }));
+		const d = await drive(
+			pub,
+			ids,
+			a,
+			profiled ? profiledTopic : nativeTopic,
+			(di, ts, at) => samples.set(`${ids[di]}@${ts}`, { d: di, ts, at }),
+			profiled ? profiledPayload : nativePayload
+		);
 		const pubDone = Date.now();
 
 		// Wait until everything is stored, or nothing new arrives for 10 s.
@@ -337,10 +359,13 @@ async function ingestPhase(a: Args, run: number, mode: 'ingest' | 'floor' = 'ing
 		sampling = false;
 		await sampler;
 
+		// A message is its (device, seq); the profiled load has no seq (a DTU sends none) and is counted by (device,
+		// time) instead — each device's times strictly increase, so both name one message each.
+		const key = profiled ? 'observed_at' : 'seq';
 		const dup = await pool.query<{ n: string }>(
-			`SELECT count(*) AS n FROM (SELECT device_id, seq FROM readings GROUP BY 1, 2 HAVING count(*) <> 3) x`
+			`SELECT count(*) AS n FROM (SELECT device_id, ${key} FROM readings GROUP BY 1, 2 HAVING count(*) <> 3) x`
 		);
-		const msgs = await pool.query<{ n: string }>(`SELECT count(DISTINCT (device_id, seq)) AS n FROM readings`);
+		const msgs = await pool.query<{ n: string }>(`SELECT count(DISTINCT (device_id, ${key})) AS n FROM readings`);
 		const dl = await pool.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters WHERE device_id IS DISTINCT FROM $1', [`${tag}-probe`]);
 		const arrive = await pool.query<{ p50: number; p99: number }>(
 			`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
@@ -407,6 +432,8 @@ async function main(): Promise<void> {
 			floor: { type: 'boolean', default: false },
 			// 'build' (default): build-ingest/main.js, what `npm run start:ingest` runs; 'source': ingest/main.ts through tsx.
 			'ingest-entry': { type: 'string', default: 'build' },
+			// 'both' (default): each run drives the native load and the profiled one (a DTU's JSON through dtu-json).
+			payload: { type: 'string', default: 'both' },
 			// 'raw' (default): the hand-written MQTT 3.1.1 load generator (RawPublisher); 'mqttjs': MQTT.js clients.
 			publisher: { type: 'string', default: 'raw' }
 		},
@@ -432,8 +459,10 @@ async function main(): Promise<void> {
 		publisher: v.publisher === 'mqttjs' ? 'mqttjs' : 'raw',
 		batchRows: v['batch-rows'] ? int('batch-rows', v['batch-rows'], 1) : undefined,
 		batchMs: v['batch-ms'] ? int('batch-ms', v['batch-ms'], 1) : undefined,
-		receiveMax: v['receive-max'] ? int('receive-max', v['receive-max'], 100) : undefined
+		receiveMax: v['receive-max'] ? int('receive-max', v['receive-max'], 100) : undefined,
+		payload: v.payload === 'native' || v.payload === 'profiled' ? v.payload : 'both'
 	};
+	if (v.payload !== 'both' && v.payload !== 'native' && v.payload !== 'profiled') throw new Error(`--payload must be both, native or profiled (got ${JSON.stringify(v.payload)})`);
 	if (v.publisher !== 'raw' && v.publisher !== 'mqttjs') throw new Error(`--publisher must be raw or mqttjs (got ${JSON.stringify(v.publisher)})`);
 	if (v['ingest-entry'] !== 'build' && v['ingest-entry'] !== 'source') throw new Error(`--ingest-entry must be build or source (got ${JSON.stringify(v['ingest-entry'])})`);
 	if (a.ingestEntry === 'build') buildIngest();
@@ -448,7 +477,7 @@ async function main(): Promise<void> {
 	console.log(
 		`${a.devices} devices, ${a.seconds} s per phase, ${a.connections} publisher connections (${a.publisher === 'raw' ? 'raw MQTT 3.1.1' : 'MQTT.js'}) × window ${a.window}, QoS 1, 3 values/message, ${a.rate ? `${a.rate} msg/s` : 'full speed'}, repeat ${a.repeat}`
 	);
-	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures; floor?: IngestFigures }[] = [];
+	const runs: { base: number; baseCpu: { benchProcess: number; broker: number }; baseReceived: number; ing: IngestFigures; prof?: IngestFigures; floor?: IngestFigures }[] = [];
 	const report = (label: string, f: IngestFigures) =>
 		console.log(
 			`${label} ${fmt(f.rate)} msg/s stored; published ${fmt(f.published)} (${fmt(f.publishRate)} msg/s), stored ${fmt(f.stored)}, lost ${fmt(f.lost)}, ` +
@@ -462,10 +491,15 @@ async function main(): Promise<void> {
 		const floorFirst = i % 2 === 0;
 		let fl = v.floor && floorFirst ? await ingestPhase(a, i + 1, 'floor') : undefined;
 		if (fl) report(`run ${i + 1} floor:   `, fl);
-		const ing = await ingestPhase(a, i + 1);
-		report(`run ${i + 1} ingest:  `, ing);
+		// With --payload both, the profiled load and the native one take turns going first too.
+		const profiledFirst = i % 2 === 1;
+		let prof = a.payload === 'both' && profiledFirst ? await ingestPhase(a, i + 1, 'ingest', 'profiled') : undefined;
+		if (prof) report(`run ${i + 1} profiled:`, prof);
+		const ing = await ingestPhase(a, i + 1, 'ingest', a.payload === 'profiled' ? 'profiled' : 'native');
+		report(`run ${i + 1} ${a.payload === 'profiled' ? 'profiled:' : 'ingest:  '}`, ing);
+		if (a.payload === 'both' && !profiledFirst) report(`run ${i + 1} profiled:`, (prof = await ingestPhase(a, i + 1, 'ingest', 'profiled')));
 		if (v.floor && !floorFirst) report(`run ${i + 1} floor:   `, (fl = await ingestPhase(a, i + 1, 'floor')));
-		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing, floor: fl });
+		runs.push({ base: base.rate, baseCpu: base.cpu, baseReceived: base.received, ing, prof, floor: fl });
 	}
 	const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
 	const stored = m((r) => r.ing.rate);
@@ -536,6 +570,49 @@ async function main(): Promise<void> {
 		console.log(
 			`  CPU per 1,000 stored messages: publishers ${fmt(fper((c) => c.publishers))} ms, broker ${fmt(fper((c) => c.broker))} ms, ` +
 				`floor process ${fmt(fper((c) => c.ingest))} ms, PostgreSQL ${fmt(fper((c) => c.postgres))} ms (the ingest: ${fmt(comps[2][1])} and ${fmt(comps[3][1])} ms)`
+		);
+	}
+	const profs = runs.flatMap((r) => (r.prof ? [{ ...r, prof: r.prof }] : []));
+	if (profs.length) {
+		// What a device profile costs: the same values through the dtu-json profile against the native payload, each
+		// run's pair on the same machine minutes apart. Target: at most 10 % of throughput at full speed.
+		const pm = (f: (r: (typeof profs)[number]) => number) => median(profs.map(f));
+		const pRate = pm((r) => r.prof.rate);
+		const nRate = pm((r) => r.ing.rate);
+		const ratios = profs.map((r) => r.prof.rate / r.ing.rate);
+		const cpuPer = (f: IngestFigures) => (f.cpu.ingest / Math.max(1, f.stored)) * 1e6;
+		// Short phases on a busy machine store most of their messages after publishing stops: the whole phase's rate
+		// (stored ÷ (publishing + drain)) says more than the mean while publishing.
+		const whole = (f: IngestFigures) => f.stored / (f.published / f.publishRate + f.drainSeconds);
+		const wholeRatios = profs.map((r) => whole(r.prof) / whole(r.ing));
+		const pLost = Math.max(...profs.map((r) => r.prof.lost + r.prof.duplicates));
+		console.log(`\nProfiled load (a DTU's JSON — nested data, its own time — through the ${PROFILED_PROFILE} profile; the same three values):`);
+		console.log(
+			`  stored ${fmt(pRate)} msg/s against native ${fmt(nRate)} msg/s (medians); ratio profiled / native ${fmt(pRate / nRate, 2)} ` +
+				`(per run ${ratios.map((x) => fmt(x, 2)).join(', ')}; median ${fmt(median(ratios), 2)}), target ≥ 0.90${a.rate ? ' (meaningless with --rate)' : `: ${mark(median(ratios) >= 0.9)}`}`
+		);
+		console.log(
+			`  whole phase (stored ÷ (publishing + drain)): native ${fmt(pm((r) => whole(r.ing)))} msg/s, profiled ${fmt(pm((r) => whole(r.prof)))} msg/s; ` +
+				`ratio per run ${wholeRatios.map((x) => fmt(x, 2)).join(', ')}, median ${fmt(median(wholeRatios), 2)}`
+		);
+		console.log(
+			`  ingest CPU per 1,000 stored messages: native ${fmt(pm((r) => cpuPer(r.ing)))} ms, profiled ${fmt(pm((r) => cpuPer(r.prof)))} ms; ` +
+				`commit p99 ${fmt(pm((r) => r.prof.commitP99))} ms; dead letters ${Math.max(...profs.map((r) => r.prof.deadLetters))}; lost + duplicated ${fmt(pLost)}`
+		);
+		// The same question without the noise: the pipeline's CPU per message in this process (decode → profile →
+		// validate → writer, no broker, no database), and what the difference is of the system's CPU per stored
+		// message measured above (publishers excluded). At full speed the machine is CPU-bound, so that share is the
+		// throughput the profile costs.
+		const cost = measurePipelineCost();
+		const systemUs = totalMs - comps[0][1];
+		const addedUs = cost.profiledUs - cost.nativeUs;
+		console.log(
+			`  pipeline CPU per message (in-process, medians of ${cost.rounds.length} alternating rounds of 100,000): native ${fmt(cost.nativeUs, 2)} µs, profiled ${fmt(cost.profiledUs, 2)} µs ` +
+				`(+${fmt(addedUs, 2)} µs; ${fmt(cost.profiledReadings)} readings, ${cost.profiledDeadLetters} dead letters in the last profiled round)`
+		);
+		console.log(
+			`  against ${fmt(systemUs)} µs of broker + ingest + PostgreSQL CPU per stored message: the profile costs ${fmt((addedUs / (systemUs + addedUs)) * 100, 1)} % of throughput ` +
+				`at full speed (target ≤ 10 %: ${mark(addedUs / (systemUs + addedUs) <= 0.1)})`
 		);
 	}
 	console.log(`\n${machine}; runs: ${runs.length}; medians across runs.`);

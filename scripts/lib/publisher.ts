@@ -259,3 +259,20 @@ export function nativePayload(tsMs: number, seq: number): string {
 	return `{"ts":${tsMs},"seq":${seq},"values":{"water_level_m":${(2 + (seq % 10) / 1000).toFixed(3)},"battery_v":3.9,"rssi_dbm":-80}}`;
 }
 
+
+/** The profiled load's topic: ThingsBoard-style telemetry with the device in the topic (as the embedded broker rewrites it). */
+export const profiledTopic = (deviceId: string) => `shudi/v1/tb/${deviceId}/telemetry`;
+
+/** The device profile the profiled load's devices carry (src/lib/domain/device-profiles/builtin.ts). */
+export const PROFILED_PROFILE = 'dtu-json';
+
+/**
+ * The same three values as nativePayload, as an RS485-to-4G DTU reports them (HoldingByte DTU "Data Format": imei,
+ * time, iccid, nested data) for a device with the `dtu-json` profile. `time` is epoch milliseconds, which the profile
+ * tells from seconds by magnitude: at full speed a device sends several messages a second, and whole seconds would
+ * make them one observation (the idempotency key is device, metric, time). No seq: a DTU sends none, so the bench
+ * counts this load's messages by (device, time).
+ */
+export function profiledPayload(tsMs: number, seq: number): string {
+	return `{"imei":"860061060000000","time":${tsMs},"iccid":"89860620220031600000","data":{"water_level_m":${(2 + (seq % 10) / 1000).toFixed(3)},"battery_v":3.9,"rssi_dbm":-80}}`;
+}

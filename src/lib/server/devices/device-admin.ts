@@ -7,6 +7,7 @@ import type { Db, Queryable } from '../platform/db.js';
 import { audit } from '../people/auth.js';
 import { localTime, text } from '../platform/params.js';
 import { effectiveThresholds, type EffectiveThreshold } from '../../domain/rules.js';
+import { BUILTIN_PROFILE_NAMES, getProfile, profileFieldsSchema, wallClockToEpochMs, type ProfileField } from '../../domain/device-profiles/index.js';
 import type { SensorKind } from '../../domain/types.js';
 import { VillageIndex, type Boundary } from '../../../../geo/index.js';
 
@@ -92,16 +93,106 @@ export async function setThresholds(db: Db, id: string, thresholds: Record<strin
 
 /** Times from a datetime-local field are in the display time zone; stored as instants. */
 export function localToInstant(local: string, tz: string): Date {
-	const asUtc = new Date(`${local.length === 16 ? `${local}:00` : local}Z`);
-	// The zone's offset at that moment (two passes settle DST edges; Asia/Shanghai has none).
-	let t = asUtc.getTime();
-	for (let i = 0; i < 2; i++) {
-		const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t));
-		const g = (k: string) => Number(parts.find((p) => p.type === k)?.value);
-		const shown = Date.UTC(g('year'), g('month') - 1, g('day'), g('hour'), g('minute'), g('second'));
-		t += asUtc.getTime() - shown;
+	const [date, time] = local.split('T');
+	const [y, mo, d] = date.split('-').map(Number);
+	const [h, mi, sec] = time.split(':').map(Number);
+	return new Date(wallClockToEpochMs(y, mo, d, h, mi, sec || 0, 0, tz));
+}
+
+/** A profile name the ingest knows, or an error listing the ones it does (the CLI and the admin pages say the same). */
+export function checkProfileName(name: string): void {
+	if (!getProfile(name)) {
+		throw new DeviceAdminError(`没有名为 ${name} 的设备模板；可用：${BUILTIN_PROFILE_NAMES.join(', ')}`, `No profile named ${name}; known: ${BUILTIN_PROFILE_NAMES.join(', ')}`);
 	}
-	return new Date(t);
+}
+
+/**
+ * Sets a device's profile (a built-in name, or null for native shudi keys) and, when given, its own extra fields.
+ * The ingest's registry picks the change up on its next refresh (seconds).
+ */
+export async function setDeviceProfile(db: Db, id: string, profile: string | null, actor: Actor, fields?: ProfileField[]): Promise<void> {
+	if (profile !== null) checkProfileName(profile);
+	if (fields !== undefined) {
+		const parsed = profileFieldsSchema.safeParse(fields);
+		if (!parsed.success) throw new DeviceAdminError(`附加字段有误：${parsed.error.issues[0].message}`, `Bad profile fields: ${parsed.error.issues[0].message}`);
+	}
+	await db.tx(async (q) => {
+		const old = await q.query<{ profile: string | null; profile_fields: unknown }>('SELECT profile, profile_fields FROM devices WHERE id = $1 AND retired_at IS NULL FOR UPDATE', [id]);
+		if (!old.rows[0]) throw new DeviceAdminError('没有这个在用的设备。', 'No such device in service.');
+		await q.query('UPDATE devices SET profile = $2, profile_fields = COALESCE($3::jsonb, profile_fields) WHERE id = $1', [id, profile, fields === undefined ? null : JSON.stringify(fields)]);
+		await audit(q, actor, 'device_profile_changed', { type: 'device', id }, { from: old.rows[0], to: { profile, profile_fields: fields ?? old.rows[0].profile_fields }, by: actor.name });
+	});
+}
+
+/** The spans a baseline may be taken over (校准基线), and how. */
+export const CALIBRATION_WINDOWS = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000 } as const;
+export type CalibrationWindow = keyof typeof CALIBRATION_WINDOWS;
+export const calibrateSchema = z.object({
+	window: z.enum(['1h', '6h', '24h'], { message: '时间窗只能是 1h、6h 或 24h window must be 1h, 6h or 24h' }).default('1h'),
+	method: z.enum(['median', 'mean'], { message: '方法只能是 median（中位数）或 mean（平均值） method must be median or mean' }).default('median')
+});
+/**
+ * Readings per metric a calibration window needs at least: with three, a median already ignores one bad reading, and
+ * a sensor reporting every 10 minutes has six in the shortest window.
+ */
+export const MIN_CALIBRATION_READINGS = 3;
+/** The metrics a kind's baseline is made of (the tilt and crack rules judge change from it). */
+const BASELINE_METRICS: Partial<Record<SensorKind, string[]>> = { house_tilt: ['tilt_x_deg', 'tilt_y_deg'], crack: ['crack_mm'] };
+
+export interface Calibration {
+	baseline: Record<string, number>;
+	window: CalibrationWindow;
+	method: 'median' | 'mean';
+	from: string;
+	to: string;
+	counts: Record<string, number>;
+}
+
+/** Median (the mean of the middle two for an even count) or mean of a non-empty list. */
+function centre(values: number[], method: 'median' | 'mean'): number {
+	if (method === 'mean') return values.reduce((a, b) => a + b, 0) / values.length;
+	const s = [...values].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Sets a tilt or crack sensor's baseline from a window of its readings (the last 1 h / 6 h / 24 h before `now`):
+ * the median or mean per metric, never a single reading, so one gust or a passing lorry does not become the
+ * reference every later alarm is measured from. Suspect readings (READING_FLAGS.SUSPECT_*) are left out. Refuses when
+ * a metric has fewer than MIN_CALIBRATION_READINGS in the window. Audited with the window, method and counts.
+ */
+export async function calibrate(db: Db, id: string, opts: { window: CalibrationWindow; method: 'median' | 'mean' }, actor: Actor, now = new Date()): Promise<Calibration> {
+	return db.tx(async (q) => {
+		const d = await q.query<{ kind: SensorKind; baseline: Record<string, number> | null }>('SELECT kind, baseline FROM devices WHERE id = $1 AND retired_at IS NULL FOR UPDATE', [id]);
+		if (!d.rows[0]) throw new DeviceAdminError('没有这个在用的设备。', 'No such device in service.');
+		const metrics = BASELINE_METRICS[d.rows[0].kind];
+		if (!metrics) throw new DeviceAdminError(`${d.rows[0].kind} 类设备没有可校准的基线。`, `A ${d.rows[0].kind} sensor has no baseline to calibrate.`);
+		const from = new Date(now.getTime() - CALIBRATION_WINDOWS[opts.window]);
+		const r = await q.query<{ metric: string; value: number }>(
+			'SELECT metric, value FROM readings WHERE device_id = $1 AND metric = ANY($2::text[]) AND observed_at > $3 AND observed_at <= $4 AND (flags & 12) = 0',
+			[id, metrics, from.toISOString(), now.toISOString()]
+		);
+		const baseline: Record<string, number> = {};
+		const counts: Record<string, number> = {};
+		for (const m of metrics) {
+			const values = r.rows.filter((x) => x.metric === m).map((x) => x.value);
+			counts[m] = values.length;
+			if (values.length < MIN_CALIBRATION_READINGS) {
+				throw new DeviceAdminError(
+					`近 ${opts.window.replace('h', ' 小时')}内 ${m} 只有 ${values.length} 个可用读数，至少需要 ${MIN_CALIBRATION_READINGS} 个才能校准；请选更长的时间窗或等设备多报几次。`,
+					`Only ${values.length} usable ${m} readings in the last ${opts.window}; calibration needs at least ${MIN_CALIBRATION_READINGS}. Choose a longer window or wait for more reports.`
+				);
+			}
+			baseline[m] = Math.round(centre(values, opts.method) * 1e6) / 1e6;
+		}
+		const out: Calibration = { baseline, window: opts.window, method: opts.method, from: from.toISOString(), to: now.toISOString(), counts };
+		await q.query('UPDATE devices SET baseline = $2 WHERE id = $1', [id, JSON.stringify(baseline)]);
+		const detail = { previous: d.rows[0].baseline, ...out, by: actor.name };
+		await deviceEvent(q, id, 'calibrated', detail);
+		await audit(q, actor, 'device_calibrated', { type: 'device', id }, detail);
+		return out;
+	});
 }
 
 export async function scheduleMaintenance(db: Db, id: string, w: { starts_at: Date; ends_at: Date; reason: string }, actor: Actor): Promise<number> {
