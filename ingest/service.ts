@@ -8,6 +8,7 @@ import { BatchWriter, type BatchResult } from './writer.js';
 import { IngestPipeline } from './pipeline.js';
 import { IngestSubscriber } from './subscriber.js';
 import { RefusalRecorder } from '../src/lib/server/devices/mqtt-refusals.js';
+import { IntegrationRegistry } from '../src/lib/server/devices/integrations.js';
 
 export interface IngestOptions {
 	db: Db;
@@ -28,6 +29,10 @@ export interface IngestOptions {
 	registry?: DeviceRegistry;
 	onCommitted?: (r: BatchResult) => void;
 	onBatch?: (rows: number, ms: number) => void;
+	/** OFFLINE_AFTER_INTERVALS: how old a measurement may be and still make a sensor normal (ingest/writer.ts). */
+	offlineAfterIntervals?: number;
+	/** TZ_DISPLAY: the day a device-health notice counts in. */
+	tz?: string;
 	/** Caps on the embedded broker's record of refused connections (MQTT_REFUSAL_ROWS_PER_MINUTE / _MAX). */
 	refusals?: { perMinute?: number; maxRows?: number; flushMs?: number };
 	log?: Logger;
@@ -75,11 +80,17 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			recorder.start();
 			// Written last, after the broker has closed: every refusal it saw is in the table.
 			stops.push(() => recorder.stop());
+			// Network servers' accounts (issue 22): ChirpStack / The Things Stack publish into their application's topics.
+			const integrations = new IntegrationRegistry(opts.db);
+			await integrations.start();
+			stops.push(async () => integrations.stop());
 			broker = await startEmbeddedBroker({
 				port: opts.embeddedPort ?? 0,
 				registry,
+				integrations,
 				log: logger('broker'),
-				onAuthFailure: (info) => recorder.note(info)
+				onAuthFailure: (info) => recorder.note(info),
+				onPublishRefused: (r) => recorder.notePublish({ ...r, deviceId: registry.cached({ id: r.username }) ? r.username : null })
 			});
 			stops.push(() => broker!.close());
 		}
@@ -90,7 +101,9 @@ export async function startIngest(opts: IngestOptions): Promise<IngestService> {
 			maxBuffered: opts.maxBuffered,
 			log: logger('writer'),
 			onCommitted: opts.onCommitted,
-			onBatch: opts.onBatch
+			onBatch: opts.onBatch,
+			offlineAfterIntervals: opts.offlineAfterIntervals,
+			tz: opts.tz
 		});
 		stops.push(() => writer.close());
 		const pipeline = new IngestPipeline(registry, writer);

@@ -11,9 +11,10 @@
 // Times go to the database as epoch milliseconds (float8, exact for any millisecond for centuries either side of now)
 // and become timestamptz by to_timestamp(ms / 1000.0): no ISO strings to format here and parse there, a fifth of a
 // batch's cost at 15,000 rows (`npm run bench:rollup`).
-import type { Db } from '../src/lib/server/platform/db.js';
+import type { Db, Queryable } from '../src/lib/server/platform/db.js';
 import type { Logger } from '../src/lib/server/platform/log.js';
 import type { Reading } from '../src/lib/domain/types.js';
+import { isMeasurement } from '../src/lib/domain/device-health.js';
 import { READINGS_COPY_SQL, readingsCopyData } from './copy-binary.js';
 
 export interface DeadLetter {
@@ -35,10 +36,15 @@ export interface BatchResult {
 	latest: Reading[];
 	/** Devices heard from in this batch, with the newest received_at. */
 	seen: Map<string, Date>;
-	/** Devices that were offline and reported again in this batch. */
+	/** Devices that were offline and reported again in this batch (measuring or not). */
 	online: string[];
-	/** Devices whose status this batch set to normal: offline or never heard from (unknown) before. */
+	/**
+	 * Devices whose status this batch set to normal: unknown, offline or without measurement data before, and now with
+	 * a fresh measurement of their own kind (deviceStatusOnMessage, src/lib/domain/device-health.ts).
+	 */
 	revived: string[];
+	/** Devices whose status this batch set to no_data: heard from (metadata, a stale measurement) but not measuring. */
+	noData: string[];
 }
 
 /** Told once a message's rows have committed (no argument), or with the error when they never will be. */
@@ -63,6 +69,60 @@ export interface WriterStats {
 }
 
 const LAST_SEEN_EVERY_MS = 5000;
+
+/** The device-health notice of one unknown key: the key and a sample value, from an 'unknown_metric' dead letter. */
+export function unknownKeyOf(detail: string | undefined): { key: string; sample: string | null } | null {
+	if (!detail) return null;
+	// The pipeline writes {"metric": …, "value": …}, cut at 500 characters: a cut one no longer parses, so the key
+	// (written first) is read by pattern then.
+	try {
+		const d = JSON.parse(detail) as { metric?: unknown; value?: unknown };
+		if (typeof d.metric !== 'string' || !d.metric) return null;
+		return { key: d.metric.slice(0, 200), sample: d.value === undefined ? null : JSON.stringify(d.value).slice(0, 200) };
+	} catch {
+		const m = /^\{"metric":("(?:[^"\\]|\\.)*")/.exec(detail);
+		if (!m) return null;
+		try {
+			const key = JSON.parse(m[1]) as string;
+			return key ? { key: key.slice(0, 200), sample: null } : null;
+		} catch {
+			return null;
+		}
+	}
+}
+
+/**
+ * Unknown keys of known devices become device-health notices (migrations/0016): one row per device, key and local day,
+ * counted, with the newest sample. Rows are grouped here first: ON CONFLICT DO UPDATE may touch a row once per
+ * statement. Only devices that exist (a dead letter names the device it was attributed to).
+ */
+const NOTICES_SQL = `INSERT INTO device_notices AS n (device_id, kind, key, day, first_at, last_at, count, sample)
+	 SELECT x.dev, 'unknown_key', x.key, (x.t AT TIME ZONE $5::text)::date, min(x.t), max(x.t), count(*)::int,
+	        (array_agg(x.sample ORDER BY x.t DESC))[1]
+	 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS x(dev, key, t, sample)
+	 JOIN devices d ON d.id = x.dev
+	 GROUP BY x.dev, x.key, 4
+	 ON CONFLICT (device_id, kind, key, day) DO UPDATE
+	 SET count = n.count + excluded.count, last_at = GREATEST(n.last_at, excluded.last_at),
+	     first_at = LEAST(n.first_at, excluded.first_at), sample = coalesce(excluded.sample, n.sample)`;
+
+/**
+ * last_seen, last_measured_at and the status a batch's messages set, per device ($1 ids, $2 newest receipt ms, $3
+ * newest measurement ms or NULL, $4 OFFLINE_AFTER_INTERVALS). The status follows deviceStatusOnMessage
+ * (src/lib/domain/device-health.ts): a fresh measurement revives an unknown, offline or no_data sensor to normal;
+ * anything else heard turns unknown or offline into no_data; a measuring sensor keeps its status (the timer and the
+ * rules move it). The CTE reads the status before the update, for the device events and live updates.
+ */
+const DEVICE_SEEN_SQL = `WITH prev AS (SELECT id, status FROM devices WHERE id = ANY($1::text[]))
+	 UPDATE devices AS d
+	 SET last_seen = GREATEST(d.last_seen, to_timestamp(v.ms / 1000.0)),
+	     last_measured_at = GREATEST(d.last_measured_at, to_timestamp(v.mms / 1000.0)),
+	     status = CASE WHEN d.status NOT IN ('unknown', 'offline', 'no_data') THEN d.status
+	                   WHEN v.mms IS NOT NULL AND v.mms >= v.ms - d.interval_s * 1000.0 * $4::float8 THEN 'normal'
+	                   ELSE 'no_data' END
+	 FROM unnest($1::text[], $2::float8[], $3::float8[]) AS v(id, ms, mms), prev
+	 WHERE d.id = v.id AND prev.id = d.id
+	 RETURNING d.id, prev.status AS was, d.status AS now`;
 
 // PostgreSQL array literals for the unnest parameters, built here rather than by pg: pg's conversion calls
 // toString, two regex replaces and a quoting concatenation per element and grows the literal one element at a time —
@@ -410,6 +470,10 @@ export function readingColumns(readings: readonly Reading[], withSeq: boolean): 
 
 export class BatchWriter {
 	private lastSeenWritten = new Map<string, number>();
+	/** When each device's last_measured_at was last written: measurements are throttled apart from metadata. */
+	private lastMeasuredWritten = new Map<string, number>();
+	/** Each device's kind, which says which of its readings are measurements; read from the database once. */
+	private kinds = new Map<string, string>();
 	/** One entry per message, in arrival order; a message is never split across batches. */
 	private queue: Entry[] = [];
 	private rows = 0;
@@ -430,12 +494,28 @@ export class BatchWriter {
 			onCommitted?: (r: BatchResult) => void;
 			/** Rows and milliseconds of each committed batch (metrics). */
 			onBatch?: (rows: number, ms: number) => void;
+			/** OFFLINE_AFTER_INTERVALS: a measurement older than this many report intervals does not make a sensor normal. */
+			offlineAfterIntervals?: number;
+			/** TZ_DISPLAY: the day a device-health notice counts in. */
+			tz?: string;
 		}
 	) {}
 
-	/** Devices just marked offline: their next reading must update last_seen and status at once. */
+	/** Devices just marked offline or no_data: their next reading must update last_seen and status at once. */
 	forget(deviceIds: Iterable<string>): void {
-		for (const id of deviceIds) this.lastSeenWritten.delete(id);
+		for (const id of deviceIds) {
+			this.lastSeenWritten.delete(id);
+			this.lastMeasuredWritten.delete(id);
+		}
+	}
+
+	/** Kinds of these devices, read once per device (a kind never changes: a device of another kind is another device). */
+	private async loadKinds(q: Queryable, ids: Iterable<string>): Promise<void> {
+		const missing = [...ids].filter((id) => !this.kinds.has(id));
+		if (!missing.length) return;
+		if (this.kinds.size + missing.length > 200_000) this.kinds.clear();
+		const r = await q.query<{ id: string; kind: string }>('SELECT id, kind FROM devices WHERE id = ANY($1::text[])', [textArrayLiteral(missing)]);
+		for (const row of r.rows) this.kinds.set(row.id, row.kind);
 	}
 
 	/** Rows waiting to be written. */
@@ -627,7 +707,9 @@ export class BatchWriter {
 		let inserted = 0;
 		let online: string[] = [];
 		let revived: string[] = [];
+		let noData: string[] = [];
 		let wrote: string[] = [];
+		let wroteMeasured: string[] = [];
 		await this.db.tx(async (q) => {
 			if (readings.length) {
 				// Rollups (migrations/0007_rollups.sql) count only rows stored by this batch: all of them on the fast path,
@@ -650,29 +732,43 @@ export class BatchWriter {
 				}
 				// last_seen is written at most every LAST_SEEN_EVERY_MS per device: offline detection works in multiples
 				// of report intervals, so a few seconds of lag cost nothing, and the per-batch UPDATE of every device
-				// would be a fifth of the batch time at high rates (`npm run bench:ingest`).
+				// would be a fifth of the batch time at high rates (`npm run bench:ingest`). last_measured_at has its own
+				// clock, so a measurement right after a metadata-only message still revives the sensor at once.
+				// Only a measurement of the device's own kind counts (isMeasurement): radio, battery and other metadata
+				// are stored and feed the rules, but never make a sensor normal (issue 22).
+				await this.loadKinds(q, seen.keys());
+				const measured = new Map<string, number>();
+				for (const r of latest) {
+					const kind = this.kinds.get(r.deviceId);
+					if (kind === undefined || !isMeasurement(kind, r.metric)) continue;
+					// Never later than its receipt: a device clock up to 5 minutes ahead is trusted for the reading, not here.
+					const t = Math.min(r.observedAt.getTime(), r.receivedAt.getTime());
+					if (t > (measured.get(r.deviceId) ?? -Infinity)) measured.set(r.deviceId, t);
+				}
 				const now = Date.now();
-				const ids = [...seen.keys()].filter((id) => now - (this.lastSeenWritten.get(id) ?? 0) >= LAST_SEEN_EVERY_MS);
-				wrote = ids;
-				// A device heard from is no longer offline/unknown; alarm levels are the rule runner's business (issue 5).
-				// The CTE reads the status before the update, so a comeback from offline becomes an 'online' event.
-				const upd = await q.query<{ id: string; was: string }>(
-					`WITH prev AS (SELECT id, status FROM devices WHERE id = ANY($1::text[]))
-					 UPDATE devices AS d
-					 SET last_seen = GREATEST(d.last_seen, to_timestamp(v.ms / 1000.0)),
-					     status = CASE WHEN d.status IN ('unknown', 'offline') THEN 'normal' ELSE d.status END
-					 FROM unnest($1::text[], $2::float8[]) AS v(id, ms), prev
-					 WHERE d.id = v.id AND prev.id = d.id
-					 RETURNING d.id, prev.status AS was`,
-					[textArrayLiteral(ids), numberArrayLiteral(ids.map((id) => seen.get(id)!.getTime()))]
+				const ids = [...seen.keys()].filter(
+					(id) => now - (this.lastSeenWritten.get(id) ?? 0) >= LAST_SEEN_EVERY_MS || (measured.has(id) && now - (this.lastMeasuredWritten.get(id) ?? 0) >= LAST_SEEN_EVERY_MS)
 				);
-				void upd;
+				wrote = ids;
+				wroteMeasured = ids.filter((id) => measured.has(id));
+				// Alarm levels are the rule runner's business (issue 5); this sets only normal / no_data (DEVICE_SEEN_SQL).
+				const upd = await q.query<{ id: string; was: string; now: string }>(DEVICE_SEEN_SQL, [
+					textArrayLiteral(ids),
+					numberArrayLiteral(ids.map((id) => seen.get(id)!.getTime())),
+					numberArrayLiteral(ids.map((id) => measured.get(id) ?? null)),
+					this.opts.offlineAfterIntervals ?? 3
+				]);
 				online = upd.rows.filter((r) => r.was === 'offline').map((r) => r.id);
-				revived = upd.rows.filter((r) => r.was === 'offline' || r.was === 'unknown').map((r) => r.id);
-				if (online.length) {
+				revived = upd.rows.filter((r) => r.now === 'normal' && r.was !== 'normal').map((r) => r.id);
+				noData = upd.rows.filter((r) => r.now === 'no_data' && r.was !== 'no_data').map((r) => r.id);
+				// Comebacks from offline or from no_data are 'online' events; a sensor that talks without measuring is a
+				// 'no_data' event — both part of its history, like going offline.
+				const events = upd.rows.filter((r) => r.was !== r.now && ((r.now === 'normal' && (r.was === 'offline' || r.was === 'no_data')) || r.now === 'no_data'));
+				if (events.length) {
 					await q.query(
-						`INSERT INTO device_events (device_id, kind, detail) SELECT id, 'online', '{}'::jsonb FROM unnest($1::text[]) AS x(id)`,
-						[online]
+						`INSERT INTO device_events (device_id, kind, detail)
+						 SELECT id, k, jsonb_build_object('from', was) FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, k, was)`,
+						[events.map((e) => e.id), events.map((e) => (e.now === 'normal' ? 'online' : 'no_data')), events.map((e) => e.was)]
 					);
 				}
 			}
@@ -690,11 +786,26 @@ export class BatchWriter {
 						dead.map((d) => d.deviceId ?? null)
 					]
 				);
+				// A key no profile maps, on a device we know: a notice to the admin (device-notices.ts shows them).
+				const keys = dead.flatMap((d) => {
+					const k = d.reason === 'unknown_metric' && d.deviceId ? unknownKeyOf(d.detail) : null;
+					return k ? [{ dev: d.deviceId!, at: d.receivedAt, ...k }] : [];
+				});
+				if (keys.length) {
+					await q.query(NOTICES_SQL, [
+						keys.map((k) => k.dev),
+						keys.map((k) => k.key),
+						keys.map((k) => k.at.toISOString()),
+						keys.map((k) => k.sample),
+						this.opts.tz ?? 'Asia/Shanghai'
+					]);
+				}
 			}
 		});
 		const at = Date.now();
 		for (const id of wrote) this.lastSeenWritten.set(id, at);
-		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online, revived };
+		for (const id of wroteMeasured) this.lastMeasuredWritten.set(id, at);
+		return { inserted, duplicates: readings.length - inserted, deadLettered: dead.length, readings, latest, seen, online, revived, noData };
 	}
 
 	/** Writes what is buffered and stops accepting. */

@@ -11,7 +11,8 @@ describe('map symbols', () => {
 	it('ranks every status, alarms above device trouble above quiet, and maps ranks back', () => {
 		expect(Object.keys(STATUS_RANK).sort()).toEqual([...SENSOR_STATUSES].sort());
 		const byRank = [...SENSOR_STATUSES].sort((a, b) => STATUS_RANK[b] - STATUS_RANK[a]);
-		expect(byRank.slice(0, 5)).toEqual(['red', 'orange', 'yellow', 'blue', 'offline']);
+		// A sensor that talks but measures nothing (no_data) shows through a cluster before one that is silent.
+		expect(byRank.slice(0, 6)).toEqual(['red', 'orange', 'yellow', 'blue', 'no_data', 'offline']);
 		for (const s of SENSOR_STATUSES) expect(RANK_STATUS[STATUS_RANK[s]]).toBe(s);
 	});
 

@@ -10,14 +10,23 @@ export type Level = (typeof LEVELS)[number];
 export const LEVELS_WORST_FIRST: readonly Level[] = Object.freeze([...LEVELS].reverse());
 
 /**
- * What a sensor shows on the map: a level, or a non-alarm state — normal, offline (no measurement within N × its
- * expected interval), unknown (never reported) or maintenance (alarms held).
+ * What a sensor shows on the map: a level, or a non-alarm state. "The window" is N × the sensor's expected report
+ * interval (OFFLINE_AFTER_INTERVALS); a measurement is a value of one of its kind's own metrics (KIND_METRICS) —
+ * never radio (rssi, snr), battery or other metadata (isMeasurement, device-health.ts).
+ * - normal: a measurement within the window, and no alarm. Only a measurement makes a sensor normal.
+ * - a level (blue … red): an alarm raised by the rules.
+ * - no_data 无测量数据: messages arrive, but no measurement within the window — metadata only, or never a
+ *   measurement at all. It is not safe and not known: the sensor is alive and says nothing about what it watches.
+ * - offline 离线: nothing at all within the window (neither measurement nor metadata), after it had reported.
+ * - unknown 未上报: nothing ever arrived.
+ * - maintenance: alarms held during a maintenance window (unchanged by the timer).
+ * How they follow each other: deviceStatusOnMessage / deviceStatusOnTimer in device-health.ts.
  */
-export const SENSOR_STATUSES = ['normal', 'blue', 'yellow', 'orange', 'red', 'offline', 'unknown', 'maintenance'] as const;
+export const SENSOR_STATUSES = ['normal', 'blue', 'yellow', 'orange', 'red', 'no_data', 'offline', 'unknown', 'maintenance'] as const;
 export type SensorStatus = (typeof SENSOR_STATUSES)[number];
 
 /** The order legends and counts list statuses in: the levels worst first, then the non-alarm states. */
-export const STATUSES_WORST_FIRST: readonly SensorStatus[] = Object.freeze([...LEVELS_WORST_FIRST, 'normal', 'offline', 'unknown', 'maintenance']);
+export const STATUSES_WORST_FIRST: readonly SensorStatus[] = Object.freeze([...LEVELS_WORST_FIRST, 'normal', 'no_data', 'offline', 'unknown', 'maintenance']);
 
 /** Rank of each level, lowest to highest; 'normal' ranks below every level. */
 export const LEVEL_RANK: Readonly<Record<Level | 'normal', number>> = Object.freeze({ normal: 0, blue: 1, yellow: 2, orange: 3, red: 4 });
@@ -38,9 +47,11 @@ export function compareLevels(a: Level | 'normal' | null, b: Level | 'normal' | 
 
 /**
  * Severity of a status for map clusters: a cluster takes the most severe of its sensors, so a red sensor is never
- * hidden inside a green cluster, and a device problem (offline) still shows through a cluster of normal sensors.
+ * hidden inside a green cluster, and a device problem (offline, no measurement) still shows through a cluster of
+ * normal sensors. no_data ranks above offline: a sensor that still talks but no longer measures is the one a duty
+ * officer would otherwise take for a working one.
  */
-export const STATUS_SEVERITY: Readonly<Record<SensorStatus, number>> = Object.freeze({ normal: 0, unknown: 1, maintenance: 2, offline: 3, blue: 4, yellow: 5, orange: 6, red: 7 });
+export const STATUS_SEVERITY: Readonly<Record<SensorStatus, number>> = Object.freeze({ normal: 0, unknown: 1, maintenance: 2, offline: 3, no_data: 4, blue: 5, yellow: 6, orange: 7, red: 8 });
 
 /** Names of every status, Chinese first. */
 export const STATUS_NAMES: Readonly<Record<SensorStatus, { zh: string; en: string }>> = Object.freeze({
@@ -49,6 +60,7 @@ export const STATUS_NAMES: Readonly<Record<SensorStatus, { zh: string; en: strin
 	yellow: { zh: '黄色', en: 'Yellow' },
 	orange: { zh: '橙色', en: 'Orange' },
 	red: { zh: '红色', en: 'Red' },
+	no_data: { zh: '无测量数据', en: 'No measurement data' },
 	offline: { zh: '离线', en: 'Offline' },
 	unknown: { zh: '未上报', en: 'Never reported' },
 	maintenance: { zh: '维护中', en: 'Maintenance' }
@@ -62,13 +74,18 @@ export const LEVEL_SHORT_NAMES: Readonly<Record<Level, { zh: string; en: string 
 	red: { zh: '红', en: 'red' }
 });
 
-/** Map and chart colours: the four warning colours, normal green, offline grey, unknown light grey, maintenance purple. */
+/**
+ * Map and chart colours: the four warning colours, normal green, offline grey, unknown light grey, maintenance purple,
+ * and no_data near-black — "not safe, not known": no hue that could read as a level or as green, and far darker than
+ * the greys (contrast with white 15:1, with offline grey 3.5:1, with normal green 4.4:1; tests/unit/levels.spec.ts).
+ */
 export const STATUS_COLOURS: Readonly<Record<SensorStatus, string>> = Object.freeze({
 	normal: '#2e9d4f',
 	blue: '#1f6fd1',
 	yellow: '#e6c200',
 	orange: '#f07c00',
 	red: '#d7191c',
+	no_data: '#262626',
 	offline: '#7a7a7a',
 	unknown: '#c8c8c8',
 	maintenance: '#8e5bd6'

@@ -6,6 +6,8 @@ export interface CommittedBatch {
 	latest: readonly { deviceId: string; metric: string; value: number; observedAt: Date; flags: number }[];
 	/** Devices that were silent or offline and report again. */
 	revived: readonly string[];
+	/** Devices heard from without a measurement that this batch made no_data (radio or battery metadata only). */
+	noData?: readonly string[];
 	seen: ReadonlyMap<string, Date>;
 }
 
@@ -15,6 +17,7 @@ export function publishUpdates(bus: LiveBus, r: CommittedBatch): void {
 	// later be served the events around it as if they were all there.
 	if (!bus.wanted('sensors')) return bus.gap();
 	const revived = new Set(r.revived);
+	const noData = new Set(r.noData ?? []);
 	const byDevice = new Map<string, SensorUpdate>();
 	for (const reading of r.latest) {
 		let u = byDevice.get(reading.deviceId);
@@ -22,6 +25,7 @@ export function publishUpdates(bus: LiveBus, r: CommittedBatch): void {
 			u = { id: reading.deviceId, last_seen: r.seen.get(reading.deviceId)?.toISOString() ?? null, values: {} };
 			// The only status this batch knows for sure; alarm levels follow as `status` events (events.ts).
 			if (revived.has(reading.deviceId)) u.status = 'normal';
+			else if (noData.has(reading.deviceId)) u.status = 'no_data';
 			byDevice.set(reading.deviceId, u);
 		}
 		u.values[reading.metric] = { value: reading.value, observed_at: reading.observedAt.toISOString(), flags: reading.flags };

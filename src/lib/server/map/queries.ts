@@ -9,7 +9,10 @@ export interface SensorListProps {
 	name: string;
 	kind: string;
 	village_id: number | null;
-	/** The stored status, or `maintenance` while a maintenance window is open. */
+	/**
+	 * The stored status, or `maintenance` while a maintenance window is open. `no_data` (无测量数据): messages arrive
+	 * but no measurement of the sensor's kind within its offline window — never shown as normal (device-health.ts).
+	 */
 	status: string;
 	last_seen: string | null;
 	/** battery_v or battery_pct below the default low mark (lowBattery, src/lib/domain/device-health.ts). */
@@ -19,6 +22,8 @@ export interface SensorListProps {
 /** One sensor in full, for its panel: the list's fields plus its report interval and every latest value. */
 export interface SensorDetailProps extends SensorListProps {
 	interval_s: number;
+	/** When its newest measurement of its own kind was observed (radio and battery values do not count); null: never. */
+	last_measured_at: string | null;
 	values: LatestValues;
 }
 
@@ -91,8 +96,8 @@ export async function sensorsGeoJSON(db: Queryable, scope: Set<number> | null = 
 
 /** One sensor with all its latest values (its panel on the console); null if unknown, revoked or outside scope. */
 export async function sensorDetail(db: Queryable, id: string, scope: Set<number> | null = null): Promise<GeoJSON.Feature<GeoJSON.Point, SensorDetailProps> | null> {
-	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; interval_s: number; lng: number; lat: number; low_battery: boolean }>(
-		`SELECT d.id, d.name, d.kind, d.village_id, ${STATUS} AS status, d.last_seen, d.interval_s, d.lng, d.lat, b.device_id IS NOT NULL AS low_battery
+	const r = await db.query<{ id: string; name: string; kind: string; village_id: number | null; status: string; last_seen: Date | null; last_measured_at: Date | null; interval_s: number; lng: number; lat: number; low_battery: boolean }>(
+		`SELECT d.id, d.name, d.kind, d.village_id, ${STATUS} AS status, d.last_seen, d.last_measured_at, d.interval_s, d.lng, d.lat, b.device_id IS NOT NULL AS low_battery
 		 FROM devices d
 		 ${IN_MAINTENANCE}
 		 ${LOW_BATTERY}
@@ -121,6 +126,7 @@ export async function sensorDetail(db: Queryable, id: string, scope: Set<number>
 			last_seen: row.last_seen ? new Date(row.last_seen).toISOString() : null,
 			low_battery: row.low_battery,
 			interval_s: row.interval_s,
+			last_measured_at: row.last_measured_at ? new Date(row.last_measured_at).toISOString() : null,
 			values
 		}
 	};

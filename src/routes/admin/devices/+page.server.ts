@@ -6,6 +6,7 @@ import { runtime } from '$lib/server/runtime';
 import { DEVICE_ID, DeviceError, newDeviceSchema, registerDevice, revokeDevice, rotateDeviceToken } from '$lib/server/devices/devices';
 import { installerQr } from '$lib/server/devices/device-admin';
 import { villagesGeoJSON } from '$lib/server/map/queries';
+import { deadLettersLink, listDeviceNotices } from '$lib/server/devices/device-notices';
 
 /** The QR code carries the broker address the installer's device should use: this server's host, the MQTT port. */
 async function qrFor(id: string, token: string, url: URL): Promise<string> {
@@ -15,12 +16,16 @@ async function qrFor(id: string, token: string, url: URL): Promise<string> {
 
 export const load = (async () => {
 	const rt = await runtime();
-	const r = await rt.db.query<{ id: string; name: string; kind: string; village: string | null; status: string; last_seen: Date | null; revoked_at: Date | null; retired_at: Date | null; interval_s: number; lng: number | null; lat: number | null }>(
-		`SELECT d.id, d.name, d.kind, v.name AS village, d.status, d.last_seen, d.revoked_at, d.retired_at, d.interval_s, d.lng, d.lat
+	const r = await rt.db.query<{ id: string; name: string; kind: string; village: string | null; status: string; last_seen: Date | null; last_measured_at: Date | null; revoked_at: Date | null; retired_at: Date | null; interval_s: number; lng: number | null; lat: number | null }>(
+		`SELECT d.id, d.name, d.kind, v.name AS village, d.status, d.last_seen, d.last_measured_at, d.revoked_at, d.retired_at, d.interval_s, d.lng, d.lat
 		 FROM devices d LEFT JOIN villages v ON v.id = d.village_id ORDER BY d.id`
 	);
+	const iso = (t: Date | null) => (t ? new Date(t).toISOString() : null);
+	// Device-health notices: keys a known device sent that no profile maps (once per key, device and day).
+	const notices = await listDeviceNotices(rt.db, { tz: rt.config.TZ_DISPLAY, days: 7 });
 	return {
-		devices: r.rows.map((d) => ({ ...d, last_seen: d.last_seen ? new Date(d.last_seen).toISOString() : null, revoked: !!d.revoked_at, retired: !!d.retired_at, retired_at: undefined, revoked_at: undefined })),
+		devices: r.rows.map((d) => ({ ...d, last_seen: iso(d.last_seen), last_measured_at: iso(d.last_measured_at), revoked: !!d.revoked_at, retired: !!d.retired_at, retired_at: undefined, revoked_at: undefined })),
+		notices: notices.map((n) => ({ ...n, link: n.kind === 'unknown_key' ? deadLettersLink(n.device_id) : `/admin/devices/${encodeURIComponent(n.device_id)}` })),
 		villages: await villagesGeoJSON(rt.db),
 		tz: rt.config.TZ_DISPLAY
 	};
