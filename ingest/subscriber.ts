@@ -12,12 +12,24 @@ import mqtt, { type IClientOptions, type MqttClient, type IPublishPacket } from 
 import type { Logger } from '../src/lib/server/platform/log.js';
 import type { IngestPipeline } from './pipeline.js';
 
+/**
+ * Every topic of every dialect the ingest serves (DOMAIN.md "MQTT contract"; issue 22 item 5): what arrives here is
+ * stored or dead-lettered, never dropped. ChirpStack's other event types (join, ack, txack, log, location) carry no
+ * reading and are not subscribed; an integration account may publish them on the embedded broker so its connection
+ * stays up (src/lib/server/devices/integrations.ts integrationMayPublish).
+ */
 export const INGEST_TOPICS = [
 	'shudi/v1/devices/+/up',
 	'application/+/device/+/event/up',
+	// ChirpStack device-status answers: battery level (ingest/decoders/chirpstack.ts decodeChirpStackStatus).
+	'application/+/device/+/event/status',
 	'v3/+/devices/+/up',
-	// The embedded broker republishes ThingsBoard-style telemetry with the authenticated device in the topic.
-	'shudi/v1/tb/+/telemetry'
+	// ThingsBoard-style telemetry with the publishing device in the topic: the embedded broker republishes it there,
+	// an external broker must rewrite it there (EMQX topic rewrite, README).
+	'shudi/v1/tb/+/telemetry',
+	// Raw ThingsBoard telemetry never reaches the ingest from the embedded broker (it is rewritten). From an external
+	// broker it names no device: subscribed so that it is dead-lettered as `unattributable` instead of vanishing.
+	'v1/devices/me/telemetry'
 ];
 
 interface Held {

@@ -51,3 +51,33 @@ export function decodeChirpStack(topicDevEui: string, body: unknown): Decoded {
 	if (extras) decoded.extras = extras;
 	return decoded;
 }
+
+/**
+ * ChirpStack v4 `status` event (integration.proto `StatusEvent`; https://www.chirpstack.io/docs/chirpstack/integrations/events.html):
+ *   topic    application/{applicationId}/device/{devEui}/event/status
+ *   payload  {"deduplicationId", "time", "deviceInfo": {…, "devEui"}, "margin", "externalPowerSource",
+ *             "batteryLevelUnavailable", "batteryLevel"}
+ * The answer to the DevStatusReq MAC command: batteryLevel is a percentage (0–100) and becomes `battery_pct`.
+ * `margin` (the demodulation margin of the request, in dB) is a property of the link, not of the device, and has no
+ * metric in the catalogue: it is not stored. A device on external power, or one that cannot measure its battery,
+ * reports no level; that status is dead-lettered with that reason so an admin can see why no battery is shown.
+ */
+export function decodeChirpStackStatus(topicDevEui: string, body: unknown): Decoded {
+	if (!isPlainObject(body)) throw new DecodeError('bad_shape', 'status event must be a JSON object');
+	const info = own(body, 'deviceInfo');
+	const bodyEui = isPlainObject(info) ? own(info, 'devEui') : undefined;
+	if (typeof bodyEui !== 'string') throw new DecodeError('bad_shape', 'deviceInfo.devEui missing');
+	const devEui = bodyEui.toLowerCase();
+	if (!DEV_EUI.test(devEui)) throw new DecodeError('bad_shape', 'deviceInfo.devEui is not 16 hex digits');
+	if (devEui !== topicDevEui.toLowerCase()) throw new DecodeError('device_mismatch', 'topic devEui differs from deviceInfo.devEui');
+	if (own(body, 'externalPowerSource') === true) {
+		throw new DecodeError('no_battery_level', '设备使用外部电源，无电量 / the device is on external power: no battery level');
+	}
+	if (own(body, 'batteryLevelUnavailable') === true) {
+		throw new DecodeError('no_battery_level', '设备无法测量电量 / the device cannot measure its battery level');
+	}
+	const values: Record<string, unknown> = Object.create(null);
+	// Proto3 JSON leaves a float of 0 out: an absent batteryLevel (with neither flag set) is an empty battery.
+	values.battery_pct = own(body, 'batteryLevel') ?? 0;
+	return { dialect: 'chirpstack', device: { by: 'dev_eui', devEui }, items: [{ ts: own(body, 'time'), values }] };
+}

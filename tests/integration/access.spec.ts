@@ -31,6 +31,8 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/admin/tokens': { GET: ['admin'], POST: ['admin'] },
 	'/admin/audit': { GET: ['admin'] },
 	'/admin/dead-letters': { GET: ['admin'] },
+	'/admin/dead-letters/map': { GET: ['admin'], POST: ['admin'] },
+	'/admin/devices/[id]/profile': { GET: ['admin'], POST: ['admin'] },
 	'/api/v1/health': { GET: EVERYONE },
 	'/api/v1/villages': { GET: [...SIGNED_IN, 'token_read'] },
 	'/api/v1/sensors': { GET: [...SIGNED_IN, 'token_read'] },
@@ -50,8 +52,15 @@ const EXPECTED: Record<string, Record<string, Who[]>> = {
 	'/review/export': { GET: ['admin', 'leader'] },
 	'/api/v1/dead-letters': { GET: ['admin'] },
 	'/api/v1/dead-letters/replay': { POST: ['admin'] },
+	'/api/v1/dead-letters/groups': { GET: ['admin'] },
+	'/api/v1/dead-letters/map': { POST: ['admin'] },
+	'/api/v1/profiles': { GET: ['admin'] },
 	// Devices authenticate with their own token inside the handler (tested in api.spec.ts).
 	'/api/v1/devices/[id]/readings': { POST: EVERYONE },
+	// Network servers authenticate with the integration's secret header inside the handler.
+	'/api/v1/integrations/chirpstack/[id]': { POST: EVERYONE },
+	'/api/v1/integrations/tts/[id]': { POST: EVERYONE },
+	'/admin/integrations': { GET: ['admin'], POST: ['admin'] },
 	'/api/v1/devices/[id]/calibrate': { POST: ['admin'] },
 	'/metrics': { GET: ['admin', 'token_read'] }
 };

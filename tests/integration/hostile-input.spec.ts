@@ -557,6 +557,8 @@ describe.skipIf(!!REAL_DB)('MQTT', () => {
 		const cases = NAUGHTY.map(noNul).flatMap((s) => topicsFor(s).flatMap((t) => [{ t, p: good }, { t, p: Buffer.from(noNul(s)) }]));
 		const generated = fc.sample(fc.record({ s: fc.string({ unit: 'binary' }).map(noNul), p: fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))) }), 100);
 		for (const g of generated) for (const t of topicsFor(g.s)) cases.push({ t, p: g.p });
+		// The broker dead-letters the refused publishes of the test before on its recorder's timer: those are written first.
+		await rt.refusals.flush();
 		const before = await count('dead_letters');
 		let expected = 0;
 		await inChunks(cases, 32, async ({ t, p }) => {

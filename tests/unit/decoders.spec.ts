@@ -286,7 +286,7 @@ describe('decodeMessage: refused messages', () => {
 		['native scalar body', 'shudi/v1/devices/d1/up', buf(42), {}, 'bad_shape'],
 		['native values not an object', 'shudi/v1/devices/d1/up', buf({ values: [1, 2] }), {}, 'bad_shape'],
 		['native null item in batch', 'shudi/v1/devices/d1/up', buf([{ values: { rain_mm: 1 } }, null]), {}, 'bad_shape'],
-		['ThingsBoard without username', TB, buf({ rain_mm: 1 }), {}, 'no_credentials'],
+		['ThingsBoard without username (external broker: nobody to attribute it to)', TB, buf({ rain_mm: 1 }), {}, 'unattributable'],
 		['ThingsBoard string body', TB, buf('"rain_mm=1"'), { username: 't' }, 'bad_shape'],
 		['ChirpStack without object (no codec)', CS_TOPIC, buf(chirpstackUp({ object: undefined })), {}, 'no_decoded_object'],
 		['ChirpStack object is a string', CS_TOPIC, buf(chirpstackUp({ object: '{"a":1}' })), {}, 'bad_shape'],

@@ -3,6 +3,9 @@
 // The broker's authenticate hook only calls note() (a map update); rows are written in one statement per flush,
 // off the connect path. Hard caps: at most `perMinute` rows a minute (further keys add to one overflow row,
 // client id '*', reason 'over_cap') and `maxRows` rows in all (the oldest minutes are pruned). Both drops are counted.
+// Refused PUBLISHes (the broker's ACL, issue 22 item 5) are counted the same way, and the first of each key in a
+// minute is also written to the dead letters with its topic and bytes, so an admin sees what was refused and why
+// without a flood: a client retrying a refused topic every second adds one dead letter a minute.
 import type { Db } from '../platform/db.js';
 import type { Logger } from '../platform/log.js';
 
@@ -35,6 +38,27 @@ interface Entry {
 	/** Attempts not yet written. */
 	delta: number;
 }
+
+/** A refused PUBLISH: the refusal plus what its dead letter keeps. */
+export interface PublishRefusal extends Refusal {
+	topic: string;
+	payload: Buffer;
+	detail: string;
+	/** The device that published, when a device did (dead letters are filtered by device). */
+	deviceId?: string | null;
+}
+
+interface Sample {
+	topic: string;
+	payload: Buffer;
+	reason: string;
+	detail: string;
+	deviceId: string | null;
+	at: Date;
+}
+
+/** Largest payload kept in a refused publish's dead letter (the decoders' own limit, ingest/decoders/index.ts). */
+const SAMPLE_BYTES = 64 * 1024;
 
 export const OVER_CAP = 'over_cap';
 const MINUTE = 60_000;
@@ -69,7 +93,28 @@ export class RefusalRecorder {
 		await this.flush();
 	}
 
-	note(r: Refusal): void {
+	private samples: Sample[] = [];
+
+	/**
+	 * A refused PUBLISH: counted like a refused connection, and the first of its (client, username, reason) in this
+	 * minute kept as a dead letter.
+	 */
+	notePublish(r: PublishRefusal): void {
+		if (!this.note(r)) return;
+		const now = this.opts.now?.() ?? Date.now();
+		const more = '（本分钟内同类拒绝只计数，见被拒连接表 / further refusals of this kind this minute are only counted in the refused-connections table）';
+		this.samples.push({
+			topic: r.topic.slice(0, 1000),
+			payload: r.payload.length > SAMPLE_BYTES ? r.payload.subarray(0, SAMPLE_BYTES) : r.payload,
+			reason: r.reason,
+			detail: `${r.detail}; client ${r.clientId.slice(0, 100)}${r.payload.length > SAMPLE_BYTES ? `; payload cut to ${SAMPLE_BYTES} of ${r.payload.length} bytes` : ''} ${more}`,
+			deviceId: r.deviceId ?? null,
+			at: new Date(now)
+		});
+	}
+
+	/** Counts a refusal; true when it opened a new key this minute (not the overflow row, not dropped). */
+	note(r: Refusal): boolean {
 		this.counts.set(r.reason, (this.counts.get(r.reason) ?? 0) + 1);
 		const now = this.opts.now?.() ?? Date.now();
 		const minute = now - (now % MINUTE);
@@ -81,6 +126,7 @@ export class RefusalRecorder {
 		const username = (r.username ?? '').slice(0, 100);
 		let key = `${clientId}\u0000${username}\u0000${r.reason}`;
 		let e = this.keys.get(key);
+		let fresh = false;
 		if (!e && this.keys.size >= this.opts.perMinute) {
 			this.dropped.per_minute++;
 			key = OVER_CAP;
@@ -88,17 +134,45 @@ export class RefusalRecorder {
 			if (!e) this.keys.set(key, (e = this.entry(minute, now, '*', '*', OVER_CAP, null)));
 		} else if (!e) {
 			this.keys.set(key, (e = this.entry(minute, now, clientId, username, r.reason, r.address)));
+			fresh = true;
 		}
 		if (!this.pending.has(e) && this.pending.size >= this.opts.perMinute * PENDING_MINUTES) {
 			this.dropped.retained++;
-			return;
+			return false;
 		}
 		e.delta++;
 		this.pending.add(e);
+		return fresh;
 	}
 
 	private entry(minute: number, now: number, clientId: string, username: string, reason: string, address: string | null): Entry {
 		return { minute: new Date(minute), clientId, username, reason, firstAt: new Date(now), address: address?.slice(0, 64) ?? null, delta: 0 };
+	}
+
+	/** The refused publishes' dead letters, in one statement; kept for the next pass if the database is away. */
+	private async writeSamples(): Promise<void> {
+		if (!this.samples.length) return;
+		const batch = this.samples;
+		this.samples = [];
+		try {
+			await this.db.query(
+				`INSERT INTO dead_letters (received_at, topic, payload, reason, detail, device_id)
+				 SELECT t, topic, decode(p, 'hex'), reason, detail, dev
+				 FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(t, topic, p, reason, detail, dev)`,
+				[
+					batch.map((b) => b.at.toISOString()),
+					batch.map((b) => noNul(b.topic)),
+					batch.map((b) => b.payload.toString('hex')),
+					batch.map((b) => b.reason),
+					batch.map((b) => noNul(b.detail)),
+					batch.map((b) => (b.deviceId ? noNul(b.deviceId) : null))
+				]
+			);
+		} catch (err) {
+			// The per-minute cap bounds how many wait here: one per key.
+			this.samples = batch.concat(this.samples).slice(-this.opts.perMinute * PENDING_MINUTES);
+			this.opts.log?.warn({ err: (err as Error).message }, 'could not dead-letter refused publishes; retrying');
+		}
 	}
 
 	/** One upsert for everything pending, then pruning past maxRows. Concurrent calls share one pass. */
@@ -108,6 +182,7 @@ export class RefusalRecorder {
 	}
 
 	private async write(): Promise<void> {
+		await this.writeSamples();
 		if (!this.pending.size) return;
 		const batch = [...this.pending].map((e) => ({ e, n: e.delta }));
 		this.pending.clear();
@@ -173,4 +248,9 @@ export async function listRefusals(db: Db, limit = 100): Promise<{ rows: Refusal
 		byReason,
 		attempts: Object.values(byReason).reduce((a, b) => a + b, 0)
 	};
+}
+
+/** PostgreSQL text cannot hold U+0000 (a topic or client id may). */
+function noNul(s: string): string {
+	return s.includes('\u0000') ? s.replaceAll('\u0000', '\\u0000') : s;
 }

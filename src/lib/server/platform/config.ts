@@ -74,6 +74,13 @@ const schema = z.object({
 	// Messages the broker may have in flight to one ingest worker before their PUBACKs (MQTT 5 receive maximum).
 	// Bounds the worker's memory; the rest waits in the broker's queue (size it: README, production).
 	INGEST_RECEIVE_MAX: z.coerce.number().int().min(100).max(65_535).default(10_000),
+	/**
+	 * Accept ThingsBoard firmware's raw `v1/devices/me/telemetry` (device = MQTT username) on an external broker. It
+	 * cannot work: the ingest receives the message from the broker, not from the device, and the topic names nobody —
+	 * so with MQTT_URL set this option stops the start with that reason. Have the broker rewrite the topic to
+	 * `shudi/v1/tb/${username}/telemetry` instead (README). On the embedded broker it changes nothing (it rewrites).
+	 */
+	THINGSBOARD_RAW: bool.default(false),
 	/** Shared-subscription group for several ingest workers on one external broker (`$share/<group>/…`). */
 	INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 	/** Alarm rules and cases run in the ingest process (off: ingest only stores, e.g. for a pure throughput bench). */
@@ -142,6 +149,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 		);
 	}
 	const c = result.data;
+	if (c.THINGSBOARD_RAW && c.MQTT_URL && c.SHUDI_ROLE !== 'web') {
+		throw new ConfigError([
+			'THINGSBOARD_RAW: 外部 MQTT 代理上无法识别 v1/devices/me/telemetry 的发布者（主题中没有设备，ingest 收不到设备的用户名），不能启用；' +
+				'请在代理中把该主题改写为 shudi/v1/tb/${username}/telemetry（如 EMQX 主题重写）并关闭此项 / ' +
+				'an external broker cannot tell the ingest who published v1/devices/me/telemetry (the topic names no device and the ' +
+				"publisher's username never reaches a subscriber): have the broker rewrite it to shudi/v1/tb/${username}/telemetry " +
+				'(EMQX topic rewrite, README) and unset THINGSBOARD_RAW (got "true" with MQTT_URL set)'
+		]);
+	}
 	const demo = c.DEMO ?? !c.DATABASE_URL;
 	return Object.freeze({ ...c, DEMO: demo, SIMULATE: c.SIMULATE ?? demo });
 }
