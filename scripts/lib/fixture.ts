@@ -44,8 +44,11 @@ export interface BenchFixture {
 	ms: { township: number; devices: number; latest: number; year: number };
 }
 
-/** Share of each kind among the added sensors: housing sensors dominate, as they do in township deployments. */
-const KIND_SHARE: Record<SensorKind, number> = {
+/**
+ * Share of each kind among the added sensors: housing sensors dominate, as they do in township deployments. Only kinds
+ * the demo township has: each added sensor copies the thresholds and interval of the demo's own sensor of its kind.
+ */
+const KIND_SHARE: Partial<Record<SensorKind, number>> = {
 	house_tilt: 0.3,
 	crack: 0.2,
 	settlement: 0.08,
@@ -95,8 +98,13 @@ function primaryValue(kind: SensorKind, rand: () => number): number {
 			return rand() * 30;
 		case 'soil_moisture':
 			return 20 + rand() * 20;
+		default:
+			return 0;
 	}
 }
+
+/** The kinds the fixture holds (KIND_SHARE). */
+export const BENCH_KINDS = Object.keys(KIND_SHARE) as SensorKind[];
 
 /** Builds the fixture into a migrated, empty database (the demo township must not be there yet). */
 export async function buildBenchFixture(db: Db, opts: BenchFixtureOptions = {}): Promise<BenchFixture> {

@@ -4,26 +4,12 @@
 // - cluster badges (a disc in the cluster's worst status colour with its count), drawn on a canvas with the system's
 //   own fonts when MapLibre first asks for them (map.setMissingStyleImageResolver). Text in a symbol layer would need glyph PBFs;
 //   a badge image needs nothing but the canvas, and there are only a few dozen distinct badges.
-import type { SensorKind, SensorStatus } from '$lib/domain/types';
+import type { SensorStatus } from '$lib/domain/types';
+import { perKind, type SensorKind } from '$lib/domain/sensor-kinds';
 import { NO_LEVEL_COLOUR, STATUS_COLOURS, STATUS_SEVERITY } from '$lib/domain/levels';
 
-/** Filled outlines, 24×24, chosen to differ in silhouette (colour is taken by status). */
-export const KIND_SHAPES: Record<SensorKind, string> = {
-	// ▼ — the hydrological water-level mark
-	river_level: 'M2 4.5 H22 L12 21.5 Z',
-	// a house with a pitched roof
-	house_tilt: 'M12 1.8 L22.5 11 H19.5 V21.5 H4.5 V11 H1.5 Z',
-	// a lightning-like crack, broad enough to read in light grey
-	crack: 'M12 0.5 L3 14 H9.5 L7 23.5 L21 9 H14.5 L18 0.5 Z',
-	// a levelling plate: square
-	settlement: 'M3.5 3.5 H20.5 V20.5 H3.5 Z',
-	// a raindrop
-	rain_gauge: 'M12 1.5 C12 1.5 4.5 10.5 4.5 15 A7.5 7.5 0 0 0 19.5 15 C19.5 10.5 12 1.5 12 1.5 Z',
-	// a diamond (GNSS / displacement station)
-	displacement: 'M12 1 L23 12 L12 23 L1 12 Z',
-	// a hexagon
-	soil_moisture: 'M12 1.5 L21.5 7 V17 L12 22.5 L2.5 17 V7 Z'
-};
+/** Filled outlines, 24×24, chosen to differ in silhouette (colour is taken by status): the catalogue's shapes. */
+export const KIND_SHAPES: Readonly<Record<SensorKind, string>> = Object.freeze(perKind((d) => d.shape));
 /** A circle for a kind the map does not know yet (a newer server). */
 export const FALLBACK_SHAPE = 'M12 2 A10 10 0 1 0 12.001 2 Z';
 

@@ -2,10 +2,9 @@
 // sensors of every kind, each inside the village it is assigned to, with latest values; and one sensor whose daily
 // rollups cover the whole year and count every raw reading exactly once. No timings here: speed lives in the benches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBenchFixture, type BenchFixture } from '../../scripts/lib/fixture';
+import { buildBenchFixture, BENCH_KINDS, type BenchFixture } from '../../scripts/lib/fixture';
 import { sensorHistory, historyQuery } from '../../src/lib/server/map/sensor-history';
 import { sensorsGeoJSON } from '../../src/lib/server/map/queries';
-import { SENSOR_KINDS } from '../../src/lib/domain/types';
 import { VillageIndex } from '../../geo/index';
 import { freshDb, type TestDb } from '../support/services';
 
@@ -27,8 +26,8 @@ describe('bench fixture', () => {
 		expect(sut.sensors).toBe(10_000);
 		const fc = await sensorsGeoJSON(t.db, null);
 		expect(fc.features).toHaveLength(10_000);
-		expect(new Set(fc.features.map((f) => f.properties.kind))).toEqual(new Set(SENSOR_KINDS));
-		for (const k of SENSOR_KINDS) expect(sut.byKind[k]).toBeGreaterThan(100);
+		expect(new Set(fc.features.map((f) => f.properties.kind))).toEqual(new Set(BENCH_KINDS));
+		for (const k of BENCH_KINDS) expect(sut.byKind[k]).toBeGreaterThan(100);
 
 		const villages = (await t.db.query<{ id: number; boundary: GeoJSON.Polygon }>('SELECT id, boundary FROM villages')).rows;
 		expect(villages).toHaveLength(10);

@@ -7,7 +7,7 @@ import booleanValid from '@turf/boolean-valid';
 import { featureCollection, polygon as turfPolygon } from '@turf/helpers';
 import { intersect } from '@turf/intersect';
 import { VillageIndex, validateBoundary } from '../../geo';
-import { SENSOR_KINDS, type SensorKind } from '../../src/lib/domain/types';
+import type { SensorKind } from '../../src/lib/domain/types';
 import { DEMO_NOTICE, DEMO_SPEEDUP, buildDemoTownship, dutyRoster } from '../../src/lib/server/demo/township';
 
 const sut = buildDemoTownship();
@@ -33,7 +33,8 @@ function metresToLine([lng, lat]: [number, number], line: number[][]): number {
 	return best;
 }
 
-const MIN_COUNTS: Record<SensorKind, number> = {
+/** The kinds the demo township shows, and how many of each at least (a newer kind need not be in the demo). */
+const MIN_COUNTS: Partial<Record<SensorKind, number>> = {
 	river_level: 5,
 	house_tilt: 8,
 	crack: 6,
@@ -110,7 +111,7 @@ describe('demo township: sensors', () => {
 		expect(new Set(sut.sensors.map((s) => s.id)).size).toBe(sut.sensors.length);
 	});
 
-	it.each(SENSOR_KINDS.map((k) => [k, MIN_COUNTS[k]] as const))('has at least the minimum of %s (%i)', (kind, min) => {
+	it.each(Object.entries(MIN_COUNTS))('has at least the minimum of %s (%i)', (kind, min) => {
 		expect(sut.sensors.filter((s) => s.kind === kind).length).toBeGreaterThanOrEqual(min);
 	});
 

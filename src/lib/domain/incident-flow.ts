@@ -6,6 +6,9 @@
 // resolved → closed; rejected (不予受理, with reason) from reported; a failed verification sends resolved →
 // in_progress (返工). Every action becomes an append-only event; this module only says which ones are allowed.
 import type { Level } from './types.js';
+import type { CaseCategory } from './labels.js';
+import type { RuleId } from './rules.js';
+import { CATALOGUE, HEALTH_RULE, SENSOR_KINDS, perKind, type SensorKind } from './sensor-kinds.js';
 
 export const INCIDENT_STATUSES = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -212,6 +215,19 @@ export function nextEscalation(currentLevelIndex: number, ackDue: number, now: n
 	const periods = Math.floor((now - ackDue) / every) + 1;
 	return { escalateTo: null, remind: true, ackDue, nextCheckAt: ackDue + periods * every };
 }
+
+// ---- cases opened by sensor alarms: category and title from the sensor-kind catalogue (sensor-kinds.ts) -------------
+
+/** The category of the case a kind's alarm opens (DOMAIN.md "Categories"). */
+export const CASE_CATEGORY_BY_KIND: Readonly<Record<SensorKind, CaseCategory>> = Object.freeze(perKind((d) => d.category));
+
+/**
+ * The title of the case each rule opens, after the sensor's name (「松林村1号水位站：水位超警戒」): names the kind of
+ * alarm; the changing figures go to the timeline. Every rule of every kind and the device-health rule.
+ */
+export const SENSOR_CASE_TITLES: Readonly<Partial<Record<RuleId, string>>> = Object.freeze(
+	Object.fromEntries([...SENSOR_KINDS.flatMap((k) => CATALOGUE[k].rules), HEALTH_RULE].map((r) => [r.id, r.title.zh]))
+);
 
 function deepFreeze<T>(o: T): T {
 	if (typeof o === 'object' && o !== null) {

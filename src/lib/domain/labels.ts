@@ -2,7 +2,7 @@
 // statuses, categories, actions, device events and the interface's own strings — and the one lookup, label(), that
 // pages, components and the server use. Each table is typed by the ids it names, so the compiler refuses a missing
 // label; an id no table knows is shown marked and reported, never passed off as a name (STYLE.md habit 10).
-import type { SensorKind } from './types.js';
+import { perKind, type SensorKind } from './sensor-kinds.js';
 import type { IncidentStatus } from './incident-flow.js';
 import { STATUS_NAMES, type Level } from './levels.js';
 
@@ -27,18 +27,11 @@ export const CASE_EVENTS = ['report', 'accept', 'reject', 'dispatch', 'start', '
 export type CaseEvent = (typeof CASE_EVENTS)[number];
 
 /** What a device's history records (device_events.kind). */
-export const DEVICE_EVENTS = ['registered', 'token_rotated', 'revoked', 'offline', 'online', 'moved', 'thresholds_changed', 'calibrated', 'maintenance_scheduled', 'maintenance_cancelled', 'retired'] as const;
+export const DEVICE_EVENTS = ['registered', 'token_rotated', 'revoked', 'offline', 'online', 'moved', 'thresholds_changed', 'calibrated', 'maintenance_scheduled', 'maintenance_cancelled', 'retired', 'no_data'] as const;
 export type DeviceEvent = (typeof DEVICE_EVENTS)[number];
 
-const KIND: Record<SensorKind, Bilingual> = {
-	river_level: { zh: '水位', en: 'River level' },
-	house_tilt: { zh: '危房倾斜', en: 'House tilt' },
-	crack: { zh: '裂缝', en: 'Crack' },
-	settlement: { zh: '沉降', en: 'Settlement' },
-	rain_gauge: { zh: '雨量', en: 'Rain gauge' },
-	displacement: { zh: '位移', en: 'Displacement' },
-	soil_moisture: { zh: '土壤含水', en: 'Soil moisture' }
-};
+/** Sensor kinds: their names live with the kind in the sensor-kind catalogue (sensor-kinds.ts). */
+const KIND: Readonly<Record<SensorKind, Bilingual>> = perKind((d) => ({ zh: d.zh, en: d.en }));
 
 /** A case's level, or 'none' where the review groups cases without one. */
 const CASE_LEVEL: Record<Level | 'none', Bilingual> = {
@@ -110,7 +103,8 @@ const DEVICE_EVENT: Record<DeviceEvent, Bilingual> = {
 	calibrated: { zh: '校准', en: 'calibrated' },
 	maintenance_scheduled: { zh: '安排维护', en: 'maintenance scheduled' },
 	maintenance_cancelled: { zh: '取消维护', en: 'maintenance cancelled' },
-	retired: { zh: '退役', en: 'retired' }
+	retired: { zh: '退役', en: 'retired' },
+	no_data: { zh: '无测量数据', en: 'no measurement data' }
 };
 
 /** The interface's own strings, zh-CN first. */
@@ -156,6 +150,8 @@ const UI = {
 	open_cases: { zh: '未结案件', en: 'Open cases' },
 	health: { zh: '设备健康', en: 'Device health' },
 	offline_n: { zh: '离线', en: 'offline' },
+	no_data_n: { zh: '无测量数据', en: 'no measurement data' },
+	last_measured: { zh: '最后测量', en: 'Last measurement' },
 	low_battery: { zh: '低电量', en: 'low battery' },
 	duty_today: { zh: '今日值班', en: 'On duty today' },
 	ack_due: { zh: '受理时限', en: 'Acknowledge by' },

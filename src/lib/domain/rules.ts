@@ -21,6 +21,7 @@
 //   is a separate timer, DOMAIN.md "own timer, never MQTT session state").
 import type { Level, SensorKind } from './types.js';
 import { LEVEL_RANK, STATUS_NAMES } from './levels.js';
+import { HEALTH_RULE, KIND_DEFAULTS, perKind } from './sensor-kinds.js';
 
 // ---- levels ------------------------------------------------------------------------------------------------------
 
@@ -57,19 +58,14 @@ export const RULE_IDS = [
 	'settlement_rate',
 	'displacement_rate',
 	'soil_moisture',
+	'gnss_cumulative',
+	'gnss_rate',
 	'battery_low'
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
-const KIND_RULES: Readonly<Record<SensorKind, readonly RuleId[]>> = Object.freeze({
-	river_level: ['level', 'rise_15min', 'rise_1h', 'battery_low'],
-	house_tilt: ['tilt', 'battery_low'],
-	crack: ['crack', 'battery_low'],
-	settlement: ['settlement_rate', 'battery_low'],
-	rain_gauge: ['rain_1h', 'rain_3h', 'rain_6h', 'rain_24h', 'battery_low'],
-	displacement: ['displacement_rate', 'battery_low'],
-	soil_moisture: ['soil_moisture', 'battery_low']
-});
+/** Each kind's rules from the sensor-kind catalogue (sensor-kinds.ts), then the device-health rule. */
+const KIND_RULES: Readonly<Record<SensorKind, readonly RuleId[]>> = Object.freeze(perKind((d) => [...d.rules.map((r) => r.id), HEALTH_RULE.id]));
 
 /** The rules evaluated for a sensor kind, in display order; every kind also gets the device-health rule. */
 export function rulesFor(kind: SensorKind): RuleId[] {
@@ -95,68 +91,15 @@ export interface DefaultTree {
 
 const dv = (value: number | null, unit: string, source: string): DefaultValue => ({ value, unit, source });
 
-const SRC_TILT_BLUE = 'GB 50007 4‰';
-const SRC_TILT_YELLOW = 'JGJ 125-99 masonry danger point';
-const SRC_TILT_HIGH = '2022 自建房结构安全排查技术要点';
-const SRC_CRACK = 'DOMAIN.md crack default (change from baseline)';
-const SRC_RAIN = 'county flash-flood example (Jianghua); per site';
-const SRC_RIVER_LEVEL = 'SL 651-2014 / station 警戒水位 (per station, no default)';
-const SRC_RIVER_GUARANTEE = 'SL 651-2014 / station 保证水位 (per station, no default)';
-const SRC_RIVER_RISE = 'shudi default (demo township stations); tune per station';
-const SRC_SITE = 'shudi default (demo township; slope-monitoring practice); per site';
 const SRC_BATTERY = 'shudi default: single-cell Li-ion ≈ 10–15 % left at 3.4 V';
 
 /**
  * Default thresholds per sensor kind (plus `device` for the health rule every kind carries), shaped like the
- * per-sensor `thresholds` JSON. DOMAIN.md "Sensor kinds, metrics and default levels" is the source of each value
- * unless the `source` says otherwise.
+ * per-sensor `thresholds` JSON. Each kind's defaults and their sources are declared with the kind in the sensor-kind
+ * catalogue (sensor-kinds.ts; sources in docs/sensor-kinds.md); the device-health defaults are here.
  */
 export const DEFAULT_THRESHOLDS = deepFreeze({
-	river_level: {
-		// DOMAIN.md: "per station: 警戒水位 → orange, 保证水位 → red". A station level has no township-wide default.
-		normal_level_m: dv(null, 'm', 'station 常水位 (informational, not a rule)'),
-		warning_level_m: dv(null, 'm', SRC_RIVER_LEVEL),
-		guarantee_level_m: dv(null, 'm', SRC_RIVER_GUARANTEE),
-		// DOMAIN.md: "rate of rise (m per 15 min / per hour) → yellow"; the values are the demo township's.
-		rise_per_15min_m: dv(0.3, 'm', SRC_RIVER_RISE),
-		rise_per_hour_m: dv(0.5, 'm', SRC_RIVER_RISE)
-	},
-	house_tilt: {
-		// DOMAIN.md: 0.4 % (GB 50007 4‰) blue, 0.7 % (old JGJ 125 masonry danger point) yellow, 2 % orange, 3 % red
-		// (2022 self-built-house screening rule).
-		tilt_pct: {
-			blue: dv(0.4, '%', SRC_TILT_BLUE),
-			yellow: dv(0.7, '%', SRC_TILT_YELLOW),
-			orange: dv(2, '%', SRC_TILT_HIGH),
-			red: dv(3, '%', SRC_TILT_HIGH)
-		}
-	},
-	crack: {
-		// DOMAIN.md: change from baseline 1 mm yellow, 2 mm orange, 5 mm red.
-		change_mm: { yellow: dv(1, 'mm', SRC_CRACK), orange: dv(2, 'mm', SRC_CRACK), red: dv(5, 'mm', SRC_CRACK) }
-	},
-	settlement: {
-		// DOMAIN.md: rate > 4 mm/month yellow (GB 50007 stability criterion for settlement observation).
-		rate_mm_per_month: { yellow: dv(4, 'mm/30d', 'GB 50007 settlement stability 4 mm/month') }
-	},
-	rain_gauge: {
-		// DOMAIN.md: rolling sums 1 h / 3 h / 6 h / 24 h: blue 35/55/70/100, yellow 45/75/95/130, orange 60/100/120/160,
-		// red 80/120/150/200 (county flash-flood example; per site).
-		sum_mm: {
-			'1h': { blue: dv(35, 'mm', SRC_RAIN), yellow: dv(45, 'mm', SRC_RAIN), orange: dv(60, 'mm', SRC_RAIN), red: dv(80, 'mm', SRC_RAIN) },
-			'3h': { blue: dv(55, 'mm', SRC_RAIN), yellow: dv(75, 'mm', SRC_RAIN), orange: dv(100, 'mm', SRC_RAIN), red: dv(120, 'mm', SRC_RAIN) },
-			'6h': { blue: dv(70, 'mm', SRC_RAIN), yellow: dv(95, 'mm', SRC_RAIN), orange: dv(120, 'mm', SRC_RAIN), red: dv(150, 'mm', SRC_RAIN) },
-			'24h': { blue: dv(100, 'mm', SRC_RAIN), yellow: dv(130, 'mm', SRC_RAIN), orange: dv(160, 'mm', SRC_RAIN), red: dv(200, 'mm', SRC_RAIN) }
-		}
-	},
-	displacement: {
-		// DOMAIN.md leaves displacement "per site"; creep → accelerating → imminent-failure bands as in the demo township.
-		rate_mm_per_day: { yellow: dv(5, 'mm/d', SRC_SITE), orange: dv(10, 'mm/d', SRC_SITE), red: dv(20, 'mm/d', SRC_SITE) }
-	},
-	soil_moisture: {
-		// DOMAIN.md leaves soil moisture "per site"; near-saturation of residual slope soils, as in the demo township.
-		pct: { yellow: dv(40, '%', SRC_SITE), orange: dv(45, '%', SRC_SITE), red: dv(50, '%', SRC_SITE) }
-	},
+	...KIND_DEFAULTS,
 	device: {
 		// DOMAIN.md "any: battery_v / battery_pct … low battery". Override path: thresholds.battery.low_v / low_pct.
 		battery: { low_v: dv(3.4, 'V', SRC_BATTERY), low_pct: dv(15, '%', SRC_BATTERY) }
@@ -186,6 +129,9 @@ export const RULE_DEFAULTS: Readonly<Record<RuleId, { minRepeats: number; hyster
 		settlement_rate: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
 		displacement_rate: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
 		soil_moisture: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 %' },
+		// A single GNSS epoch can jump by multipath or a lost fix (low-cost receivers: several mm): 2 solutions in a row.
+		gnss_cumulative: { minRepeats: 2, hysteresis: null, source: 'shudi default: 2 solutions, 5 %' },
+		gnss_rate: { minRepeats: 2, hysteresis: null, source: 'shudi default: 2 solutions, 5 %' },
 		battery_low: { minRepeats: 1, hysteresis: null, source: 'shudi default: 5 % above the low mark' }
 	});
 
@@ -193,15 +139,7 @@ export const RULE_DEFAULTS: Readonly<Record<RuleId, { minRepeats: number; hyster
 export const DEFAULT_HYSTERESIS_FRACTION = 0.05;
 
 /** How far back the caller should load readings for a kind so every window rule can be judged. */
-export const LOOKBACK_MS: Readonly<Record<SensorKind, number>> = Object.freeze({
-	river_level: 60 * 60_000,
-	house_tilt: 7 * 86_400_000,
-	crack: 7 * 86_400_000,
-	settlement: 30 * 86_400_000,
-	rain_gauge: 24 * 60 * 60_000,
-	displacement: 86_400_000,
-	soil_moisture: 7 * 86_400_000
-});
+export const LOOKBACK_MS: Readonly<Record<SensorKind, number>> = Object.freeze(perKind((d) => d.lookbackMs));
 
 /** One row per default leaf: the effective value for a sensor next to the default and its source (for the UI). */
 export interface EffectiveThreshold {
@@ -855,6 +793,99 @@ const batteryRule: RuleFn = (ctx, rule) => {
 	return best ?? unknown(rule, '未上报电量');
 };
 
+// ---- GNSS surface displacement (gnss_displacement; defaults and sources: sensor-kinds.ts, docs/sensor-kinds.md) ------
+
+const GNSS_E = 'gnss_east_mm';
+const GNSS_N = 'gnss_north_mm';
+
+/**
+ * The newest `k` horizontal GNSS samples up to `at`, oldest first: one per observation time of either axis, each axis
+ * carried forward from its latest solution, none before both axes have one (receivers send E, N, U together; a lost
+ * value must not pair a new east with nothing).
+ */
+function gnssSamples(ctx: Ctx, k: number): { e: number; n: number }[] {
+	const { s: es, n: ne } = upTo(ctx, GNSS_E);
+	const { s: ns, n: nn } = upTo(ctx, GNSS_N);
+	const out: { e: number; n: number }[] = [];
+	let i = ne;
+	let j = nn;
+	while (out.length < k && i > 0 && j > 0) {
+		const te = es.t[i - 1];
+		const tn = ns.t[j - 1];
+		out.push({ e: es.v[i - 1], n: ns.v[j - 1] });
+		const time = Math.max(te, tn);
+		if (te === time) i--;
+		if (tn === time) j--;
+	}
+	return out.reverse();
+}
+
+/**
+ * Horizontal cumulative displacement √(ΔE² + ΔN²) from the baseline. The metrics are already relative to the station's
+ * reference position (DOMAIN.md), so an uncalibrated station counts from 0; a calibrated baseline (gnss_east_mm,
+ * gnss_north_mm) re-zeroes it. The marks are per slope: with none configured the rule says so instead of guessing.
+ */
+const gnssCumulativeRule: RuleFn = (ctx, rule) => {
+	const tree = DEFAULT_THRESHOLDS.gnss_displacement as DefaultTree;
+	const spec = upwardSpec(ctx, rule, tree, 'horizontal_mm');
+	if (spec.bands.length === 0) return unknown(rule, '未设定本坡体的累计位移阈值（horizontal_mm），无法判定');
+	const samples = gnssSamples(ctx, spec.minRepeats);
+	if (samples.length === 0) return unknown(rule, '无GNSS东向/北向位移数据');
+	const be = finite(ctx.baseline[GNSS_E]) ?? 0;
+	const bn = finite(ctx.baseline[GNSS_N]) ?? 0;
+	const values = samples.map((s) => Math.hypot(s.e - be, s.n - bn));
+	return result(rule, decide(values, spec, ctx.previous[rule]), values[values.length - 1], '水平累计位移', ' mm', spec);
+};
+
+/**
+ * Horizontal movement within the 24 h ending at time `t`: the vector change of E and N between the latest solution
+ * and the one nearest t − 24 h inside the window (as changeOver: not extrapolated, so a short record gives a lower
+ * bound). null when either axis has fewer than 2 solutions in the window.
+ */
+function gnssDayChange(ctx: Ctx, t: number): number | null {
+	const es = ctx.series.get(GNSS_E) ?? EMPTY;
+	const ns = ctx.series.get(GNSS_N) ?? EMPTY;
+	const ne = countUpTo(es.t, t);
+	const nn = countUpTo(ns.t, t);
+	const fe = firstFrom(es.t, t - DAY, ne);
+	const fn = firstFrom(ns.t, t - DAY, nn);
+	if (ne - fe < 2 || nn - fn < 2) return null;
+	return Math.hypot(es.v[ne - 1] - es.v[fe], ns.v[nn - 1] - ns.v[fn]);
+}
+
+/**
+ * Rate: horizontal movement over the last 24 h in mm/day, judged at the newest east solutions (minRepeats of them).
+ * Once the township sets the slope's uniform-phase rate v (tangent_angle.uniform_rate_mm_per_day), the same rate is
+ * judged as the improved tangent angle α = arctan(rate / v) against 45° / 80° / 85° (许强 et al. 2008, DOMAIN.md
+ * gnss): α above 45° means the slope moves faster than in its uniform phase — it is accelerating.
+ */
+const gnssRateRule: RuleFn = (ctx, rule) => {
+	const tree = DEFAULT_THRESHOLDS.gnss_displacement as DefaultTree;
+	const v0 = setting(ctx, tree, ['tangent_angle', 'uniform_rate_mm_per_day']);
+	const angle = v0 !== null && v0 > 0;
+	const spec =
+		ctx.specs.get(rule) ??
+		remember(
+			ctx,
+			rule,
+			angle
+				? makeSpec(ctx, rule, (['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, tree, ['tangent_angle', l])]), 'above', true)
+				: makeSpec(ctx, rule, (['yellow', 'orange', 'red'] as const).map((l) => [l, setting(ctx, tree, ['rate_mm_per_day', l])]), 'above')
+		);
+	if (spec.bands.length === 0) return unknown(rule, '未设定本坡体的位移速率阈值，无法判定');
+	const { s: es, n: ne } = upTo(ctx, GNSS_E);
+	const values: number[] = [];
+	for (let i = Math.max(0, ne - spec.minRepeats); i < ne; i++) {
+		const c = gnssDayChange(ctx, es.t[i]);
+		if (c !== null) values.push(angle ? (Math.atan(c / v0) * 180) / Math.PI : c);
+	}
+	if (values.length === 0) return unknown(rule, '近24小时GNSS解算不足 2 个，无法计算位移速率');
+	const latest = values[values.length - 1];
+	return angle
+		? result(rule, decide(values, spec, ctx.previous[rule]), latest, `改进切线角（等速 ${fmt(v0)} mm/d）`, '°', spec)
+		: result(rule, decide(values, spec, ctx.previous[rule]), latest, '近24小时水平位移', ' mm', spec);
+};
+
 const RULE_FNS: Record<RuleId, RuleFn> = {
 	level: levelRule,
 	rise_15min: riseRule(15 * MIN, 'rise_per_15min_m', '15分钟'),
@@ -868,6 +899,8 @@ const RULE_FNS: Record<RuleId, RuleFn> = {
 	settlement_rate: settlementRule,
 	displacement_rate: displacementRule,
 	soil_moisture: soilRule,
+	gnss_cumulative: gnssCumulativeRule,
+	gnss_rate: gnssRateRule,
 	battery_low: batteryRule
 };
 

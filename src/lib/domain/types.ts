@@ -4,16 +4,8 @@
 /** Coordinates are [lng, lat] in WGS-84 everywhere (DOMAIN.md "Coordinates"). */
 export type LngLat = [number, number];
 
-export const SENSOR_KINDS = [
-	'river_level',
-	'house_tilt',
-	'crack',
-	'settlement',
-	'rain_gauge',
-	'displacement',
-	'soil_moisture'
-] as const;
-export type SensorKind = (typeof SENSOR_KINDS)[number];
+/** The kinds of sensor and everything about each live in the catalogue (sensor-kinds.ts); this is the shared name. */
+export { SENSOR_KINDS, type SensorKind } from './sensor-kinds.js';
 
 /** Levels and statuses, their order, names and colours live in levels.ts; these names are the shared shapes. */
 export { LEVELS, SENSOR_STATUSES, type Level, type SensorStatus } from './levels.js';
@@ -23,7 +15,11 @@ export const READING_FLAGS = {
 	/** The device clock was before 2020 or > 5 min in the future: observed_at is the server's received_at. */
 	CLOCK_UNTRUSTED: 1,
 	/** The message carried no timestamp at all: observed_at is the server's received_at. */
-	NO_DEVICE_TIME: 2
+	NO_DEVICE_TIME: 2,
+	/** A jump no physical process makes (src/lib/domain/suspect.ts): held out of the rules until the next reading agrees. */
+	SUSPECT_JUMP: 4,
+	/** The same value for many reports in a row (src/lib/domain/suspect.ts): likely a frozen sensor. */
+	SUSPECT_STUCK: 8
 } as const;
 
 /** One value of one metric from one device: the internal format every dialect decodes into. */

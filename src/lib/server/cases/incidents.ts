@@ -3,21 +3,14 @@
 // one transition table in src/lib/domain/incident-flow.ts; escalated by a durable scheduler whose deadlines live in
 // the database (a restart misses nothing). Every step is an append-only incident_events row.
 import type { Db, Queryable } from '../platform/db.js';
-import { apply, can, deadlines, missingFields, nextEscalation, ESCALATION_CHAIN, type IncidentAction, type IncidentRole, type IncidentStatus } from '../../domain/incident-flow.js';
+import { apply, can, deadlines, missingFields, nextEscalation, ESCALATION_CHAIN, CASE_CATEGORY_BY_KIND, SENSOR_CASE_TITLES, type IncidentAction, type IncidentRole, type IncidentStatus } from '../../domain/incident-flow.js';
 import { LEVEL_RANK, STATUS_NAMES } from '../../domain/levels.js';
 import type { Level } from '../../domain/types.js';
 import type { SessionUser } from '../people/auth.js';
 import { VillageIndex } from '../../../../geo/index.js';
 
-export const CATEGORY_BY_KIND: Record<string, string> = {
-	river_level: 'flood',
-	rain_gauge: 'flood',
-	house_tilt: 'housing',
-	crack: 'housing',
-	settlement: 'housing',
-	displacement: 'geohazard',
-	soil_moisture: 'geohazard'
-};
+/** Case category per sensor kind: from the sensor-kind catalogue (src/lib/domain/sensor-kinds.ts). */
+export const CATEGORY_BY_KIND: Readonly<Record<string, string>> = CASE_CATEGORY_BY_KIND;
 
 export { CASE_CATEGORIES as CATEGORIES } from '../../domain/labels.js';
 
@@ -90,21 +83,8 @@ async function recipients(q: Queryable, responsible: Responsible[], level: numbe
 	return target === 'duty_leader' ? duty.filter((d) => d.role === 'duty_leader') : duty;
 }
 
-const RULE_TITLES: Record<string, string> = {
-	level: '水位超警戒',
-	rise_15min: '水位快速上涨',
-	rise_1h: '水位快速上涨',
-	rain_1h: '强降雨',
-	rain_3h: '强降雨',
-	rain_6h: '强降雨',
-	rain_24h: '强降雨',
-	tilt: '房屋倾斜',
-	crack: '裂缝扩展',
-	settlement_rate: '地基沉降',
-	displacement_rate: '边坡位移',
-	soil_moisture: '土壤含水过高',
-	battery_low: '设备电量低'
-};
+/** Case title per rule: from the sensor-kind catalogue (src/lib/domain/sensor-kinds.ts). */
+const RULE_TITLES: Readonly<Record<string, string | undefined>> = SENSOR_CASE_TITLES;
 
 const ESC_ZH = ['L1 包村干部', 'L2 包村领导', 'L3 值班领导'];
 
@@ -119,6 +99,19 @@ export interface SensorAlarm {
 	level: Level;
 	detail: string;
 	at: Date;
+	/**
+	 * Raised from late data (迟到数据): readings that reached the server after newer ones had been judged, or long after
+	 * their observation time. `at` stays the observation time; the time limits count from arrival (nobody could act
+	 * before), and the timeline says both.
+	 */
+	late?: { arrivedAt: Date };
+}
+
+/** The timeline's words for late data: both times, in the display time zone. */
+function lateNote(a: SensorAlarm, tz: string): string {
+	if (!a.late) return '';
+	const f = (d: Date) => new Intl.DateTimeFormat('zh-CN', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(d);
+	return `【迟到数据 late data：观测于 ${f(a.at)}，到达于 ${f(a.late.arrivedAt)}】`;
 }
 
 /**
@@ -133,7 +126,7 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	);
 	const cur = open.rows[0];
 	if (cur) {
-		await event(q, cur.id, a.at, SYSTEM, 'alarm', { note: `${STATUS_NAMES[a.level].zh} · ${a.detail}` });
+		await event(q, cur.id, a.at, SYSTEM, 'alarm', { note: `${lateNote(a, tz)}${STATUS_NAMES[a.level].zh} · ${a.detail}` });
 		const notices: IncidentNotice[] = [];
 		if (!cur.level || LEVEL_RANK[a.level] > LEVEL_RANK[cur.level]) {
 			// A higher level tightens the deadlines of a case nobody has acknowledged yet.
@@ -155,7 +148,7 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	const responsible = a.villageId ? await responsibleAt(q, a.villageId, a.at) : [];
 	// Outside every village (or a village with no 包村干部): straight to the duty room.
 	const escalation = a.villageId && responsible.some((r) => r.role === 'cadre') ? 0 : -1;
-	const d = deadlines(a.level, a.at.getTime());
+	const d = deadlines(a.level, (a.late?.arrivedAt ?? a.at).getTime());
 	// The title names the sensor and the kind of alarm; the changing figures go to the timeline.
 	const title = `${a.deviceName}：${RULE_TITLES[a.rule] ?? a.rule}`.slice(0, 200);
 	const ins = await q.query<{ id: number }>(
@@ -165,7 +158,7 @@ export async function openOrJoinForAlarm(q: Queryable, a: SensorAlarm, tz: strin
 	);
 	const id = ins.rows[0].id;
 	const to = await recipients(q, responsible, escalation, a.at, tz);
-	await event(q, id, a.at, SYSTEM, 'report', { to: 'reported', note: `${STATUS_NAMES[a.level].zh}告警：${a.detail}；通知 ${to.map((r) => r.name).join('、') || '值班室'}` });
+	await event(q, id, a.at, SYSTEM, 'report', { to: 'reported', note: `${lateNote(a, tz)}${STATUS_NAMES[a.level].zh}告警：${a.detail}；通知 ${to.map((r) => r.name).join('、') || '值班室'}` });
 	return { incidentId: id, notices: [{ type: 'incident.opened', incident_id: id, to, text_zh: `【${STATUS_NAMES[a.level].zh}】${title}` }] };
 }
 

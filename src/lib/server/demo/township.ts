@@ -4,7 +4,7 @@
 // Pure: no I/O; a seeded PRNG makes every call return the same township.
 
 import type { LineString, Polygon } from 'geojson';
-import type { SensorKind } from '../../domain/types';
+import { perKind as fromCatalogue, type SensorKind } from '../../domain/sensor-kinds';
 
 export const DEMO_NOTICE =
 	'演示数据：清溪镇及其村庄、河流、监测点、人员和电话均为虚构，与任何真实地点或个人无关。' +
@@ -283,35 +283,10 @@ function wellInside(p: XY, ring: XY[], clearance = BORDER_CLEARANCE_M): boolean 
 
 // ---- sensors -----------------------------------------------------------------------------------------------------
 
-const INTERVAL_S: Record<SensorKind, number> = {
-	river_level: 300,
-	house_tilt: 600,
-	crack: 600,
-	rain_gauge: 300,
-	displacement: 600,
-	soil_moisture: 900,
-	settlement: 3600
-};
-
-const ID_PREFIX: Record<SensorKind, string> = {
-	river_level: 'RL',
-	house_tilt: 'HT',
-	crack: 'CR',
-	settlement: 'ST',
-	rain_gauge: 'RG',
-	displacement: 'DP',
-	soil_moisture: 'SM'
-};
-
-const NAME_SUFFIX: Record<SensorKind, string> = {
-	river_level: '水位站',
-	house_tilt: '危房倾斜监测点',
-	crack: '裂缝监测点',
-	settlement: '沉降监测点',
-	rain_gauge: '雨量站',
-	displacement: '位移监测点',
-	soil_moisture: '土壤含水率监测点'
-};
+// Report interval, id prefix and site name of each kind: from the sensor-kind catalogue (domain/sensor-kinds.ts).
+const INTERVAL_S: Readonly<Record<SensorKind, number>> = fromCatalogue((d) => d.intervalS);
+const ID_PREFIX: Readonly<Record<SensorKind, string>> = fromCatalogue((d) => d.idPrefix);
+const NAME_SUFFIX: Readonly<Record<SensorKind, string>> = fromCatalogue((d) => d.siteName);
 
 // Defaults from DOMAIN.md; each is per sensor so an admin can tune one site without touching the rest.
 const RAIN_THRESHOLDS = {
