@@ -44,6 +44,8 @@ export interface FedReading {
 	metric: string;
 	observedAt: Date;
 	value: number;
+	/** When the server received it (the rule runner tells late data by it). */
+	receivedAt?: Date;
 }
 
 export class HistoryCache {
@@ -75,6 +77,20 @@ export class HistoryCache {
 	has(id: string, tag?: string): boolean {
 		const e = this.entries.get(id);
 		return !!e && (tag === undefined || e.tag === tag) && this.now() - e.loadedAt < this.maxAgeMs;
+	}
+
+	/**
+	 * Does the cache already hold this reading — or need not (a metric the sensor is not judged on)? False when the
+	 * sensor is not loaded: the caller cannot tell a redelivery from a new reading then.
+	 */
+	knows(id: string, metric: string, t: number): boolean {
+		const e = this.entries.get(id);
+		if (!e) return false;
+		if (!e.metrics.has(metric)) return true;
+		const s = e.series.get(metric);
+		if (!s) return false;
+		const i = lowerBound(s.t, s.start, s.end, t);
+		return i < s.end && s.t[i] === t;
 	}
 
 	/** Readings this process has just committed. Unknown devices are ignored: they are loaded when judged. */

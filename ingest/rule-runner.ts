@@ -4,11 +4,22 @@
 // separate: an alarm clearing by itself leaves its case for 核查.
 // Runs beside ingest, never on its acknowledgement path: touched sensors are coalesced and judged at most every
 // `everyMs`; a failure is logged and the sensors are tried again on the next pass.
-import type { Db } from '../src/lib/server/platform/db.js';
+//
+// Late data (迟到数据, issue 22 item 7): a device that buffered readings through an outage sends them later, after
+// newer ones were judged. Each reading is judged at its own time whenever it arrives: a replay from the earliest late
+// reading (with the alarm state recorded for that moment) finds the alarms the late readings make, and only those no
+// recorded alarm already covers are raised — marked late, at their observation time, with their arrival — so a
+// redelivered backlog raises nothing twice. The sensor's current status still follows its newest reading.
+// Suspect data (可疑数据, src/lib/domain/suspect.ts): a jump no physical process makes is flagged and held out of the
+// rules until the next reading agrees; a value stuck for many reports is flagged; the maintainer gets a device notice.
+import type { Db, Queryable } from '../src/lib/server/platform/db.js';
 import type { Logger } from '../src/lib/server/platform/log.js';
 import { LOOKBACK_MS, minRepeatsFor, replaySeries, toSeries, worstLevel, type HistoryPoint, type RuleId, type RuleLevel, type Series, type SeriesMap } from '../src/lib/domain/rules.js';
 import { KIND_METRICS } from '../src/lib/domain/metrics.js';
-import type { Level, SensorKind } from '../src/lib/domain/types.js';
+import { isMeasuringStatus } from '../src/lib/domain/device-health.js';
+import { READING_FLAGS, type Level, type SensorKind } from '../src/lib/domain/types.js';
+import { LEVEL_RANK } from '../src/lib/domain/levels.js';
+import { forgetBefore, limitsFor, scanSuspects, withoutHeld, type ScanResult, type SuspectState } from '../src/lib/domain/suspect.js';
 import { noteAlarmCleared, openOrJoinForAlarm, type IncidentNotice } from '../src/lib/server/cases/incidents.js';
 import { HistoryCache, type FedReading } from './history-cache.js';
 
@@ -22,6 +33,28 @@ const HEALTH_SPARE = 8;
 const MAX_JUDGED = 50;
 /** Sensors judged per run() (memory: their look-back windows are held together). */
 const CHUNK = 100;
+/**
+ * A reading that reaches the server more than this after its observation time sat in the device's buffer (an
+ * outage's backlog): alarms it raises are marked late. DOMAIN.md trusts a device clock up to 5 minutes ahead; the same
+ * margin behind covers clock drift and a slow network, and a real delivery takes seconds.
+ */
+const LATE_AFTER_MS = 5 * 60_000;
+/** Reading times one late replay judges at most; the late readings' own times are always among them. */
+const MAX_LATE_JUDGED = 500;
+/** Readings one late replay reads at most (a device reporting every 10 min has ~1,000 in a week's look-back). */
+const MAX_LATE_POINTS = 20_000;
+
+/** A sensor's readings that arrived late: observation time → arrival (ms), and the earliest slotted in before judged ones. */
+interface LateArrivals {
+	arrived: Map<number, number>;
+	from: number;
+}
+
+/** What the suspect scan of one sensor's metric found, to be stored after the pass. */
+interface SuspectFound extends ScanResult {
+	deviceId: string;
+	metric: string;
+}
 
 interface DeviceRow {
 	id: string;
@@ -55,6 +88,10 @@ export class RuleRunner {
 	private nextAllowed = new Map<string, number>();
 	private timer: NodeJS.Timeout | null = null;
 	private running: Promise<void> | null = null;
+	/** Per sensor: readings that arrived late since it was last judged. */
+	private late = new Map<string, LateArrivals>();
+	/** Per sensor and metric: jumps held out of the rules (src/lib/domain/suspect.ts). */
+	private suspects = new Map<string, Map<string, SuspectState>>();
 
 	constructor(
 		private readonly db: Db,
@@ -78,8 +115,28 @@ export class RuleRunner {
 
 	/** A batch this process committed: its readings feed the history cache and its devices are judged soon. */
 	committed(r: { readings: readonly FedReading[]; seen: Map<string, Date> }): void {
+		this.noteLate(r.readings);
 		this.cache?.feed(r.readings);
 		this.touch(r.seen.keys());
+	}
+
+	/**
+	 * Remembers readings that arrived late: slotted in before the sensor's last judged time (and new — a redelivery the
+	 * cache already holds is not), or received long after they were observed. Called before the cache is fed.
+	 */
+	private noteLate(readings: readonly FedReading[]): void {
+		for (const r of readings) {
+			const t = r.observedAt.getTime();
+			const judged = this.lastJudged.get(r.deviceId);
+			const slotted = judged !== undefined && t < judged && !(this.cache?.knows(r.deviceId, r.metric, t) ?? false);
+			const delayed = r.receivedAt !== undefined && r.receivedAt.getTime() - t > LATE_AFTER_MS;
+			if (!slotted && !delayed) continue;
+			let l = this.late.get(r.deviceId);
+			if (!l) this.late.set(r.deviceId, (l = { arrived: new Map(), from: Infinity }));
+			// Bounded for a sensor the runner does not judge meanwhile (under maintenance): the replay still starts at `from`.
+			if (!l.arrived.has(t) && l.arrived.size < MAX_LATE_POINTS) l.arrived.set(t, r.receivedAt?.getTime() ?? Date.now());
+			if (slotted && t < l.from) l.from = t;
+		}
 	}
 
 	touch(ids: Iterable<string>): void {
@@ -151,12 +208,33 @@ export class RuleRunner {
 		const activeBy = new Map<string, ActiveAlarm[]>();
 		for (const a of alarms.rows) (activeBy.get(a.device_id) ?? activeBy.set(a.device_id, []).get(a.device_id)!).push(a);
 		let judged = 0;
+		const found: SuspectFound[] = [];
 		for (const d of devs.rows) {
 			// Judging a busy sensor can take milliseconds (thousands of points, tens of times): every few sensors, let
 			// the ingest's I/O (socket reads, commits and their PUBACKs) run, so the alarm path never holds it for long.
 			if (++judged % 8 === 0) await new Promise((res) => setImmediate(res));
 			const history = histories.get(d.id);
 			if (!history) continue;
+			const late = this.late.get(d.id);
+			this.late.delete(d.id);
+			const held = this.findSuspects(d, history, this.lastJudged.get(d.id) ?? -Infinity, late, found);
+			// The rules judge without the held-out jumps; the times judged are still every reading's.
+			const judgedSeries: SeriesMap = held ? new Map([...history].map(([m, s]) => [m, withoutHeld(s, held.get(m))])) : history;
+			if (late && Number.isFinite(late.from)) {
+				const rows = activeBy.get(d.id) ?? activeBy.set(d.id, []).get(d.id)!;
+				try {
+					await this.judgeLate(d, late, held, rows, out);
+				} catch (err) {
+					// The pass is retried (kick()); the late readings must be judged then, with any that came meanwhile.
+					const since = this.late.get(d.id);
+					if (since) {
+						for (const [t, at] of since.arrived) late.arrived.set(t, at);
+						late.from = Math.min(late.from, since.from);
+					}
+					this.late.set(d.id, late);
+					throw err;
+				}
+			}
 			// Judge at every reading time not judged yet (late readings included), in time order. A sensor reporting
 			// faster than the rules run is judged on an even sample of at most MAX_JUDGED of them, always the newest.
 			const times = timesToJudge(history, this.lastJudged.get(d.id) ?? -Infinity);
@@ -165,7 +243,7 @@ export class RuleRunner {
 			const active = { rows: activeBy.get(d.id) ?? [] };
 			const previous: Partial<Record<RuleId, RuleLevel>> = {};
 			for (const a of active.rows) previous[a.rule] = a.level;
-			const rep = replaySeries({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, series: history, previous }, judgeTimes);
+			const rep = replaySeries({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, series: judgedSeries, previous }, judgeTimes);
 			const judgedTo = judgeTimes[judgeTimes.length - 1];
 			this.lastJudged.set(d.id, judgedTo);
 			this.forgetJudgedHealth(d, judgedTo);
@@ -190,7 +268,11 @@ export class RuleRunner {
 							continue;
 						}
 						if (cur && cur.level === res.level) continue;
-						const joined = await openOrJoinForAlarm(q, { deviceId: d.id, deviceName: d.name, kind: d.kind, villageId: d.village_id, lng: d.lng, lat: d.lat, rule: res.rule, level: res.level, detail: res.detail, at }, this.opts.tz);
+						// Judged again (a restart, a backlog redelivered): an alarm already recorded over this time is not raised twice.
+						if (!cur && (await coveredAt(q, d.id, res.rule, res.level, at))) continue;
+						const arrived = late?.arrived.get(rep.times[i]);
+						const lateMark = arrived === undefined ? undefined : { arrivedAt: new Date(arrived) };
+						const joined = await openOrJoinForAlarm(q, { deviceId: d.id, deviceName: d.name, kind: d.kind, villageId: d.village_id, lng: d.lng, lat: d.lat, rule: res.rule, level: res.level, detail: res.detail, at, late: lateMark }, this.opts.tz);
 						out.notices.push(...joined.notices);
 						out.incidentsTouched.push(joined.incidentId);
 						if (cur) {
@@ -198,8 +280,8 @@ export class RuleRunner {
 							state.set(res.rule, { ...cur, level: res.level, incident_id: joined.incidentId });
 						} else {
 							const ins = await q.query<{ id: number }>(
-								`INSERT INTO alarms (device_id, rule, level, value, threshold, detail, raised_at, level_changed_at, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id`,
-								[d.id, res.rule, res.level, res.value, res.threshold ?? null, res.detail, at.toISOString(), joined.incidentId]
+								`INSERT INTO alarms (device_id, rule, level, value, threshold, detail, raised_at, level_changed_at, incident_id, late, arrived_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id`,
+								[d.id, res.rule, res.level, res.value, res.threshold ?? null, res.detail, at.toISOString(), joined.incidentId, !!lateMark, lateMark?.arrivedAt.toISOString() ?? null]
 							);
 							state.set(res.rule, { id: ins.rows[0].id, rule: res.rule, level: res.level, incident_id: joined.incidentId });
 						}
@@ -207,14 +289,166 @@ export class RuleRunner {
 				}
 				const levels = [...state.values()].filter((a): a is ActiveAlarm => !!a).map((a) => a.level);
 				const status = levels.length ? worstLevel(levels) : 'normal';
-				if (d.status !== 'offline' && status !== d.status) {
-					await q.query("UPDATE devices SET status = $2 WHERE id = $1 AND status NOT IN ('offline', 'maintenance')", [d.id, status]);
+				// Only a measuring sensor takes its level from the rules: offline, no_data (metadata such as a battery alone
+				// never makes a sensor normal) and unknown are the writer's and the timer's (device-health.ts).
+				if (isMeasuringStatus(d.status) && status !== d.status) {
+					await q.query("UPDATE devices SET status = $2 WHERE id = $1 AND status NOT IN ('offline', 'maintenance', 'no_data', 'unknown')", [d.id, status]);
 					out.statusChanges.push({ id: d.id, status, at: new Date().toISOString() });
 				}
 			});
 		}
+		if (found.length) await this.storeSuspects(found);
 		out.incidentsTouched = [...new Set(out.incidentsTouched)];
 		return out;
+	}
+
+	/**
+	 * The suspect scan of a sensor's readings not judged yet (after `last`) and of its late ones (with the reading
+	 * after each, whose predecessor changed): what it finds goes to `found`; returns the sensor's held-out jumps, or
+	 * undefined when none is held. Only the new end of each series is looked at: a pass costs its new readings.
+	 */
+	private findSuspects(d: DeviceRow, history: SeriesMap, last: number, late: LateArrivals | undefined, found: SuspectFound[]): Map<string, SuspectState> | undefined {
+		let mine = this.suspects.get(d.id);
+		for (const [metric, s] of history) {
+			const n = s.t.length;
+			if (n === 0) continue;
+			const lim = limitsFor(metric, d.thresholds);
+			if (!lim) continue;
+			let k = n;
+			while (k > 0 && s.t[k - 1] > last) k--;
+			const idx: number[] = [];
+			if (late && Number.isFinite(late.from)) {
+				for (const t of late.arrived.keys()) {
+					if (t > last) continue;
+					const i = indexOf(s.t, t);
+					if (i >= 0) idx.push(i, i + 1);
+				}
+			}
+			for (let i = k; i < n; i++) idx.push(i);
+			if (!idx.length) continue;
+			const indices = k === 0 || idx.length === n - k ? idx : [...new Set(idx)].filter((i) => i < n).sort((a, b) => a - b);
+			let state = mine?.get(metric);
+			if (!state) {
+				if (!mine) this.suspects.set(d.id, (mine = new Map()));
+				mine.set(metric, (state = new Map()));
+			}
+			const r = scanSuspects(s, indices, lim, state);
+			if (r.jumps.length || r.stuck.length || r.confirmed.length) found.push({ deviceId: d.id, metric, ...r });
+			if (state.size) forgetBefore(state, s.t[0]);
+		}
+		if (!mine) return undefined;
+		for (const st of mine.values()) if (st.size) return mine;
+		return undefined;
+	}
+
+	/**
+	 * Flags what the suspect scans found (readings and latest values), clears the flag of jumps the next reading
+	 * confirmed, and tells the maintainer: one device notice per sensor, kind, metric and local day, counted. Only rows
+	 * whose flag changes count, so judging the same readings again (a restart, a redelivery) tells nobody twice.
+	 */
+	private async storeSuspects(found: SuspectFound[]): Promise<void> {
+		const day = new Intl.DateTimeFormat('en-CA', { timeZone: this.opts.tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+		for (const f of found) {
+			for (const [bit, times, kind] of [
+				[READING_FLAGS.SUSPECT_JUMP, f.jumps, 'suspect_jump'],
+				[READING_FLAGS.SUSPECT_STUCK, f.stuck, 'suspect_stuck']
+			] as const) {
+				if (!times.length) continue;
+				const at = times.map((t) => new Date(t).toISOString());
+				const r = await this.db.query<{ observed_at: Date; value: number }>(
+					`UPDATE readings SET flags = flags | ${bit} WHERE device_id = $1 AND metric = $2 AND observed_at = ANY($3::timestamptz[]) AND (flags & ${bit}) = 0 RETURNING observed_at, value`,
+					[f.deviceId, f.metric, at]
+				);
+				await this.db.query(`UPDATE latest_values SET flags = flags | ${bit} WHERE device_id = $1 AND metric = $2 AND observed_at = ANY($3::timestamptz[])`, [f.deviceId, f.metric, at]);
+				if (!r.rows.length) continue;
+				const newest = r.rows.reduce((a, b) => (new Date(a.observed_at) > new Date(b.observed_at) ? a : b));
+				const sample = JSON.stringify({ value: newest.value, observed_at: new Date(newest.observed_at).toISOString() });
+				await this.db.query(
+					`INSERT INTO device_notices (device_id, kind, key, day, first_at, last_at, count, sample) VALUES ($1, $2, $3, $4, now(), now(), $5, $6)
+					 ON CONFLICT (device_id, kind, key, day) DO UPDATE SET last_at = now(), count = device_notices.count + excluded.count, sample = excluded.sample`,
+					[f.deviceId, kind, f.metric, day, r.rows.length, sample]
+				);
+				this.opts.log?.warn({ device: f.deviceId, metric: f.metric, kind, count: r.rows.length, sample }, 'suspect data flagged');
+			}
+			if (f.confirmed.length) {
+				const at = f.confirmed.map((t) => new Date(t).toISOString());
+				const clear = `flags & ${~READING_FLAGS.SUSPECT_JUMP & 0x7fff}`;
+				await this.db.query(`UPDATE readings SET flags = ${clear} WHERE device_id = $1 AND metric = $2 AND observed_at = ANY($3::timestamptz[])`, [f.deviceId, f.metric, at]);
+				await this.db.query(`UPDATE latest_values SET flags = ${clear} WHERE device_id = $1 AND metric = $2 AND observed_at = ANY($3::timestamptz[])`, [f.deviceId, f.metric, at]);
+			}
+		}
+	}
+
+	/**
+	 * Judges a sensor's late readings at their own times: a replay from the earliest of them, over the readings from its
+	 * look-back on (read from the database: a late reading may lie before what the cache keeps), starting from the alarm
+	 * state recorded for that moment. Each run of a raised level the replay finds and no recorded alarm of that rule
+	 * covers (at that level or higher) becomes an alarm marked late — cleared where the replay clears it, active when it
+	 * lasts to the newest reading — and opens or joins the sensor's case. Rate and window rules are judged at every
+	 * reading time from the late one on, so a reading slotted into a window counts at each time whose window holds it.
+	 */
+	private async judgeLate(d: DeviceRow, late: LateArrivals, held: Map<string, SuspectState> | undefined, active: ActiveAlarm[], out: RuleRunResult): Promise<void> {
+		const from = late.from;
+		const fromIso = new Date(from).toISOString();
+		const metrics = [...(KIND_METRICS[d.kind] ?? []), ...HEALTH_METRICS];
+		const r = await this.db.query<{ metric: string; observed_at: Date; value: number }>(
+			`SELECT metric, observed_at, value FROM readings r
+			 WHERE device_id = $1 AND metric = ANY($2::text[]) AND observed_at >= $3
+			   AND NOT EXISTS (SELECT 1 FROM device_maintenance m WHERE m.device_id = r.device_id AND m.cancelled_at IS NULL
+			                   AND r.observed_at >= m.starts_at AND r.observed_at < m.ends_at)
+			 ORDER BY observed_at LIMIT ${MAX_LATE_POINTS}`,
+			[d.id, metrics, new Date(from - LOOKBACK_MS[d.kind]).toISOString()]
+		);
+		const points: HistoryPoint[] = r.rows.map((x) => ({ metric: x.metric, t: new Date(x.observed_at).getTime(), value: x.value }));
+		let series: SeriesMap = toSeries(points);
+		if (held) series = new Map([...series].map(([m, s]) => [m, withoutHeld(s, held.get(m))]));
+		const all = [...new Set(points.filter((p) => p.t >= from).map((p) => p.t))].sort((a, b) => a - b);
+		if (!all.length) return;
+		const times = all.length <= MAX_LATE_JUDGED ? all : [...new Set([...sample(all, MAX_LATE_JUDGED), ...[...late.arrived.keys()].filter((t) => t >= from)])].sort((a, b) => a - b);
+		const prev = await this.db.query<{ rule: RuleId; level: Level }>(
+			'SELECT rule, level FROM alarms WHERE device_id = $1 AND raised_at < $2 AND (cleared_at IS NULL OR cleared_at >= $2)',
+			[d.id, fromIso]
+		);
+		const previous: Partial<Record<RuleId, RuleLevel>> = {};
+		for (const a of prev.rows) if (!previous[a.rule] || LEVEL_RANK[a.level] > LEVEL_RANK[previous[a.rule] as Level]) previous[a.rule] = a.level;
+		const rep = replaySeries({ kind: d.kind, thresholds: d.thresholds, baseline: d.baseline, series, previous }, times);
+		const recorded = (
+			await this.db.query<{ rule: RuleId; level: Level; raised_at: Date; cleared_at: Date | null }>(
+				'SELECT rule, level, raised_at, cleared_at FROM alarms WHERE device_id = $1 AND (cleared_at IS NULL OR cleared_at >= $2)',
+				[d.id, fromIso]
+			)
+		).rows.map((a) => ({ rule: a.rule, level: a.level, from: new Date(a.raised_at).getTime(), to: a.cleared_at ? new Date(a.cleared_at).getTime() : Infinity }));
+		const fresh = levelRuns(rep.times, rep.levels, previous).filter((run) => {
+			const start = rep.times[run.at];
+			const end = run.until === null ? Infinity : rep.times[run.until];
+			return !recorded.some((a) => a.rule === run.rule && LEVEL_RANK[a.level] >= LEVEL_RANK[run.level] && a.from < end && start < a.to);
+		});
+		if (!fresh.length) return;
+		await this.db.tx(async (q) => {
+			for (const run of fresh) {
+				const open = run.until === null;
+				// A run lasting to the newest reading is the sensor's current state: the forward pass owns an alarm already active.
+				if (open && active.some((a) => a.rule === run.rule)) continue;
+				const at = new Date(rep.times[run.at]);
+				const res = rep.steps[run.at].find((x) => x.rule === run.rule)!;
+				const arrivedAt = new Date(arrivalFor(late.arrived, at.getTime()));
+				const joined = await openOrJoinForAlarm(q, { deviceId: d.id, deviceName: d.name, kind: d.kind, villageId: d.village_id, lng: d.lng, lat: d.lat, rule: run.rule, level: run.level, detail: res.detail, at, late: { arrivedAt } }, this.opts.tz);
+				out.notices.push(...joined.notices);
+				out.incidentsTouched.push(joined.incidentId);
+				const clearedAt = open ? null : new Date(rep.times[run.until!]);
+				const ins = await q.query<{ id: number }>(
+					`INSERT INTO alarms (device_id, rule, level, value, threshold, detail, raised_at, level_changed_at, incident_id, cleared_at, late, arrived_at)
+					 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, true, $10) RETURNING id`,
+					[d.id, run.rule, run.level, res.value, res.threshold ?? null, res.detail, at.toISOString(), joined.incidentId, clearedAt?.toISOString() ?? null, arrivedAt.toISOString()]
+				);
+				if (clearedAt) {
+					const clear = rep.steps[run.until!].find((x) => x.rule === run.rule)!;
+					await noteAlarmCleared(q, joined.incidentId, clearedAt, clear.detail);
+				} else {
+					active.push({ id: ins.rows[0].id, rule: run.rule, level: run.level, incident_id: joined.incidentId });
+				}
+			}
+		});
 	}
 
 	/**
@@ -321,6 +555,66 @@ export class RuleRunner {
 	}
 }
 
+/** Is an alarm of `rule` at `level` or higher recorded over `at` (raised at or before it, cleared after it)? */
+async function coveredAt(q: Queryable, deviceId: string, rule: RuleId, level: Level, at: Date): Promise<boolean> {
+	const r = await q.query<{ level: Level }>('SELECT level FROM alarms WHERE device_id = $1 AND rule = $2 AND raised_at <= $3 AND cleared_at > $3', [deviceId, rule, at.toISOString()]);
+	return r.rows.some((a) => LEVEL_RANK[a.level] >= LEVEL_RANK[level]);
+}
+
+/**
+ * The runs of a raised level in a replay, per rule: for each run (consecutive times not normal; 'unknown' carries the
+ * level before it), its worst level, the index of the first time at that level (`at`), and the index of the first
+ * time after it below that level (`until`; null when the worst level lasts to the last time judged).
+ */
+function levelRuns(times: readonly number[], levels: Partial<Record<RuleId, RuleLevel[]>>, previous: Partial<Record<RuleId, RuleLevel>>): { rule: RuleId; level: Level; at: number; until: number | null }[] {
+	const out: { rule: RuleId; level: Level; at: number; until: number | null }[] = [];
+	for (const [rule, seq] of Object.entries(levels) as [RuleId, RuleLevel[]][]) {
+		let carried: RuleLevel = previous[rule] ?? 'normal';
+		let worst: Level | null = null;
+		let at = -1;
+		let until: number | null = null;
+		for (let i = 0; i < times.length; i++) {
+			const l: RuleLevel = seq[i] === 'unknown' ? carried : seq[i];
+			carried = l;
+			if (l !== 'normal' && l !== 'unknown') {
+				if (worst === null || LEVEL_RANK[l] > LEVEL_RANK[worst]) {
+					worst = l;
+					at = i;
+					until = null;
+				} else if (until === null && LEVEL_RANK[l] < LEVEL_RANK[worst]) until = i;
+			} else if (worst !== null) {
+				out.push({ rule, level: worst, at, until: until ?? i });
+				worst = null;
+			}
+		}
+		if (worst !== null) out.push({ rule, level: worst, at, until });
+	}
+	return out;
+}
+
+/** When the late data behind an alarm at `t` arrived: the newest arrival among late readings at or before `t`. */
+function arrivalFor(arrived: Map<number, number>, t: number): number {
+	let best = -Infinity;
+	let any = Infinity;
+	for (const [obs, at] of arrived) {
+		if (obs <= t && at > best) best = at;
+		if (at < any) any = at;
+	}
+	return Number.isFinite(best) ? best : Number.isFinite(any) ? any : Date.now();
+}
+
+/** Index of time `t` in an ascending list of times, or −1. */
+function indexOf(ts: ArrayLike<number>, t: number): number {
+	let lo = 0;
+	let hi = ts.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (ts[mid] < t) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo < ts.length && ts[lo] === t ? lo : -1;
+}
+
 /** A series without its readings inside any of the windows [from, to) (maintenance: kept, never judged). */
 function outside(s: Series, windows: [number, number][]): Series {
 	const t: number[] = [];
@@ -377,5 +671,5 @@ function changes(steps: { rule: RuleId; level: RuleLevel }[][], previous: Partia
 	}
 	const levels = Object.values(cur).filter((l): l is Level => !!l && l !== 'normal' && l !== 'unknown');
 	const want = levels.length ? worstLevel(levels) : 'normal';
-	return status !== 'offline' && want !== status;
+	return isMeasuringStatus(status) && want !== status;
 }

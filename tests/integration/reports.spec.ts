@@ -139,17 +139,17 @@ describe.skipIf(!!REAL_DB)('field reports', () => {
 });
 
 describe.skipIf(!!REAL_DB)('calibration', () => {
-	it('sets a tilt sensor’s baseline from its latest reading, refuses kinds without one, and audits it', async () => {
+	it('sets a tilt sensor’s baseline from the median of its last hour, refuses kinds without one, and audits it', async () => {
 		const { POST: calibrate } = await import('../../src/routes/api/v1/devices/[id]/calibrate/+server');
 		const admin = await user('admin');
 		const tilt = (await rt.db.query<{ id: string }>("SELECT id FROM devices WHERE kind = 'house_tilt' ORDER BY id LIMIT 1")).rows[0].id;
-		const t = new Date().toISOString();
-		await rt.db.query(
-			"INSERT INTO latest_values (device_id, metric, observed_at, value, received_at) VALUES ($1, 'tilt_x_deg', $2, 0.31, $2), ($1, 'tilt_y_deg', $2, -0.12, $2) ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value",
-			[tilt, t]
-		);
+		// Three readings per axis in the last hour (one a bump the median ignores), not a single latest value.
+		for (const [i, x, y] of [[1, 0.3, -0.2], [2, 0.31, -0.12], [3, 0.35, -0.1]]) {
+			const t = new Date(Date.now() - i * 60_000).toISOString();
+			await rt.db.query("INSERT INTO readings (device_id, metric, observed_at, value, received_at) VALUES ($1, 'tilt_x_deg', $2, $3, $2), ($1, 'tilt_y_deg', $2, $4, $2)", [tilt, t, x, y]);
+		}
 		const r = await status(calibrate(ev(admin, new Request('http://x/', { method: 'POST' }), { id: tilt })));
-		expect(r.body).toEqual({ id: tilt, baseline: { tilt_x_deg: 0.31, tilt_y_deg: -0.12 } });
+		expect(r.body).toMatchObject({ id: tilt, baseline: { tilt_x_deg: 0.31, tilt_y_deg: -0.12 }, window: '1h', method: 'median', counts: { tilt_x_deg: 3, tilt_y_deg: 3 } });
 		const b = await rt.db.query<{ baseline: unknown }>('SELECT baseline FROM devices WHERE id = $1', [tilt]);
 		expect(b.rows[0].baseline).toEqual({ tilt_x_deg: 0.31, tilt_y_deg: -0.12 });
 		const a = await rt.db.query<{ action: string }>("SELECT action FROM audit_log WHERE target_id = $1 AND action = 'device_calibrated'", [tilt]);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Queryable } from '../platform/db.js';
 import { METRICS, KIND_METRICS, isKnownMetric } from '../../domain/metrics.js';
 import { alarmRulesShown, thresholdLines, type ThresholdLine } from '../../domain/threshold-lines.js';
-import type { Level, SensorKind } from '../../domain/types.js';
+import { READING_FLAGS, type Level, type SensorKind } from '../../domain/types.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -47,6 +47,9 @@ export interface HistoryAlarm {
 	rule: string;
 	detail: string | null;
 	cleared_at: number | null;
+	/** Raised from late data (迟到数据): `t` is the observation time, `arrived_at` when the readings reached the server. */
+	late: boolean;
+	arrived_at: number | null;
 }
 
 export interface History {
@@ -62,6 +65,11 @@ export interface History {
 	points: ([number, number] | [number, number, number, number])[];
 	/** True when a raw range held more than RAW_POINT_CAP readings and only the newest were returned. */
 	truncated: boolean;
+	/**
+	 * Raw ranges: the readings flagged suspect (可疑数据, src/lib/domain/suspect.ts) as [t_ms, READING_FLAGS bits]:
+	 * a jump held out of the rules (4) or a value stuck for many reports (8). Empty for rollups.
+	 */
+	suspect: [number, number][];
 	thresholds: ThresholdLine[];
 	alarms: HistoryAlarm[];
 }
@@ -89,19 +97,19 @@ export async function sensorHistory(q: Queryable, id: string, scope: Set<number>
 
 	let points: History['points'];
 	let truncated = false;
+	let suspect: History['suspect'] = [];
 	if (spec.resolution === 'raw') {
 		// Newest first with a LIMIT: the primary key (device_id, metric, observed_at) walks backwards from `to`.
-		const r = await q.query<{ t: Date; value: number }>(
-			`SELECT observed_at AS t, value FROM readings
+		const r = await q.query<{ t: Date; value: number; flags: number }>(
+			`SELECT observed_at AS t, value, flags FROM readings
 			 WHERE device_id = $1 AND metric = $2 AND observed_at > $3 AND observed_at <= $4
 			 ORDER BY observed_at DESC LIMIT $5`,
 			[id, metric, fromIso, toIso, RAW_POINT_CAP + 1]
 		);
 		truncated = r.rows.length > RAW_POINT_CAP;
-		points = r.rows
-			.slice(0, RAW_POINT_CAP)
-			.reverse()
-			.map((x) => [new Date(x.t).getTime(), x.value]);
+		const kept = r.rows.slice(0, RAW_POINT_CAP).reverse();
+		points = kept.map((x) => [new Date(x.t).getTime(), x.value]);
+		suspect = kept.filter((x) => (x.flags & (READING_FLAGS.SUSPECT_JUMP | READING_FLAGS.SUSPECT_STUCK)) !== 0).map((x) => [new Date(x.t).getTime(), x.flags & (READING_FLAGS.SUSPECT_JUMP | READING_FLAGS.SUSPECT_STUCK)]);
 	} else {
 		const table = spec.resolution === 'hour' ? 'readings_hourly' : 'readings_daily';
 		// A bucket is included when any part of it falls in the window: its start is after from − bucket length.
@@ -118,13 +126,13 @@ export async function sensorHistory(q: Queryable, id: string, scope: Set<number>
 	const shown = alarmRulesShown(metric, KIND_METRICS[d.kind] ?? []);
 	let alarms: HistoryAlarm[] = [];
 	if (shown !== 'none') {
-		const a = await q.query<{ rule: string; level: Level; detail: string | null; raised_at: Date; cleared_at: Date | null }>(
-			`SELECT rule, level, detail, raised_at, cleared_at FROM alarms
+		const a = await q.query<{ rule: string; level: Level; detail: string | null; raised_at: Date; cleared_at: Date | null; late: boolean; arrived_at: Date | null }>(
+			`SELECT rule, level, detail, raised_at, cleared_at, late, arrived_at FROM alarms
 			 WHERE device_id = $1 AND raised_at <= $3 AND (cleared_at IS NULL OR cleared_at >= $2) AND (rule = 'battery_low') = $4
 			 ORDER BY raised_at LIMIT 500`,
 			[id, fromIso, toIso, shown === 'battery']
 		);
-		alarms = a.rows.map((x) => ({ t: new Date(x.raised_at).getTime(), level: x.level, rule: x.rule, detail: x.detail, cleared_at: x.cleared_at ? new Date(x.cleared_at).getTime() : null }));
+		alarms = a.rows.map((x) => ({ t: new Date(x.raised_at).getTime(), level: x.level, rule: x.rule, detail: x.detail, cleared_at: x.cleared_at ? new Date(x.cleared_at).getTime() : null, late: x.late, arrived_at: x.arrived_at ? new Date(x.arrived_at).getTime() : null }));
 	}
 
 	return {
@@ -140,6 +148,7 @@ export async function sensorHistory(q: Queryable, id: string, scope: Set<number>
 			to,
 			points,
 			truncated,
+			suspect,
 			thresholds: thresholdLines(d.kind, metric, d.thresholds, d.baseline),
 			alarms
 		}
