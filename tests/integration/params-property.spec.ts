@@ -65,6 +65,11 @@ const ROUTES: Record<string, RouteSpec> = {
 	'/admin': page(() => import('../../src/routes/admin/+page.server'), []),
 	'/admin/audit': page(() => import('../../src/routes/admin/audit/+page.server'), ['before']),
 	'/admin/dead-letters': page(() => import('../../src/routes/admin/dead-letters/+page.server'), ['reason', 'device', 'before', 'limit', 'include_replayed']),
+	'/admin/dead-letters/map': page(() => import('../../src/routes/admin/dead-letters/map/+page.server'), ['device', 'key'], {
+		preview: ['device', 'key', 'metric', 'unit', 'scale', 'offset', 'enum'],
+		confirm: ['device', 'key', 'metric', 'unit', 'scale', 'offset', 'enum']
+	}),
+	'/admin/devices/[id]/profile': page(() => import('../../src/routes/admin/devices/[id]/profile/+page.server'), [], { preview: ['dialect', 'payload'], remove: ['path'] }, { path: { id: ['RL-01', 'HT-01'] } }),
 	'/admin/devices': page(() => import('../../src/routes/admin/devices/+page.server'), [], {
 		add: ['id', 'kind', 'name', 'lng', 'lat', 'interval_s', 'dev_eui'],
 		rotate: ['id'],
@@ -85,9 +90,10 @@ const ROUTES: Record<string, RouteSpec> = {
 	}),
 	'/admin/roster': page(() => import('../../src/routes/admin/roster/+page.server'), ['month'], { set: ['day', 'officer_id', 'leader_id'], import: [] }),
 	'/admin/tokens': page(() => import('../../src/routes/admin/tokens/+page.server'), [], { create: ['name', 'scopes'], revoke: ['id'] }),
-	'/admin/villages': page(() => import('../../src/routes/admin/villages/+page.server'), ['import', 'q', 'township'], { preview: ['crs'], confirm: ['id', 'answer'], rename: ['id', 'name', 'code'] }),
+	'/admin/villages': page(() => import('../../src/routes/admin/villages/+page.server'), ['import', 'q', 'township'], { preview: ['crs'], confirm: ['id', 'answer'], discard: ['id'], rename: ['id', 'name', 'code'] }),
 	'/admin/villages/draw': page(() => import('../../src/routes/admin/villages/draw/+page.server'), ['village'], { default: ['name', 'code', 'geometry', 'village'] }),
 	'/api/v1/health': { load: () => import('../../src/routes/api/v1/health/+server'), calls: [{ body: 'query', fn: 'GET', params: [] }] },
+	'/api/v1/profiles': { load: () => import('../../src/routes/api/v1/profiles/+server'), calls: [{ body: 'query', fn: 'GET', params: [] }] },
 	'/api/v1/villages': { load: () => import('../../src/routes/api/v1/villages/+server'), calls: [{ body: 'query', fn: 'GET', params: [] }] },
 	'/api/v1/sensors': { load: () => import('../../src/routes/api/v1/sensors/+server'), calls: [{ body: 'query', fn: 'GET', params: [] }] },
 	'/api/v1/sensors/[id]': { load: () => import('../../src/routes/api/v1/sensors/[id]/+server'), path: { id: ['RL-01'] }, calls: [{ body: 'query', fn: 'GET', params: [] }] },
@@ -133,12 +139,27 @@ const ROUTES: Record<string, RouteSpec> = {
 		load: () => import('../../src/routes/api/v1/dead-letters/+server'),
 		calls: [{ body: 'query', fn: 'GET', params: ['reason', 'device', 'before', 'limit', 'include_replayed'] }]
 	},
+	'/api/v1/dead-letters/groups': { load: () => import('../../src/routes/api/v1/dead-letters/groups/+server'), calls: [{ body: 'query', fn: 'GET', params: ['device'] }] },
+	'/api/v1/dead-letters/map': {
+		load: () => import('../../src/routes/api/v1/dead-letters/map/+server'),
+		calls: [{ body: 'json', fn: 'POST', base: { device: 'RL-01', key: 'waterLevel', field: { metric: 'water_level_m', unit: 'cm' } }, params: ['device', 'key', 'field', 'confirm'] }]
+	},
 	'/api/v1/dead-letters/replay': { load: () => import('../../src/routes/api/v1/dead-letters/replay/+server'), calls: [{ body: 'json', fn: 'POST', base: { reason: 'unknown_device' }, params: ['ids', 'reason', 'device', 'limit'] }] },
 	'/api/v1/devices/[id]/readings': {
 		load: () => import('../../src/routes/api/v1/devices/[id]/readings/+server'),
 		path: { id: ['RL-01'] },
 		calls: [{ body: 'json', fn: 'POST', params: ['ts', 'seq', 'values'] }]
 	},
+	'/api/v1/integrations/chirpstack/[id]': {
+		load: () => import('../../src/routes/api/v1/integrations/chirpstack/[id]/+server'),
+		path: { id: ['cs-test'] },
+		calls: [{ body: 'query', fn: 'POST', params: ['event'] }]
+	},
+	'/api/v1/integrations/tts/[id]': { load: () => import('../../src/routes/api/v1/integrations/tts/[id]/+server'), path: { id: ['tts-test'] }, calls: [{ body: 'json', fn: 'POST', params: [] }] },
+	'/admin/integrations': page(() => import('../../src/routes/admin/integrations/+page.server'), [], {
+		create: ['id', 'kind', 'application_id', 'tenant', 'name'],
+		revoke: ['id']
+	}),
 	'/api/v1/devices/[id]/calibrate': { load: () => import('../../src/routes/api/v1/devices/[id]/calibrate/+server'), path: { id: ['HT-01', 'RL-01'] }, calls: [{ body: 'json', fn: 'POST', params: [] }] },
 	'/metrics': { load: () => import('../../src/routes/metrics/+server'), calls: [{ body: 'query', fn: 'GET', params: [] }] },
 	'/report': { load: async () => ({}), calls: [] },

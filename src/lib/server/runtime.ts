@@ -15,6 +15,8 @@ import { seedDemoIfEmpty, seedDemoUsersIfNone } from './demo/seed.js';
 import { DeviceRegistry } from '../../../ingest/registry.js';
 import { BatchWriter } from '../../../ingest/writer.js';
 import { IngestPipeline } from '../../../ingest/pipeline.js';
+import { dryRunMessage } from '../../../ingest/dry-run.js';
+import type { PayloadPreviewer } from './devices/profile-mapping.js';
 import { ingestMetrics } from '../../../ingest/metrics.js';
 import type { IngestSubscriber } from '../../../ingest/subscriber.js';
 import { startIngest, type IngestService } from '../../../ingest/service.js';
@@ -27,6 +29,8 @@ import { publishUpdates } from './live/publish-updates.js';
 import { Simulator } from '../../../ingest/simulator.js';
 import { serveBackups } from './platform/backup.js';
 import { startOrphanSweep } from './cases/uploads.js';
+import { startStagingSweep } from './map/village-setup.js';
+import { RefusalRecorder } from './devices/mqtt-refusals.js';
 
 export interface Runtime {
 	config: Config;
@@ -36,6 +40,8 @@ export interface Runtime {
 	registry: DeviceRegistry;
 	writer: BatchWriter | null;
 	pipeline: IngestPipeline | null;
+	/** The pipeline as a dry run for one device and a profile being tried: what would be stored, what refused. */
+	preview: PayloadPreviewer;
 	ingest: IngestService | null;
 	rules: RuleRunner | null;
 	/** Tell live consoles (and, later, webhooks) about case changes. */
@@ -43,6 +49,8 @@ export interface Runtime {
 	metrics: ReturnType<typeof ingestMetrics>;
 	subscriber: IngestSubscriber | null;
 	broker: EmbeddedBroker | null;
+	/** Refused credentials, aggregated: the embedded broker's, and network servers' HTTP calls with a bad secret. */
+	refusals: RefusalRecorder;
 	simulator: Simulator | null;
 	/** URL of the broker in use (embedded or external). */
 	mqttUrl: string | null;
@@ -175,6 +183,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 		}
 		// Photos are written by the web process's report route: the same process sweeps the ones no case names.
 		if (role !== 'ingest') stops.push(startOrphanSweep(db, dataDir, logger('uploads')));
+		// Staged boundary files and uploads: their orphans at start, expired previews hourly (map/village-setup.ts).
+		if (role !== 'ingest') stops.push(startStagingSweep(db, dataDir, logger('staging')));
 		const metrics = ingestMetrics(() => ingest, db);
 		let simulator: Simulator | null = null;
 		let mqttUrl: string | null = config.MQTT_URL ?? null;
@@ -189,6 +199,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				password: config.MQTT_PASSWORD,
 				clientId: config.INGEST_CLIENT_ID,
 				shareGroup: config.INGEST_SHARE_GROUP,
+				offlineAfterIntervals: config.OFFLINE_AFTER_INTERVALS,
+				tz: config.TZ_DISPLAY,
 				batchRows: config.INGEST_BATCH_ROWS,
 				batchMs: config.INGEST_BATCH_MS,
 				receiveMaximum: config.INGEST_RECEIVE_MAX,
@@ -213,6 +225,14 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			stops.push(async () => offline.stop());
 		}
 		const broker = ingest?.broker ?? null;
+		// The integrations' HTTP routes record bad secrets in every role; the embedded broker's recorder when there is one.
+		let refusals = ingest?.refusals ?? null;
+		if (!refusals) {
+			const r = new RefusalRecorder(db, { perMinute: config.MQTT_REFUSAL_ROWS_PER_MINUTE, maxRows: config.MQTT_REFUSAL_ROWS_MAX, log: logger('refusals') });
+			r.start();
+			stops.push(() => r.stop());
+			refusals = r;
+		}
 		// The HTTP twin and dead-letter replay need the pipeline in every role; a web-only process gets its own
 		// writer (same validation, same storage path) without an MQTT subscription.
 		let pipeline = ingest?.pipeline ?? null;
@@ -222,6 +242,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 				maxRows: config.INGEST_BATCH_ROWS,
 				maxAgeMs: Math.min(config.INGEST_BATCH_MS, 50),
 				log: logger('writer'),
+				offlineAfterIntervals: config.OFFLINE_AFTER_INTERVALS,
+				tz: config.TZ_DISPLAY,
 				onCommitted: (r) => {
 					publishUpdates(bus, r);
 					rules?.committed(r);
@@ -249,12 +271,14 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 			registry,
 			writer,
 			pipeline,
+			preview: dryRunMessage,
 			ingest,
 			rules,
 			notify,
 			metrics,
 			subscriber: ingest?.subscriber ?? null,
 			broker,
+			refusals,
 			simulator,
 			mqttUrl,
 			startedAt: new Date(),

@@ -83,11 +83,18 @@ export const replayBody = z
  * the shape it calls rather than importing the ingest service, so dependencies run one way, ingest → server rooms.
  */
 export interface MessageHandler {
-	handle(topic: string, payload: Buffer, meta: { receivedAt: Date; replay: boolean }): Promise<{ stored: number; rejected: { reason: string }[] }>;
+	handle(topic: string, payload: Buffer, meta: { receivedAt: Date; replay: boolean }): Promise<{ stored: number; rejected: { reason: string; detail?: string }[] }>;
 }
 
-export async function replayDeadLetters(db: Db, pipeline: MessageHandler, b: z.infer<typeof replayBody>) {
-	const where: string[] = [`topic <> '(connect)'`, `(replay_result IS NULL OR replay_result NOT LIKE 'stored%')`];
+/**
+ * Replays the chosen dead letters. With `opts.key` (a key an admin has just mapped, profile-mapping.ts) each row is the
+ * dead letter of that one value: it is done (`stored …`) once that key is no longer refused, whatever the message's
+ * other keys do — they have dead letters of their own, which stay held.
+ */
+export async function replayDeadLetters(db: Db, pipeline: MessageHandler, b: z.infer<typeof replayBody>, opts: { key?: string } = {}) {
+	// A publish the broker refused (acl_refused: a device writing to another's topic; revoked_integration) must never
+	// be replayed: the pipeline would store it under the topic's device, the very impersonation the broker stopped.
+	const where: string[] = [`topic <> '(connect)'`, `reason NOT IN ('acl_refused', 'revoked_integration')`, `(replay_result IS NULL OR replay_result NOT LIKE 'stored%')`];
 	const params: unknown[] = [];
 	if (b.ids) where.push(`id = ANY($${params.push(b.ids)}::bigint[])`);
 	if (b.reason) where.push(`reason = $${params.push(b.reason)}`);
@@ -96,15 +103,19 @@ export async function replayDeadLetters(db: Db, pipeline: MessageHandler, b: z.i
 		`SELECT id, topic, payload, received_at FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.push(b.limit)}`,
 		params
 	);
-	const outcome = { replayed: 0, stored: 0, still_rejected: 0, results: [] as { id: number; result: string }[] };
+	const outcome = { replayed: 0, stored: 0, still_rejected: 0, readings: 0, results: [] as { id: number; result: string }[] };
 	for (const r of rows.rows) {
 		// The original receipt time: a message without a device time keeps the time it first arrived.
 		const res = await pipeline.handle(r.topic, Buffer.from(r.payload), { receivedAt: new Date(r.received_at), replay: true });
-		const reasons = [...new Set(res.rejected.map((x) => x.reason))].join(',');
-		const result = res.rejected.length === 0 ? `stored ${res.stored}` : res.stored > 0 ? `partly stored ${res.stored}; rejected: ${reasons}` : `rejected: ${reasons}`;
+		const rejected = opts.key === undefined ? res.rejected : res.rejected.filter((x) => x.detail === opts.key);
+		const reasons = [...new Set(rejected.map((x) => x.reason))].join(',');
+		const others = [...new Set(res.rejected.filter((x) => !rejected.includes(x)).map((x) => x.reason))].join(',');
+		const result =
+			rejected.length === 0 ? `stored ${res.stored}${others ? `; other keys still rejected: ${others}` : ''}` : res.stored > 0 ? `partly stored ${res.stored}; rejected: ${reasons}` : `rejected: ${reasons}`;
 		await db.query('UPDATE dead_letters SET replayed_at = now(), replay_result = $2 WHERE id = $1', [r.id, result]);
 		outcome.replayed++;
-		if (res.rejected.length === 0) outcome.stored++;
+		outcome.readings += res.stored;
+		if (rejected.length === 0) outcome.stored++;
 		else outcome.still_rejected++;
 		outcome.results.push({ id: r.id, result });
 	}

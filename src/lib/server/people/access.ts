@@ -31,6 +31,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/admin/tokens': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/admin/audit': { GET: { roles: ADMIN } },
 	'/admin/dead-letters': { GET: { roles: ADMIN } },
+	'/admin/dead-letters/map': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
+	'/admin/devices/[id]/profile': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	// Load balancers and monitors probe health without credentials; it reveals states, never data.
 	'/api/v1/health': { GET: 'public' },
 	'/api/v1/villages': { GET: { roles: ALL, scopes: ['read'] } },
@@ -49,7 +51,15 @@ export const ROUTE_ACCESS: Readonly<Record<string, Partial<Record<string, Access
 	'/report': { GET: { roles: ALL } },
 	'/api/v1/dead-letters': { GET: { roles: ADMIN } },
 	'/api/v1/dead-letters/replay': { POST: { roles: ADMIN } },
+	'/api/v1/dead-letters/groups': { GET: { roles: ADMIN } },
+	'/api/v1/dead-letters/map': { POST: { roles: ADMIN } },
+	'/api/v1/profiles': { GET: { roles: ADMIN } },
 	'/api/v1/devices/[id]/readings': { POST: 'device' },
+	// Network servers (ChirpStack HTTP integration, TTS webhooks) authenticate with the integration's secret header
+	// inside the handler, like a device with its token.
+	'/api/v1/integrations/chirpstack/[id]': { POST: 'device' },
+	'/api/v1/integrations/tts/[id]': { POST: 'device' },
+	'/admin/integrations': { GET: { roles: ADMIN }, POST: { roles: ADMIN } },
 	'/api/v1/devices/[id]/calibrate': { POST: { roles: ADMIN } },
 	'/metrics': { GET: { roles: ADMIN, scopes: ['read'] } },
 	// Review pages and exports: people only (a named leader or admin), no API tokens — these are everyone's figures.
