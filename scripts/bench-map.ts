@@ -3,7 +3,7 @@
 // FeatureCollection served as a static file).
 //
 // 1. First render: navigation start → the first frame in which the sensors source is loaded and MapLibre draws its
-//    features (a `render` listener on window.shudiMap checks isSourceLoaded, then queryRenderedFeatures once). Each
+//    features (a `render` listener on the page's map checks isSourceLoaded, then queryRenderedFeatures once). Each
 //    repetition is a fresh browser context, app and baseline alternating.
 // 2. 1,000 status changes: from the first change handed to the page until MapLibre is `idle` with every changed sensor
 //    that was drawn before drawn again with its new status. Like for like: the console clusters when zoomed out, so
@@ -18,8 +18,9 @@
 //    The server → browser leg (ingest, SSE transport) is not in these figures: it is timed by bench:ingest.
 // 3. GET /api/v1/sensors over HTTP from the running server (signed in), beside fetching the same bytes as a static file.
 //
-// Sensors are found through stable hooks only — window.shudiMap and every layer whose source is `sensors` — so the
-// bench keeps working when the sensor layers change (symbols per kind, clustering).
+// The page offers no handle on its map (nothing is put on `window` for tests): the bench catches each MapLibre map as
+// it is built (see installHooks). Sensors are then found through every layer whose source is `sensors`, so the bench
+// keeps working when the sensor layers change (symbols per kind, clustering).
 //
 //   npm run bench:map -- [--repeat 5] [--sensors 10000] [--source sensors]    (builds first; DATABASE_URL → PostgreSQL)
 import { createReadStream } from 'node:fs';
@@ -30,7 +31,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDatabase, type ScratchDatabase } from './scratch-db.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, collectPageErrors, freePort, launchBrowser, saveScreenshot, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
+import { ROOT, freePort, sessionCookie, startServer, type TestServer } from '../tests/support/server.js';
+import { collectPageErrors, launchBrowser, saveScreenshot } from '../tests/support/browser.js';
 import { buildBenchFixture, openBenchDb, summarise } from './lib/fixture.js';
 import { load, fmtMs, median, printTable, type Row } from './lib/stats.js';
 import { rootLogger } from '../src/lib/server/platform/log.js';
@@ -52,7 +54,7 @@ const E2E_INTERVAL_S = 10;
 const E2E_ROUNDS = Math.min(REPEAT, 3);
 
 interface BenchWindow {
-	__bench: { firstRender: number | null; rendered: number; hookedAt: number | null; es: EventSource | null };
+	__bench: { firstRender: number | null; rendered: number; hookedAt: number | null; es: EventSource | null; map: import('maplibre-gl').Map | null };
 }
 
 /**
@@ -60,8 +62,8 @@ interface BenchWindow {
  * bench can feed it events. Stringified into the page, so it must be self-contained.
  */
 function installHooks(source: string): void {
-	const w = window as unknown as BenchWindow & { shudiMap?: import('maplibre-gl').Map; EventSource: typeof EventSource };
-	w.__bench = { firstRender: null, rendered: 0, hookedAt: null, es: null };
+	const w = window as unknown as BenchWindow & { EventSource: typeof EventSource };
+	w.__bench = { firstRender: null, rendered: 0, hookedAt: null, es: null, map: null };
 	const Native = w.EventSource;
 	w.EventSource = class extends Native {
 		constructor(url: string | URL, init?: EventSourceInit) {
@@ -69,7 +71,6 @@ function installHooks(source: string): void {
 			w.__bench.es = this;
 		}
 	};
-	let current: import('maplibre-gl').Map | undefined;
 	const hook = (map: import('maplibre-gl').Map) => {
 		w.__bench.hookedAt = performance.now();
 		const onRender = () => {
@@ -86,13 +87,16 @@ function installHooks(source: string): void {
 		map.on('render', onRender);
 		onRender();
 	};
-	// The console assigns window.shudiMap once MapLibre exists: a setter catches that moment without polling.
-	Object.defineProperty(w, 'shudiMap', {
+	// MapLibre's Map constructor assigns `this._mapId` (an instance property, in both the bundled and the minified
+	// build): a setter on Object.prototype sees that first assignment, keeps the value as the instance's own property,
+	// and hands the map over once its constructor has returned.
+	Object.defineProperty(Object.prototype, '_mapId', {
 		configurable: true,
-		get: () => current,
-		set: (m) => {
-			current = m;
-			if (m) hook(m);
+		set(this: import('maplibre-gl').Map, id: unknown) {
+			Object.defineProperty(this, '_mapId', { value: id, writable: true, configurable: true, enumerable: true });
+			const map = this;
+			w.__bench.map = map;
+			queueMicrotask(() => hook(map));
 		}
 	});
 }
@@ -111,8 +115,8 @@ type Mode = 'app-status-events' | 'app-sensors-event' | 'bare-each' | 'bare-batc
 
 /** In the page: apply `ids` → `status` one way, then wait until MapLibre is idle with all of them drawn anew. */
 async function applyChanges(p: { mode: Mode; ids: string[]; status: string; source: string }): Promise<{ ms: number; dispatchMs: number; expected: number; seen: number }> {
-	const w = window as unknown as BenchWindow & { shudiMap: import('maplibre-gl').Map };
-	const map = w.shudiMap;
+	const w = window as unknown as BenchWindow;
+	const map = w.__bench.map!;
 	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
 	const drawn = () => map.queryRenderedFeatures({ layers });
 	const wanted = new Set(p.ids);
@@ -151,7 +155,7 @@ async function applyChanges(p: { mode: Mode; ids: string[]; status: string; sour
  * with `status` (or null after timeoutMs). Waits for changes that arrive by themselves, over the live stream.
  */
 async function waitDrawn(p: { ids: string[]; status: string; source: string; timeoutMs: number }): Promise<{ at: number | null; expected: number; seen: number }> {
-	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const map = (window as unknown as BenchWindow).__bench.map!;
 	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
 	const wanted = new Set(p.ids);
 	const drawn = () => map.queryRenderedFeatures({ layers }).filter((f) => wanted.has(String(f.properties?.id)));
@@ -180,7 +184,7 @@ async function waitDrawn(p: { ids: string[]; status: string; source: string; tim
  * are drawn as their own symbols (not inside a cluster), and returns that view.
  */
 async function zoomUntilDrawn(p: { source: string; n: number }): Promise<{ center: [number, number]; zoom: number; drawn: number }> {
-	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const map = (window as unknown as BenchWindow).__bench.map!;
 	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
 	const idle = () => new Promise<void>((done) => {
 		map.once('idle', () => done());
@@ -199,7 +203,7 @@ async function zoomUntilDrawn(p: { source: string; n: number }): Promise<{ cente
 
 /** In the page: goes to a view and waits until it is drawn. */
 async function setView(p: { center: [number, number]; zoom: number }): Promise<void> {
-	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const map = (window as unknown as BenchWindow).__bench.map!;
 	map.jumpTo(p);
 	await new Promise<void>((done) => {
 		map.once('idle', () => done());
@@ -209,7 +213,7 @@ async function setView(p: { center: [number, number]; zoom: number }): Promise<v
 
 /** In the page: which of `ids` are drawn (as their own features) in the current view. */
 function drawnAmong(p: { source: string; ids: string[] }): string[] {
-	const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+	const map = (window as unknown as BenchWindow).__bench.map!;
 	const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === p.source);
 	const wanted = new Set(p.ids);
 	return [...new Set(map.queryRenderedFeatures({ layers }).map((f) => String(f.properties?.id)).filter((id) => wanted.has(id)))];
@@ -237,7 +241,7 @@ import * as maplibregl from '/maplibre/maplibre-gl.mjs';
 const data = await (await fetch('/sensors.json')).json();
 let [w, s, e, n] = [180, 90, -180, -90];
 for (const f of data.features) { const [x, y] = f.geometry.coordinates; w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y); }
-window.shudiMap = new maplibregl.Map({
+new maplibregl.Map({
 	container: 'map', attributionControl: false, bounds: [w, s, e, n], fitBoundsOptions: { padding: 40 },
 	style: { version: 8, sources: { ${JSON.stringify(SOURCE)}: { type: 'geojson', data, promoteId: 'id' } },
 		layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e9ede4' } }, ${JSON.stringify(layer)}] }
@@ -388,7 +392,7 @@ async function main() {
 		const appNormal: string[] = await inPage(
 			app.page,
 			({ source }) => {
-				const map = (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap;
+				const map = (window as unknown as BenchWindow).__bench.map!;
 				const layers = map.getLayersOrder().filter((id) => map.getLayer(id)?.source === source);
 				const normal = map.queryRenderedFeatures({ layers }).filter((f) => f.properties?.status === 'normal').map((f) => String(f.properties?.id));
 				return [...new Set(normal)].sort();
@@ -425,7 +429,7 @@ async function main() {
 					dispatch[key].push(r.dispatchMs);
 				}
 				// Back to plain properties, or the bare page's later updateData passes would be hidden by the state.
-				if (mode === 'bare-feature-state') await inPage(page, (source) => (window as unknown as { shudiMap: import('maplibre-gl').Map }).shudiMap.removeFeatureState({ source }), SOURCE);
+				if (mode === 'bare-feature-state') await inPage(page, (source) => (window as unknown as BenchWindow).__bench.map!.removeFeatureState({ source }), SOURCE);
 			}
 		}
 		notes.push(

@@ -17,7 +17,8 @@ import { hashToken } from '../src/lib/server/devices/device-tokens.js';
 import { openDb } from '../src/lib/server/platform/db.js';
 import { migrate } from '../src/lib/server/platform/migrate.js';
 import { insertDevices } from '../src/lib/server/devices/devices.js';
-import { launchBrowser, sessionCookie, startServer, type TestServer } from '../tests/e2e/support.js';
+import { sessionCookie, startServer, type TestServer } from '../tests/support/server.js';
+import { launchBrowser } from '../tests/support/browser.js';
 import { xlsx } from './lib/xlsx-write.js';
 import { percentile } from '../src/lib/domain/review-stats.js';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, mapIdle, renderedCount, renderedSensors, saveScreenshot, sessionCookie, signIn, startServer, type TestServer } from './support';
+import { collectPageErrors, drawnStatus, goToView, launchBrowser, mapIdle, renderedCount, renderedSensors, saveScreenshot, screenPoint, sessionCookie, signIn, startServer, type TestServer } from './support';
 
 interface SensorFeature {
 	geometry: { type: 'Point'; coordinates: [number, number] };
@@ -55,10 +55,10 @@ describe('duty console with the simulator running', () => {
 	it('draws villages, sensors and the river, labels villages and shows the demo badge', async () => {
 		const { ctx, page, errors } = await openConsole(server);
 		try {
-			await expect.poll(() => renderedCount(page, 'village-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(8);
+			await expect.poll(() => renderedCount(page, 'villages'), { timeout: 20_000 }).toBeGreaterThanOrEqual(8);
 			await expect.poll(() => renderedSensors(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(40);
-			await expect.poll(() => renderedCount(page, 'river-line'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
-			await expect.poll(() => renderedCount(page, 'township-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+			await expect.poll(() => renderedCount(page, 'rivers'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+			await expect.poll(() => renderedCount(page, 'township'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 
 			const labels = await page.locator('.village-label').allTextContents();
 			expect(labels).toContain('松林村');
@@ -94,7 +94,7 @@ describe('duty console with the simulator running', () => {
 	it('fits map and panel on a phone', async () => {
 		const { ctx, page, errors } = await openConsole(server, { width: 390, height: 844 });
 		try {
-			await expect.poll(() => renderedCount(page, 'village-fill'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+			await expect.poll(() => renderedCount(page, 'villages'), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 			await expect.poll(() => renderedSensors(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
 			const canvas = await page.locator('canvas.maplibregl-canvas').boundingBox();
 			const panel = await page.locator('aside.panel').boundingBox();
@@ -134,13 +134,15 @@ describe('a reading published by hand, simulator off', () => {
 		return ts;
 	}
 
-	/** Zooms in on the sensor, as a user would, so no neighbour overlaps it, then clicks it on the canvas. */
-	async function clickSensor(page: Page, lngLat: [number, number]): Promise<void> {
-		await page.evaluate((center) => window.shudiMap!.jumpTo({ center, zoom: 17 }), lngLat);
-		await mapIdle(page);
-		const at = await page.evaluate((ll) => window.shudiMap!.project(ll), lngLat);
-		const box = (await page.locator('canvas.maplibregl-canvas').boundingBox())!;
-		await page.mouse.click(box.x + at.x, box.y + at.y);
+	/**
+	 * Zooms in on the sensor, as a link to its place would, so no neighbour overlaps it; checks the map draws it there
+	 * on its own; then clicks it on the canvas.
+	 */
+	async function clickSensor(page: Page, id: string, lngLat: [number, number]): Promise<void> {
+		await goToView(page, lngLat, 17);
+		await expect.poll(() => drawnStatus(page, id), { timeout: 5000 }).not.toBeNull();
+		const at = await screenPoint(page, lngLat);
+		await page.mouse.click(at.x, at.y);
 	}
 
 	it('reaches the API and the open page live', async () => {
@@ -156,7 +158,7 @@ describe('a reading published by hand, simulator off', () => {
 				.poll(async () => (await sensor(server, DEVICE))?.properties.values.water_level_m?.value, { timeout: 2000, interval: 100 })
 				.toBe(LEVEL);
 
-			await clickSensor(page, before!.geometry.coordinates);
+			await clickSensor(page, DEVICE, before!.geometry.coordinates);
 			const panel = page.getByTestId('sensor-panel');
 			await expect.poll(() => panel.textContent(), { timeout: 5000 }).toContain(DEVICE);
 			await expect.poll(() => panel.textContent(), { timeout: 5000 }).toContain(String(LEVEL));
@@ -182,7 +184,7 @@ describe('a reading published by hand, simulator off', () => {
 		const id = gauge!.properties.id;
 		const { ctx, page, errors } = await openConsole(server);
 		try {
-			await clickSensor(page, gauge!.geometry.coordinates);
+			await clickSensor(page, id, gauge!.geometry.coordinates);
 			const panel = page.getByTestId('sensor-panel');
 			await expect.poll(() => panel.textContent(), { timeout: 5000 }).toContain(id);
 
@@ -228,14 +230,8 @@ describe('a reading published by hand, simulator off', () => {
 			release();
 			await mapIdle(page);
 			const at = (await sensor(server, DEVICE))!.geometry.coordinates;
-			await page.evaluate((center) => window.shudiMap!.jumpTo({ center, zoom: 16 }), at);
-			await mapIdle(page);
-			const drawn = () =>
-				page.evaluate((id) => {
-					const f = window.shudiMap!.queryRenderedFeatures({ layers: ['sensor-symbols'] }).find((x) => x.properties.id === id);
-					return f ? String(f.state?.status ?? f.properties.status) : null;
-				}, DEVICE);
-			await expect.poll(drawn, { timeout: 5000 }).toBe('red');
+			await goToView(page, at, 16);
+			await expect.poll(() => drawnStatus(page, DEVICE), { timeout: 5000 }).toBe('red');
 			expect(await page.getByTestId('sensors-loading').count()).toBe(0);
 			expect(listReads).toBe(1);
 			expect(errors).toEqual([]);

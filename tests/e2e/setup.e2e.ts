@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, mapIdle, saveScreenshot, signIn, startServer, type TestServer } from './support';
+import { collectPageErrors, drawnStatus, drawnVillages, goToView, launchBrowser, mapIdle, readMap, renderedCount, saveScreenshot, screenPoint, sessionCookie, signIn, startServer, villageSpot, type TestServer } from './support';
 
 let browser: Browser;
 let server: TestServer;
@@ -28,9 +28,14 @@ afterAll(() => undefined);
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/boundaries/${name}`, import.meta.url));
 
-/** Names of the villages MapLibre has drawn on the duty map. */
-async function villagesOnDutyMap(): Promise<string[]> {
-	return page.evaluate(() => [...new Set((window.shudiMap?.queryRenderedFeatures({ layers: ['village-fill'] }) ?? []).map((f) => String(f.properties?.name)))]);
+/** Names of the villages MapLibre has drawn on the duty map, as its description lists them. */
+const villagesOnDutyMap = () => drawnVillages(page);
+
+/** Where the API has a sensor. */
+async function placeOf(id: string): Promise<[number, number] | null> {
+	const res = await fetch(`${server.url}/api/v1/sensors`, { headers: { cookie: await sessionCookie(server, 'admin') } });
+	const f = ((await res.json()) as { features: { geometry: { coordinates: [number, number] }; properties: { id: string } }[] }).features.find((x) => x.properties.id === id);
+	return f ? f.geometry.coordinates : null;
 }
 
 describe('township setup in the browser', () => {
@@ -66,10 +71,9 @@ describe('township setup in the browser', () => {
 		expect(preview).toContain('东岭村');
 		expect(await page.getByTestId('report-summary').textContent()).toContain('0 个错误');
 		// The preview map draws the three boundaries from the file.
-		await page.waitForFunction(() => {
-			const m = (window as unknown as { shudiPreviewMap?: import('maplibre-gl').Map }).shudiPreviewMap;
-			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['preview-fill'] }).length >= 3;
-		});
+		await mapIdle(page);
+		await expect.poll(() => renderedCount(page, 'preview')).toBeGreaterThanOrEqual(3);
+		expect((await readMap(page))!.items.filter((i) => i.data.preview).map((i) => i.data.preview)).toEqual(expect.arrayContaining(['东岭村', '西坡村', '南岗村']));
 		await saveScreenshot(page, 'setup-import-preview');
 		await page.click('[data-testid=confirm-import]');
 		await expect.poll(() => page.getByTestId('import-saved').textContent()).toContain('新增 3 个村');
@@ -100,30 +104,19 @@ describe('township setup in the browser', () => {
 		// On the duty map, clicking 东岭村 lists the new cadre with a tel: link.
 		await page.goto(`${server.url}/`);
 		await mapIdle(page);
-		const at = await page.evaluate(() => {
-			const m = window.shudiMap!;
-			const f = m.queryRenderedFeatures({ layers: ['village-fill'] }).find((x) => x.properties?.name === '东岭村')!;
-			const ring = (f.geometry as GeoJSON.Polygon).coordinates[0];
-			const lng = ring.reduce((a, p) => a + p[0], 0) / ring.length;
-			const lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
-			const p = m.project([lng, lat]);
-			return { x: p.x, y: p.y };
-		});
+		const at = await villageSpot(page, server, '东岭村', 'admin');
 		await page.mouse.click(at.x, at.y);
 		await expect.poll(() => page.locator('a[href="tel:13900000999"]').count()).toBeGreaterThan(0);
 	});
 
 	it('registers a device by clicking its place on the map: token and QR shown once, device on the duty map', async () => {
 		await page.goto(`${server.url}/admin/devices`);
-		await page.waitForFunction(() => {
-			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
-			return !!m && m.loaded();
-		});
-		// Click where 西坡村 is (107.5875, 26.4975) on the admin map.
-		const box = (await page.locator('.admin-map').boundingBox())!;
-		const p = await page.evaluate(() => (window as unknown as { shudiDeviceMap: import('maplibre-gl').Map }).shudiDeviceMap.project([107.5875, 26.4975]));
-		await page.mouse.click(box.x + p.x, box.y + p.y);
-		await expect.poll(() => page.inputValue('[data-testid=device-lng]')).toMatch(/^107\.58/);
+		await mapIdle(page);
+		const devicesBefore = await renderedCount(page, 'points');
+		// Click where 西坡村 is on the admin map: just below its name, which is drawn inside it.
+		const label = (await page.locator('.admin-map .label', { hasText: '西坡村' }).boundingBox())!;
+		await page.mouse.click(label.x + label.width / 2, label.y + label.height + 12);
+		await expect.poll(() => page.inputValue('[data-testid=device-lng]')).toMatch(/^107\.5[6-9]/);
 		await page.fill('input[name=id]', 'RL-NEW1');
 		await page.selectOption('select[name=kind]', 'river_level');
 		await page.fill('input[name=name]', '西坡村水位站');
@@ -131,41 +124,28 @@ describe('township setup in the browser', () => {
 		await expect.poll(() => page.getByTestId('new-token').textContent()).toContain('RL-NEW1');
 		expect(await page.getByTestId('installer-qr').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
 		expect(await page.locator('tr', { hasText: 'RL-NEW1' }).textContent()).toContain('西坡村');
-		await page.waitForFunction(() => {
-			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
-			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['point-dots'] }).length > 0;
-		});
+		await expect.poll(() => renderedCount(page, 'points')).toBe(devicesBefore + 1);
+		expect((await readMap(page))!.items.some((i) => i.data.id === 'RL-NEW1')).toBe(true);
 		await saveScreenshot(page, 'setup-device-registered');
 
 		await page.goto(`${server.url}/`);
 		await mapIdle(page);
 		// Zoomed out, sensors are drawn as clusters: go to the new device, where it is drawn as its own symbol.
-		const where = await page.evaluate(async () => {
-			const data = (await (window.shudiMap!.getSource('sensors') as import('maplibre-gl').GeoJSONSource).getData()) as GeoJSON.FeatureCollection;
-			const f = data.features.find((x) => x.properties?.id === 'RL-NEW1');
-			return f && f.geometry.type === 'Point' ? (f.geometry.coordinates as [number, number]) : null;
-		});
+		const where = await placeOf('RL-NEW1');
 		expect(where, 'RL-NEW1 is in the duty map\'s sensors').not.toBeNull();
-		await page.evaluate((c) => window.shudiMap!.jumpTo({ center: c, zoom: 15 }), where!);
-		await mapIdle(page);
-		await expect
-			.poll(() => page.evaluate(() => (window.shudiMap?.queryRenderedFeatures({ layers: ['sensor-symbols'] }) ?? []).some((f) => f.properties?.id === 'RL-NEW1')), { timeout: 20_000 })
-			.toBe(true);
+		await goToView(page, where!, 15);
+		await expect.poll(() => drawnStatus(page, 'RL-NEW1'), { timeout: 20_000 }).not.toBeNull();
 		await saveScreenshot(page, 'setup-duty-map-with-new-device');
 		expect(errors).toEqual([]);
 	});
 
 	it('draws a new village against 西坡村: clicks a few pixels off its corners snap onto them, so no overlap is reported', async () => {
-		await page.goto(`${server.url}/admin/villages/draw`);
-		await page.waitForFunction(() => {
-			const m = (window as unknown as { shudiDrawMap?: import('maplibre-gl').Map }).shudiDrawMap;
-			return !!m && m.loaded();
-		});
-		type DrawWindow = { shudiDrawMap: import('maplibre-gl').Map };
-		// Zoom to 西坡村's east edge so a few pixels are metres, not a hundred metres.
-		await page.evaluate(() => (window as unknown as DrawWindow).shudiDrawMap.jumpTo({ center: [107.6, 26.4975], zoom: 14 }));
-		const box = (await page.locator('.draw-canvas').boundingBox())!;
-		const px = (lng: number, lat: number) => page.evaluate(([a, b]) => (window as unknown as DrawWindow).shudiDrawMap.project([a, b]), [lng, lat] as const);
+		// Zoom to 西坡村's east edge so a few pixels are metres, not a hundred metres: a link to that view.
+		await page.goto(`${server.url}/admin/villages/draw#14/26.4975/107.6`);
+		await page.waitForSelector('body[data-ready]');
+		await expect.poll(() => page.getByTestId('draw-corners').textContent()).toContain('已画 0 个点');
+		const box = { x: 0, y: 0 };
+		const px = (lng: number, lat: number) => screenPoint(page, [lng, lat], '.draw-canvas canvas');
 		// 西坡村's east corners, clicked 5 px inside it (west): unsnapped, the new village would overlap it by ~5 px.
 		const corners: [number, number, number][] = [
 			[107.595, 26.49, -5],
@@ -173,16 +153,19 @@ describe('township setup in the browser', () => {
 			[107.61, 26.505, 0],
 			[107.595, 26.505, -5]
 		];
-		for (const [lng, lat, dx] of corners) {
+		for (const [i, [lng, lat, dx]] of corners.entries()) {
 			const p = await px(lng, lat);
 			await page.mouse.move(box.x + p.x + dx, box.y + p.y);
 			await page.mouse.click(box.x + p.x + dx, box.y + p.y);
+			// The editor confirms each corner it took.
+			await expect.poll(() => page.getByTestId('draw-corners').textContent()).toContain(`已画 ${i + 1} 个点`);
 		}
 		// Close the ring on the first point.
 		const first = await px(107.595, 26.49);
 		await page.mouse.move(box.x + first.x, box.y + first.y);
 		await page.mouse.click(box.x + first.x, box.y + first.y);
 		await expect.poll(() => page.getByTestId('draw-save').isEnabled()).toBe(true);
+		await expect.poll(() => page.getByTestId('draw-corners').textContent()).toContain('边界共 4 个顶点');
 		await saveScreenshot(page, 'setup-draw-boundary');
 		await page.fill('[data-testid=draw-name]', '北新村');
 		await Promise.all([page.waitForURL(/import=\d+/), page.click('[data-testid=draw-save]')]);
@@ -234,16 +217,13 @@ describe('township setup in the browser', () => {
 		await expect.poll(() => page.getByTestId('device-history').textContent()).toContain('安排维护');
 		expect(await page.getByTestId('device-history').textContent()).toContain('阈值修改');
 		expect(await page.locator('[data-testid=thresholds] tr', { hasText: 'warning_level_m' }).textContent()).toMatch(/本设备设置.*SL 651-2014/);
-		await page.waitForFunction(() => {
-			const m = (window as unknown as { shudiDeviceMap?: import('maplibre-gl').Map }).shudiDeviceMap;
-			return !!m && m.loaded() && m.queryRenderedFeatures({ layers: ['point-dots'] }).length === 1;
-		});
+		await mapIdle(page);
+		await expect.poll(() => renderedCount(page, 'points')).toBe(1);
 		await saveScreenshot(page, 'setup-device-page');
 		await page.goto(`${server.url}/`);
 		await mapIdle(page);
-		await expect
-			.poll(() => page.evaluate(() => window.shudiMap?.querySourceFeatures('sensors').find((f) => f.properties?.id === 'RL-NEW1')?.properties?.status))
-			.toBe('maintenance');
+		await goToView(page, (await placeOf('RL-NEW1'))!, 15);
+		await expect.poll(() => drawnStatus(page, 'RL-NEW1')).toBe('maintenance');
 		expect(errors).toEqual([]);
 	});
 	it('the admin pages switch language with the console\'s switch: Chinese by default, one language at a time, kept on the device', async () => {

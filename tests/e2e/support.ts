@@ -1,243 +1,151 @@
-// Browser-tier helpers: run the built app (`node scripts/serve.mjs`) as a child process on free ports with its own data
-// directory, drive Debian's Chromium through playwright-core, collect page errors, and save screenshots for people to
-// look at. Nothing here imports app code: the e2e tier sees the app only as a user and a device would.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Map as MaplibreMap } from 'maplibre-gl';
+// Browser-tier helpers for shudi's pages: signing in, and reading the maps as a user does. A map is read through
+// what the page offers everyone: the map's description for assistive technology (MapSummary.svelte: what MapLibre
+// rendered in the view, item by item), the view in the address (#zoom/lat/lng), and positions on screen worked out
+// from that view and the canvas's box, where a person's eye would find a symbol. The app-agnostic pieces (server,
+// browser) live in tests/support/ and are re-exported here.
+import type { Page } from 'playwright-core';
+import { sessionCookie } from '../support/server';
 
-declare global {
-	interface Window {
-		/** Set by the console page once MapLibre is up (src/routes/+page.svelte). */
-		shudiMap?: MaplibreMap;
-	}
+export { ROOT, freePort, startServer, sessionCookie, sleep, type TestServer, type StartOptions } from '../support/server';
+export { launchBrowser, collectPageErrors, saveScreenshot } from '../support/browser';
+
+type LngLat = [number, number];
+
+/** One thing the map's description lists, with its data attributes (without `data-`). */
+export interface MapItem {
+	text: string;
+	data: Record<string, string>;
+}
+/** The map's description: its sentence, its figures per layer, and its items. */
+export interface MapReading {
+	busy: boolean;
+	text: string;
+	figures: Record<string, number>;
+	items: MapItem[];
 }
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ENTRY = join(ROOT, 'scripts', 'serve.mjs');
-
-/** A free TCP port: the OS picks one for a throwaway listener, which is closed before the port is handed out. */
-export async function freePort(): Promise<number> {
-	return new Promise((ok, fail) => {
-		const srv = createServer();
-		srv.unref();
-		srv.once('error', fail);
-		srv.listen(0, '127.0.0.1', () => {
-			const addr = srv.address();
-			if (!addr || typeof addr === 'string') return fail(new Error('no port from listen(0)'));
-			srv.close(() => ok(addr.port));
-		});
-	});
+/** Reads the description of the page's `index`-th map (the console has one). */
+export async function readMap(page: Page, index = 0): Promise<MapReading | null> {
+	return page.evaluate((i) => {
+		const region = document.querySelectorAll<HTMLElement>('[data-testid=map-summary]')[i];
+		if (!region) return null;
+		const figures: Record<string, number> = {};
+		for (const [k, v] of Object.entries(region.dataset)) if (k !== 'testid') figures[k] = Number(v);
+		return {
+			busy: region.getAttribute('aria-busy') === 'true',
+			text: region.querySelector('[role=status]')?.textContent ?? '',
+			figures,
+			items: [...region.querySelectorAll<HTMLElement>('li')].map((li) => ({ text: li.textContent ?? '', data: { ...li.dataset } as Record<string, string> }))
+		};
+	}, index);
 }
 
-export interface TestServer {
-	/** Base URL of the web app, without a trailing slash. */
-	url: string;
-	mqttPort: number;
-	mqttUrl: string;
-	dataDir: string;
-	/** Everything the current process printed, for failure messages. */
-	output(): string;
-	/** SIGINT, then wait for exit (SIGKILL after 10 s). The data directory is kept. */
-	stop(): Promise<void>;
-	/** stop(), then start again on the same ports and data directory. */
-	restart(): Promise<void>;
-	/** stop() and delete the data directory. */
-	dispose(): Promise<void>;
+/** A figure of the map's description (villages, sensors, singles, clusters, cases, rivers, township; preview, points). */
+export async function renderedCount(page: Page, what: string, index = 0): Promise<number> {
+	return (await readMap(page, index))?.figures[what] ?? 0;
 }
 
-export interface StartOptions {
-	/** Run the demo simulator (default true). Off keeps the map quiet so hand-published readings stay put. */
-	simulate?: boolean;
-	/** Extra environment for the server. */
-	env?: Record<string, string>;
-	startTimeoutMs?: number;
-}
-
-/** Starts `node scripts/serve.mjs` with a fresh data directory and waits until /api/v1/health says ok. */
-export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-	if (!existsSync(join(ROOT, 'build', 'handler.js'))) throw new Error('build/ is missing: run npm run build first');
-	const [port, mqttPort] = [await freePort(), await freePort()];
-	const dataDir = await mkdtemp(join(tmpdir(), 'shudi-e2e-'));
-	const url = `http://127.0.0.1:${port}`;
-	const env: NodeJS.ProcessEnv = {
-		...process.env,
-		HOST: '127.0.0.1',
-		PORT: String(port),
-		ORIGIN: url,
-		MQTT_PORT: String(mqttPort),
-		DATA_DIR: dataDir,
-		// The e2e tier always runs the embedded stack; an empty value means "unset" to the app's config.
-		DATABASE_URL: '',
-		MQTT_URL: '',
-		LOG_LEVEL: 'warn',
-		SIMULATE: opts.simulate === false ? 'off' : 'on',
-		SHUTDOWN_TIMEOUT: '5',
-		...opts.env
-	};
-	const timeoutMs = opts.startTimeoutMs ?? 90_000;
-
-	let child: ChildProcess | undefined;
-	let log = '';
-	let exited: Promise<void> = Promise.resolve();
-
-	async function launch(): Promise<void> {
-		log = '';
-		const proc = spawn(process.execPath, [ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		child = proc;
-		proc.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-		proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-		exited = new Promise((done) => proc.once('exit', () => done()));
-		let gone = false;
-		void exited.then(() => (gone = true));
-
-		const t0 = Date.now();
-		for (;;) {
-			if (gone) throw new Error(`server exited during start (code ${proc.exitCode}, signal ${proc.signalCode}):\n${log}`);
-			try {
-				const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
-				if (res.status === 200 && ((await res.json()) as { ok?: boolean }).ok === true) return;
-			} catch {
-				// not listening yet
-			}
-			if (Date.now() - t0 > timeoutMs) {
-				await stop();
-				throw new Error(`server not healthy after ${timeoutMs} ms:\n${log}`);
-			}
-			await sleep(200);
-		}
-	}
-
-	async function stop(): Promise<void> {
-		const proc = child;
-		if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-		proc.kill('SIGINT');
-		const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-		await exited;
-		clearTimeout(killer);
-	}
-
-	await launch();
-	return {
-		url,
-		mqttPort,
-		mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-		dataDir,
-		output: () => log,
-		stop,
-		async restart() {
-			await stop();
-			await launch();
-		},
-		async dispose() {
-			await stop();
-			await rm(dataDir, { recursive: true, force: true });
-		}
-	};
-}
-
-/** Headless Debian Chromium (or CHROMIUM_PATH), software GL so MapLibre renders without a GPU. */
-export async function launchBrowser(): Promise<Browser> {
-	const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-	if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: install chromium or set CHROMIUM_PATH`);
-	return chromium.launch({
-		executablePath,
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-			'--no-first-run',
-			'--use-gl=swiftshader',
-			'--enable-unsafe-swiftshader'
-		]
-	});
-}
-
-/** Uncaught page exceptions and console errors, gathered from the moment this is called. */
-export function collectPageErrors(page: Page): string[] {
-	const errors: string[] = [];
-	page.on('pageerror', (err) => errors.push(`pageerror: ${err.stack ?? err.message}`));
-	page.on('console', (msg) => {
-		if (msg.type() === 'error') errors.push(`console.error: ${msg.text()} (${msg.location().url})`);
-	});
-	return errors;
-}
-
-/** Writes artifacts/screenshots/<name>.png and returns its path. */
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
-	const dir = join(ROOT, 'artifacts', 'screenshots');
-	await mkdir(dir, { recursive: true });
-	const path = join(dir, `${name}.png`);
-	await page.screenshot({ path });
-	return path;
-}
-
-/** How many features of a layer MapLibre has drawn in the current view (0 before the map exists). */
-export async function renderedCount(page: Page, layer: string): Promise<number> {
-	return page.evaluate((id) => window.shudiMap?.queryRenderedFeatures({ layers: [id] }).length ?? 0, layer);
-}
-
-/**
- * How many sensors the console map shows in the current view: single symbols plus the sensors inside drawn
- * clusters (layers `sensor-symbols` and `sensor-clusters` of src/lib/components/TownshipMap.svelte).
- */
+/** How many sensors the console map shows in the view: single symbols plus the sensors inside drawn clusters. */
 export async function renderedSensors(page: Page): Promise<number> {
-	return page.evaluate(() => {
-		const map = window.shudiMap;
-		if (!map) return 0;
-		const single = new Set(map.queryRenderedFeatures({ layers: ['sensor-symbols'] }).map((f) => f.properties.id));
-		const clusters = new Map(map.queryRenderedFeatures({ layers: ['sensor-clusters'] }).map((f) => [f.properties.cluster_id, Number(f.properties.point_count)]));
-		return single.size + [...clusters.values()].reduce((a, b) => a + b, 0);
-	});
+	return renderedCount(page, 'sensors');
 }
 
-/** Resolves once the map exists, the console's sensors are in, and MapLibre has finished loading and rendering ('idle'). */
-export async function mapIdle(page: Page): Promise<void> {
-	await page.waitForFunction(() => !!window.shudiMap, undefined, { timeout: 30_000 });
+/** Names of the villages drawn in the view. */
+export async function drawnVillages(page: Page): Promise<string[]> {
+	return ((await readMap(page))?.items ?? []).filter((i) => i.data.village).map((i) => i.data.village);
+}
+
+/** The status a sensor is painted with when it is drawn as its own symbol, else null. */
+export async function drawnStatus(page: Page, id: string): Promise<string | null> {
+	return ((await readMap(page))?.items ?? []).find((i) => i.data.sensor === id)?.data.status ?? null;
+}
+
+/** The drawn cluster a sensor is in: its size, worst status and members' ids, or null. */
+export async function drawnClusterOf(page: Page, id: string): Promise<{ count: number; worst: string; members: string[] } | null> {
+	const item = ((await readMap(page))?.items ?? []).find((i) => i.data.cluster && (i.data.members ?? '').split(' ').includes(id));
+	return item ? { count: Number(item.data.cluster), worst: item.data.worst, members: item.data.members.split(' ') } : null;
+}
+
+/** Resolves once the page's map has settled: sensors listed (console), nothing moving or loading, description current. */
+export async function mapIdle(page: Page, index = 0): Promise<void> {
 	// The console reads its sensors after the page has loaded and shows a notice until they are in.
 	await page.waitForFunction(() => !document.querySelector('[data-testid="sensors-loading"]'), undefined, { timeout: 30_000 });
-	await page.evaluate(
-		() =>
-			new Promise<void>((done) => {
-				const map = window.shudiMap!;
-				if (map.loaded() && !map.isMoving()) {
-					// loaded() can be true between frames while a repaint is still pending; one more idle settles it.
-					map.once('idle', () => done());
-					map.triggerRepaint();
-				} else map.once('idle', () => done());
-			})
+	await page.waitForFunction(
+		(i) => {
+			const region = document.querySelectorAll('[data-testid=map-summary]')[i];
+			return !!region && region.getAttribute('aria-busy') === 'false' && !!region.querySelector('[role=status]')?.textContent;
+		},
+		index,
+		{ timeout: 30_000 }
 	);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** The view the address shows (MapLibre keeps it as #zoom/lat/lng). */
+export async function viewOf(page: Page): Promise<{ zoom: number; center: LngLat }> {
+	const hash = new URL(page.url()).hash;
+	const [zoom, lat, lng] = hash.slice(1).split('/').map(Number);
+	if (![zoom, lat, lng].every(Number.isFinite)) throw new Error(`no map view in the address: ${page.url()}`);
+	return { zoom, center: [lng, lat] };
+}
 
-/** Signs in over HTTP (the login form's action) and returns the session cookie, for API calls from tests. */
-const cookies = new Map<string, string>();
-export async function sessionCookie(server: { url: string }, username = 'admin', password = 'shudi-demo'): Promise<string> {
-	const key = `${server.url} ${username}`;
-	const known = cookies.get(key);
-	if (known) return known;
-	const res = await fetch(`${server.url}/login`, {
-		method: 'POST',
-		redirect: 'manual',
-		// SvelteKit refuses cross-site form posts; a same-origin Origin header is what a browser sends.
-		headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
-		body: new URLSearchParams({ username, password }).toString()
-	});
-	const cookie = res.headers.get('set-cookie')?.split(';')[0];
-	// A form post without `Accept: text/html` gets SvelteKit's JSON answer ({type: 'redirect'}) instead of a 303.
-	if (res.status >= 300 && res.status !== 303) throw new Error(`sign-in as ${username} failed: HTTP ${res.status}`);
-	if (!cookie) throw new Error(`sign-in as ${username} failed: no session cookie`);
-	cookies.set(key, cookie);
-	return cookie;
+/** Goes to a view as a link would (#zoom/lat/lng) and waits until the map has settled there. */
+export async function goToView(page: Page, center: LngLat, zoom: number): Promise<void> {
+	await page.evaluate(
+		([z, lat, lng]) =>
+			new Promise<void>((done) => {
+				const target = `#${z}/${lat}/${lng}`;
+				if (location.hash === target) return done();
+				// After MapLibre's own hashchange listener has moved the map (it starts the map's busy state).
+				addEventListener('hashchange', () => requestAnimationFrame(() => done()), { once: true });
+				location.hash = target;
+			}),
+		[zoom, center[1], center[0]]
+	);
+	await mapIdle(page);
+}
+
+const mercX = (lng: number) => (180 + lng) / 360;
+const mercY = (lat: number) => (180 - (180 / Math.PI) * Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360))) / 360;
+
+/**
+ * Where a place is on the page: Web Mercator with MapLibre's 512-pixel world at zoom 0, north up, from the view in
+ * the address and the canvas's box.
+ */
+export async function screenPoint(page: Page, at: LngLat, canvas = 'canvas.maplibregl-canvas'): Promise<{ x: number; y: number }> {
+	const { zoom, center } = await viewOf(page);
+	const box = (await page.locator(canvas).boundingBox())!;
+	const world = 512 * 2 ** zoom;
+	return { x: box.x + box.width / 2 + (mercX(at[0]) - mercX(center[0])) * world, y: box.y + box.height / 2 + (mercY(at[1]) - mercY(center[1])) * world };
+}
+
+/** Where supercluster puts a cluster of these points: the mean of their projected positions. */
+export function clusterCentre(points: LngLat[]): LngLat {
+	const x = points.reduce((a, p) => a + mercX(p[0]), 0) / points.length;
+	const y = points.reduce((a, p) => a + mercY(p[1]), 0) / points.length;
+	return [x * 360 - 180, (360 / Math.PI) * Math.atan(Math.exp(((180 - y * 360) * Math.PI) / 180)) - 90];
+}
+
+/**
+ * A spot to click on the console map inside a village: near its label (which is drawn inside it), on the bare
+ * canvas, and clear of every sensor and case symbol (their places from the API, on screen through the view).
+ */
+export async function villageSpot(page: Page, server: { url: string }, village: string, user = 'duty'): Promise<{ x: number; y: number }> {
+	const cookie = await sessionCookie(server, user);
+	const sensors = (await (await fetch(`${server.url}/api/v1/sensors`, { headers: { cookie } })).json()) as { features: { geometry: { coordinates: LngLat } }[] };
+	const cases = (await (await fetch(`${server.url}/api/v1/incidents?status=open&limit=500`, { headers: { cookie } })).json()) as { items: { lng: number | null; lat: number | null }[] };
+	const places: LngLat[] = [...sensors.features.map((f) => f.geometry.coordinates), ...cases.items.filter((c) => c.lng !== null && c.lat !== null).map((c) => [c.lng!, c.lat!] as LngLat)];
+	const taken = await Promise.all(places.map((p) => screenPoint(page, p)));
+	const label = (await page.locator('.village-label', { hasText: village }).first().boundingBox())!;
+	const [cx, cy] = [label.x + label.width / 2, label.y + label.height / 2];
+	for (let r = 16; r <= 120; r += 8)
+		for (let a = 0; a < 360; a += 30) {
+			const x = cx + r * Math.cos((a * Math.PI) / 180);
+			const y = cy + r * Math.sin((a * Math.PI) / 180);
+			if (taken.some((p) => Math.hypot(p.x - x, p.y - y) < 60)) continue;
+			const bare = await page.evaluate(([px, py]) => document.elementFromPoint(px, py)?.classList.contains('maplibregl-canvas') ?? false, [x, y]);
+			if (bare) return { x, y };
+		}
+	throw new Error(`no free spot near the label of ${village}`);
 }
 
 /** Signs a browser page in through the login form, as a person would. */

@@ -70,6 +70,11 @@ describe('imports run one way', () => {
 		expect(imports('tests/integration/bench-publisher.spec.ts')).toContain('scripts/lib/publisher');
 	});
 
+	it('scripts take their shared harness from tests/support/, never from the browser tests in tests/e2e/', () => {
+		expect(crossings('scripts', ['tests/e2e'])).toEqual([]);
+		expect(imports('scripts/bench-map.ts')).toContain('tests/support/server');
+	});
+
 	it('the check itself sees imports (a guard against a parser that finds nothing)', () => {
 		expect(imports('src/lib/server/runtime.ts')).toContain('ingest/writer');
 		expect(imports('src/lib/server/runtime.ts')).toContain('src/lib/server/platform/db');
