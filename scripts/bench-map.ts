@@ -30,6 +30,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDatabase, type ScratchDatabase } from './scratch-db.js';
+import { KIND_METRICS } from '../src/lib/domain/metrics.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, freePort, sessionCookie, startServer, type TestServer } from '../tests/support/server.js';
 import { collectPageErrors, launchBrowser, saveScreenshot } from '../tests/support/browser.js';
@@ -325,6 +326,22 @@ async function main() {
 		// with a 10 s report interval, so a reading brings each back (offline → normal, a live `sensors` event) and the
 		// offline watcher takes it away again 30 s later, ready for the next round.
 		const e2eIds = (await db.query<{ id: string }>("SELECT id FROM devices WHERE status = 'normal' ORDER BY id DESC LIMIT $1", [CHANGES])).rows.map((r) => r.id);
+		// Each device reports its own measurements again (its latest values, so no rule changes its level): only a
+		// measurement makes a sensor normal, never battery or radio figures alone.
+		const e2eValues = new Map<string, Record<string, number>>();
+		for (const r of (
+			await db.query<{ device_id: string; metric: string; value: number }>(
+				`SELECT DISTINCT ON (r.device_id, r.metric) r.device_id, r.metric, r.value FROM readings r JOIN devices d ON d.id = r.device_id
+				 WHERE r.device_id = ANY($1::text[]) AND r.metric = ANY($2::text[]) ORDER BY r.device_id, r.metric, r.observed_at DESC`,
+				[e2eIds, Object.values(KIND_METRICS).flat()]
+			)
+		).rows) {
+			const v = e2eValues.get(r.device_id) ?? {};
+			v[r.metric] = Number(r.value);
+			e2eValues.set(r.device_id, v);
+		}
+		const missing = e2eIds.filter((id) => !e2eValues.has(id));
+		if (missing.length) throw new Error(`e2e: no stored measurement to repeat for ${missing.length} devices (${missing.slice(0, 3).join(', ')} …)`);
 		await db.query(`UPDATE devices SET status = 'offline', interval_s = ${E2E_INTERVAL_S} WHERE id = ANY($1::text[])`, [e2eIds]);
 		// As autovacuum leaves a table after a bulk load: the fixture rewrote every device row (status, last seen), and
 		// reading past those dead versions would time the build, not the query. Both sides are timed on the same tables.
@@ -453,7 +470,7 @@ async function main() {
 					const res = await fetch(`${server!.url}/api/v1/devices/${encodeURIComponent(id)}/readings`, {
 						method: 'POST',
 						headers: { authorization: `Bearer shudi-demo-${id}`, 'content-type': 'application/json' },
-						body: JSON.stringify({ ts, values: { battery_v: 3.9, rssi_dbm: -80 } })
+						body: JSON.stringify({ ts, values: { ...e2eValues.get(id), battery_v: 3.9, rssi_dbm: -80 } })
 					});
 					if (!res.ok) throw new Error(`POST readings for ${id}: HTTP ${res.status} ${await res.text()}`);
 				}
