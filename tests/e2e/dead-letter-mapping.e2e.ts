@@ -81,6 +81,11 @@ describe('an admin maps a dead-lettered key and the sensor shows its water level
 			await publish(token, { ts: t2, values: { waterLevel: 152.5 } });
 			expect(Object.keys((await sensor()).properties.values)).not.toContain('water_level_m');
 
+			// The embedded broker acknowledges a device once its message is on the way to the ingest, not once it is
+			// committed: the admin opens the page when the two dead letters are listed.
+			await expect
+				.poll(async () => (await api<{ items: unknown[] }>(`/api/v1/dead-letters?device=${DEVICE}&reason=unknown_metric`)).items.length, { timeout: 10_000 })
+				.toBe(2);
 			await page.goto(server.url + '/admin/dead-letters', { waitUntil: 'networkidle' });
 			const group = page.getByTestId('unknown-group').filter({ hasText: DEVICE });
 			await expect.poll(() => group.count(), { timeout: 10_000 }).toBe(1);
