@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, sleep, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, sleep, startServer, type TestServer } from './support';
 
 const DEVICE = 'RL-MAPKEY';
 
@@ -159,26 +159,8 @@ describe('an admin maps a dead-lettered key and the sensor shows its water level
 			await page.locator('canvas.maplibregl-canvas').waitFor({ timeout: 30_000 });
 			await page.waitForFunction(() => !document.querySelector('[data-testid="sensors-loading"]'), undefined, { timeout: 30_000 });
 			await sleep(1500);
-			// Zoom in on the centre, where the gauge stands, until it is drawn alone, then open it as a user does.
-			const box = (await page.locator('canvas.maplibregl-canvas').boundingBox())!;
-			const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-			await page.mouse.move(centre.x, centre.y);
-			for (let i = 0; i < 12; i++) {
-				await page.mouse.wheel(0, -400);
-				await sleep(150);
-			}
-			await sleep(1500);
-			const panel = page.getByTestId('sensor-panel');
-			await expect
-				.poll(
-					async () => {
-						await page.mouse.click(centre.x, centre.y);
-						await sleep(300);
-						return panel.textContent();
-					},
-					{ timeout: 15_000, interval: 500 }
-				)
-				.toContain(DEVICE);
+			// The gauge stands at the centre of the first view: zoom in there until it is drawn alone, and open it.
+			const panel = await openSensorAtCentre(page, DEVICE);
 			await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toContain('1.525');
 			expect((await panel.textContent()) ?? '').not.toContain('无测量数据');
 			await saveScreenshot(page, 'dead-letters-mapped-sensor');

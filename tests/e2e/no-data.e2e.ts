@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, sleep, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, sleep, startServer, type TestServer } from './support';
 
 const DEVICE = 'RL-NODATA';
 /** STATUS_COLOURS.no_data and .normal (src/lib/domain/levels.ts), as the browser reports computed colours. */
@@ -106,26 +106,8 @@ describe('a gauge that sends only radio metadata', () => {
 			const counts = page.getByTestId('status-counts');
 			await expect.poll(() => counts.textContent()).toContain('无测量数据1');
 
-			// Zoom in on the centre, where the gauge stands, until it is drawn alone, then open it as a user does.
-			const box = (await page.locator('canvas.maplibregl-canvas').boundingBox())!;
-			const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-			await page.mouse.move(centre.x, centre.y);
-			for (let i = 0; i < 12; i++) {
-				await page.mouse.wheel(0, -400);
-				await sleep(150);
-			}
-			await sleep(1500);
-			const panel = page.getByTestId('sensor-panel');
-			await expect
-				.poll(
-					async () => {
-						await page.mouse.click(centre.x, centre.y);
-						await sleep(300);
-						return panel.textContent();
-					},
-					{ timeout: 15_000, interval: 500 }
-				)
-				.toContain(DEVICE);
+			// The gauge stands at the centre of the first view: zoom in there until it is drawn alone, and open it.
+			const panel = await openSensorAtCentre(page, DEVICE);
 			const text = (await panel.textContent()) ?? '';
 			expect(text).toContain('无测量数据');
 			expect(text).not.toContain('正常');

@@ -3,8 +3,9 @@
 // rendered in the view, item by item), the view in the address (#zoom/lat/lng), and positions on screen worked out
 // from that view and the canvas's box, where a person's eye would find a symbol. The app-agnostic pieces (server,
 // browser) live in tests/support/ and are re-exported here.
-import type { Page } from 'playwright-core';
-import { sessionCookie } from '../support/server';
+import type { Locator, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { sessionCookie, sleep } from '../support/server';
 
 export { ROOT, freePort, startServer, sessionCookie, sleep, type TestServer, type StartOptions } from '../support/server';
 export { launchBrowser, collectPageErrors, saveScreenshot } from '../support/browser';
@@ -162,4 +163,31 @@ export async function signIn(page: Page, server: { url: string }, username = 'du
 		const typed = await page.inputValue('input[name=username]').catch(() => '?');
 		throw new Error(`sign-in as ${username} did not leave ${page.url()} (alert: ${JSON.stringify(alert)}, user name field: ${JSON.stringify(typed)}): ${(err as Error).message}`);
 	}
+}
+
+/**
+ * Opens the sensor standing at the centre of the console's first view as a user does: zooms in there with the
+ * mouse wheel until it is drawn alone, then clicks it until its panel names it. Returns the panel.
+ */
+export async function openSensorAtCentre(page: Page, id: string): Promise<Locator> {
+	const box = (await page.locator('canvas.maplibregl-canvas').boundingBox())!;
+	const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+	await page.mouse.move(centre.x, centre.y);
+	for (let i = 0; i < 12; i++) {
+		await page.mouse.wheel(0, -400);
+		await sleep(150);
+	}
+	await sleep(1500);
+	const panel = page.getByTestId('sensor-panel');
+	await expect
+		.poll(
+			async () => {
+				await page.mouse.click(centre.x, centre.y);
+				await sleep(300);
+				return panel.textContent();
+			},
+			{ timeout: 15_000, interval: 500 }
+		)
+		.toContain(id);
+	return panel;
 }
