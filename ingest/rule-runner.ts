@@ -39,6 +39,8 @@ const CHUNK = 100;
  * margin behind covers clock drift and a slow network, and a real delivery takes seconds.
  */
 const LATE_AFTER_MS = 5 * 60_000;
+/** Readings whose observed time is the server's receipt time. */
+const SERVER_TIMED = READING_FLAGS.CLOCK_UNTRUSTED | READING_FLAGS.NO_DEVICE_TIME;
 /** Reading times one late replay judges at most; the late readings' own times are always among them. */
 const MAX_LATE_JUDGED = 500;
 /** Readings one late replay reads at most (a device reporting every 10 min has ~1,000 in a week's look-back). */
@@ -126,6 +128,10 @@ export class RuleRunner {
 	 */
 	private noteLate(readings: readonly FedReading[]): void {
 		for (const r of readings) {
+			// Stored at the server's receipt time, not the device's: not backlog, and never to be replayed. (A device clock
+			// a few minutes fast moves the judged time ahead of the server's; its readings past the trusted window are then
+			// stored at receipt time, before it — as "slotted" each one would replay the sensor's whole look-back.)
+			if (r.flags !== undefined && (r.flags & SERVER_TIMED) !== 0) continue;
 			const t = r.observedAt.getTime();
 			const judged = this.lastJudged.get(r.deviceId);
 			const slotted = judged !== undefined && t < judged && !(this.cache?.knows(r.deviceId, r.metric, t) ?? false);

@@ -79,10 +79,26 @@ describe('HistoryCache', () => {
 		sut.finishLoad('d1', 'river_level', METRICS, 1, []);
 		expect(sut.has('d1', 'river_level')).toBe(true);
 		expect(sut.has('d1', 'house_tilt')).toBe(false);
-		now = 299_999;
+		now = 149_999;
 		expect(sut.has('d1', 'river_level')).toBe(true);
 		now = 300_000;
 		expect(sut.has('d1', 'river_level')).toBe(false);
+	});
+
+	it('re-reads sensors loaded together at different times, all within the maximum age', () => {
+		let now = 0;
+		const sut = new HistoryCache(2000, 1e6, 300_000, () => now);
+		const ids = Array.from({ length: 200 }, (_, i) => `SOAK-L${String(i).padStart(4, '0')}`);
+		sut.beginLoad(ids);
+		for (const id of ids) sut.finishLoad(id, 'soil_moisture', METRICS, 1, []);
+		const expiredBy = (t: number) => ((now = t), ids.filter((id) => !sut.has(id, 'soil_moisture')).length);
+		expect(expiredBy(149_999)).toBe(0);
+		// Spread over the second half of the age, not all at once.
+		expect(expiredBy(187_500)).toBeGreaterThan(20);
+		expect(expiredBy(187_500)).toBeLessThan(80);
+		expect(expiredBy(262_500)).toBeGreaterThan(120);
+		expect(expiredBy(262_500)).toBeLessThan(180);
+		expect(expiredBy(300_000)).toBe(200);
 	});
 
 	it('stays within its point budget by forgetting the least recently fed sensors', () => {
