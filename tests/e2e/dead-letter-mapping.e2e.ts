@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, sleep, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, registerGaugeAtCentre, sleep, startServer, type TestServer } from './support';
 
 const DEVICE = 'RL-MAPKEY';
 
@@ -30,14 +30,6 @@ async function api<T>(path: string, user = 'admin'): Promise<T> {
 	return (await res.json()) as T;
 }
 
-/** The centre of the villages' bounding box: where the console's first view is centred. */
-async function viewCentre(): Promise<[number, number]> {
-	const v = await api<GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon>>('/api/v1/villages');
-	const pts = v.features.flatMap((f) => (f.geometry.type === 'Polygon' ? f.geometry.coordinates.flat() : f.geometry.coordinates.flat(2)));
-	const xs = pts.map((p) => p[0]);
-	const ys = pts.map((p) => p[1]);
-	return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
-}
 
 async function publish(token: string, body: unknown): Promise<void> {
 	const client = await mqtt.connectAsync(server.mqttUrl, { username: DEVICE, password: token, reconnectPeriod: 0 });
@@ -64,18 +56,8 @@ describe('an admin maps a dead-lettered key and the sensor shows its water level
 	it('a gauge sending waterLevel in cm stores nothing, and the key is grouped in the dead letters', async () => {
 		const { page, errors, close } = await newPage();
 		try {
-			const [lng, lat] = await viewCentre();
 			await signIn(page, server, 'admin');
-			await page.goto(server.url + '/admin/devices', { waitUntil: 'networkidle' });
-			await page.fill('form.add input[name=id]', DEVICE);
-			await page.selectOption('form.add select[name=kind]', 'river_level');
-			await page.fill('form.add input[name=name]', '映射测试水位计');
-			await page.fill('form.add input[name=lng]', String(lng));
-			await page.fill('form.add input[name=lat]', String(lat));
-			await page.fill('form.add input[name=interval_s]', '600');
-			await page.getByTestId('device-register').click();
-			token = (await page.getByTestId('new-token').locator('b').textContent({ timeout: 15_000 }))!.trim();
-			expect(token.length).toBeGreaterThan(20);
+			token = await registerGaugeAtCentre(page, server, DEVICE, '映射测试水位计');
 
 			await publish(token, { ts: t1, values: { waterLevel: 148 } });
 			await publish(token, { ts: t2, values: { waterLevel: 152.5 } });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, sleep, startServer, type TestServer } from './support';
+import { collectPageErrors, launchBrowser, saveScreenshot, sessionCookie, signIn, openSensorAtCentre, registerGaugeAtCentre, sleep, startServer, type TestServer } from './support';
 
 const DEVICE = 'RL-NODATA';
 /** STATUS_COLOURS.no_data and .normal (src/lib/domain/levels.ts), as the browser reports computed colours. */
@@ -29,14 +29,6 @@ async function api<T>(path: string): Promise<T> {
 	return (await res.json()) as T;
 }
 
-/** The centre of the villages' bounding box: where the console's first view is centred (TownshipMap fits it). */
-async function viewCentre(): Promise<[number, number]> {
-	const v = await api<GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon>>('/api/v1/villages');
-	const pts = v.features.flatMap((f) => (f.geometry.type === 'Polygon' ? f.geometry.coordinates.flat() : f.geometry.coordinates.flat(2)));
-	const xs = pts.map((p) => p[0]);
-	const ys = pts.map((p) => p[1]);
-	return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
-}
 
 /** The console has its sensors and the map has had time to draw them. */
 async function settled(page: Page): Promise<void> {
@@ -64,18 +56,8 @@ describe('a gauge that sends only radio metadata', () => {
 		const page = await ctx.newPage();
 		const errors = collectPageErrors(page);
 		try {
-			const [lng, lat] = await viewCentre();
 			await signIn(page, server, 'admin');
-			await page.goto(server.url + '/admin/devices', { waitUntil: 'networkidle' });
-			await page.fill('form.add input[name=id]', DEVICE);
-			await page.selectOption('form.add select[name=kind]', 'river_level');
-			await page.fill('form.add input[name=name]', '无数据测试水位计');
-			await page.fill('form.add input[name=lng]', String(lng));
-			await page.fill('form.add input[name=lat]', String(lat));
-			await page.fill('form.add input[name=interval_s]', '600');
-			await page.getByTestId('device-register').click();
-			token = (await page.getByTestId('new-token').locator('b').textContent({ timeout: 15_000 }))!.trim();
-			expect(token.length).toBeGreaterThan(20);
+			token = await registerGaugeAtCentre(page, server, DEVICE, '无数据测试水位计');
 			expect(await status()).toBe('unknown');
 			expect(errors).toEqual([]);
 		} finally {

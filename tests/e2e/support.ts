@@ -191,3 +191,33 @@ export async function openSensorAtCentre(page: Page, id: string): Promise<Locato
 		.toContain(id);
 	return panel;
 }
+
+/** The centre of the villages' bounding box: where the console's first view is centred (TownshipMap fits it). */
+export async function viewCentre(server: { url: string }): Promise<LngLat> {
+	const res = await fetch(server.url + '/api/v1/villages', { headers: { cookie: await sessionCookie(server, 'duty') } });
+	expect(res.status).toBe(200);
+	const v = (await res.json()) as GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon>;
+	const pts = v.features.flatMap((f) => (f.geometry.type === 'Polygon' ? f.geometry.coordinates.flat() : f.geometry.coordinates.flat(2)));
+	const xs = pts.map((p) => p[0]);
+	const ys = pts.map((p) => p[1]);
+	return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+}
+
+/**
+ * Registers a river gauge through the admin devices page at the centre of the console's first view, as an admin
+ * does (the page must be signed in as admin); returns the token the page shows once.
+ */
+export async function registerGaugeAtCentre(page: Page, server: { url: string }, id: string, name: string): Promise<string> {
+	const [lng, lat] = await viewCentre(server);
+	await page.goto(server.url + '/admin/devices', { waitUntil: 'networkidle' });
+	await page.fill('form.add input[name=id]', id);
+	await page.selectOption('form.add select[name=kind]', 'river_level');
+	await page.fill('form.add input[name=name]', name);
+	await page.fill('form.add input[name=lng]', String(lng));
+	await page.fill('form.add input[name=lat]', String(lat));
+	await page.fill('form.add input[name=interval_s]', '600');
+	await page.getByTestId('device-register').click();
+	const token = (await page.getByTestId('new-token').locator('b').textContent({ timeout: 15_000 }))!.trim();
+	expect(token.length).toBeGreaterThan(20);
+	return token;
+}
